@@ -1,0 +1,58 @@
+"""Find the connector for a source's ``type:``: built-ins first, then entry points.
+
+Third-party packages register under the ``syncer.connectors`` entry-point group, each
+entry naming a ``ConnectorType`` object::
+
+    [project.entry-points."syncer.connectors"]
+    sharepoint = "syncer_sharepoint:CONNECTOR"
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from importlib.metadata import entry_points
+
+from connectors.protocol import ConnectorType
+
+ENTRY_POINT_GROUP = "syncer.connectors"
+
+# Imported lazily: validating a filesystem-only config should not import git or HTTP code.
+BUILTIN: dict[str, str] = {
+    "filesystem": "connectors.filesystem:CONNECTOR",
+}
+
+
+class UnknownConnectorError(LookupError):
+    """No built-in connector or entry point answers to this ``type:``."""
+
+
+def _load(target: str) -> ConnectorType:
+    module_name, _, attribute = target.partition(":")
+    loaded = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(loaded, ConnectorType):
+        raise TypeError(f"{target} is a {type(loaded).__name__}, not a ConnectorType")
+    return loaded
+
+
+@cache
+def _plugins() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> list[str]:
+    """Every ``type:`` this installation understands, sorted."""
+    return sorted({*BUILTIN, *_plugins()})
+
+
+def get(name: str) -> ConnectorType:
+    """The connector type for ``name``, or ``UnknownConnectorError``."""
+    target = BUILTIN.get(name) or _plugins().get(name)
+    if target is None:
+        raise UnknownConnectorError(name)
+    return _load(target)
+
+
+def refresh() -> None:
+    """Forget cached entry points (after installing a plugin in the same process)."""
+    _plugins.cache_clear()

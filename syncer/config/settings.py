@@ -1,0 +1,184 @@
+"""Typed, frozen settings: the shape of ``syncer.yaml`` once it has been validated.
+
+Models here know nothing of files and lines; ``syncer.config.loader`` reads YAML, expands
+``${VAR}``, merges ``defaults:`` into each source and turns validation errors into
+``Problem`` s with file:line. Connectors extend ``SourceSettings`` with their own fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from syncer.config.schedule import Schedule, parse_schedule
+from syncer.model import Availability
+
+
+def _to_schedule(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("schedule must be a string like 'every 30m' or '*/10 * * * *'")
+    return parse_schedule(value)
+
+
+ScheduleField = Annotated[
+    Schedule,
+    BeforeValidator(_to_schedule),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "'every 15m' / 'every 2h' (s, m, h, d) or a 5-field cron string (UTC)",
+            "examples": ["every 30m", "*/10 * * * *"],
+        }
+    ),
+]
+
+
+class StrictModel(BaseModel):
+    """Frozen, and every unknown key is an error (a typo must never be ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntercomSettings(StrictModel):
+    """Where and how to reach Intercom."""
+
+    token: SecretStr | None = Field(
+        default=None, description="Access token; write ${INTERCOM_TOKEN}. Never logged."
+    )
+    region: Literal["us", "eu", "au"] = Field(default="us", description="Workspace region")
+    base_url: str | None = Field(
+        default=None, description="Override the API host (a proxy, a test server); wins over region"
+    )
+    api_version: str = Field(default="Preview", description="Intercom-Version header")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+
+    @field_validator("api_version")
+    @classmethod
+    def _old_name(cls, value: str) -> str:
+        # Intercom renamed "Unstable" to "Preview"; both name the same version.
+        return "Preview" if value == "Unstable" else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url {value!r} must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class StoreSettings(StrictModel):
+    """The change-detection database."""
+
+    url: str = Field(
+        default="sqlite:///syncer.db",
+        description="SQLAlchemy URL: sqlite:///path (relative to this file) or "
+        "postgresql+psycopg://user@host/db",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                f"{value!r} is not a database URL; write sqlite:///syncer.db or "
+                "postgresql+psycopg://user@host/db"
+            ) from None
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"database {backend!r} is not supported; use sqlite or postgresql")
+        if backend == "sqlite" and url.database and url.database != ":memory:":
+            path = Path(url.database)
+            base = (info.context or {}).get("base_dir")
+            if not path.is_absolute() and base is not None:
+                path = Path(base) / path
+                url = url.set(database=str(path))
+            return url.render_as_string(hide_password=False)
+        return value
+
+
+class DaemonSettings(StrictModel):
+    """The long-running mode's HTTP endpoint and alerting."""
+
+    host: str = Field(default="0.0.0.0", description="Address for /healthz /metrics /status")  # noqa: S104
+    port: int = Field(default=9187, ge=0, le=65535)
+    stale_after_intervals: int = Field(
+        default=3, ge=1, description="Flag a source stale after this many missed schedules"
+    )
+
+
+class SourceDefaults(StrictModel):
+    """Settings every source inherits from ``defaults:`` and may override."""
+
+    schedule: ScheduleField = Field(default_factory=lambda: parse_schedule("every 30m"))
+    run_on_start: bool = Field(default=False, description="Daemon: also sync once at start")
+    ai_agent_availability: bool = Field(default=True, description="Fin AI Agent may use pages")
+    ai_copilot_availability: bool = Field(default=True, description="Copilot may use pages")
+    ai_sales_agent_availability: bool = False
+    audience_ids: tuple[int, ...] = Field(
+        default=(), description="Audiences set on the Content Import Source"
+    )
+    max_delete_fraction: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=1.0,
+        description="Refuse a run that would delete more than this fraction of the pages",
+    )
+
+    @property
+    def availability(self) -> Availability:
+        return Availability(
+            ai_agent=self.ai_agent_availability,
+            ai_copilot=self.ai_copilot_availability,
+            ai_sales_agent=self.ai_sales_agent_availability,
+        )
+
+
+class SourceSettings(SourceDefaults):
+    """What every source has; each connector subclasses this with its own fields."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Unique; names the Content Import Source",
+    )
+    type: str = Field(description="Which connector reads this source")
+    url: str | None = Field(
+        default=None, description="The Content Import Source URL shown in Intercom"
+    )
+    import_source_id: str | None = Field(
+        default=None, description="Adopt an existing Content Import Source by id"
+    )
+
+
+class Settings(StrictModel):
+    """The whole validated config."""
+
+    intercom: IntercomSettings = Field(default_factory=IntercomSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    defaults: SourceDefaults = Field(default_factory=SourceDefaults)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    sources: tuple[SourceSettings, ...] = ()
+
+    def source(self, name: str) -> SourceSettings:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)

@@ -1,0 +1,195 @@
+"""The plain data that flows between connectors, the planner, the store and Intercom.
+
+Everything here is a frozen dataclass: values, not objects with behaviour. A connector
+produces ``Listing`` (cheap ``Stub`` s) and then ``Document`` s (or ``Failure`` /
+``Excluded``); the store hands back ``Record`` s of what was sent before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Stub:
+    """One document as a listing sees it: its key plus a cheap version token.
+
+    ``key`` is the document's identity within its source as the listing knows it (a
+    POSIX path relative to the source root, a Confluence page id). It is also the
+    ``external_id`` sent to Intercom unless the document overrides that (front matter).
+    ``version`` is whatever the connector can get without reading content (size and
+    mtime, a git blob SHA, a Confluence version number). A moved version means "fetch";
+    it never means "send": the content hash decides that.
+    """
+
+    key: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A document that could not be listed or fetched: recorded, skipped, never deleted."""
+
+    key: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a connector listed.
+
+    ``complete`` is a promise: every document of the source is in ``stubs``. Only a
+    complete listing may cause deletions; one cut short by an error sweeps nothing.
+    ``failures`` are entries the listing saw but could not describe (a symlink loop, an
+    unreadable folder); they make no deletion on their own.
+    """
+
+    stubs: tuple[Stub, ...]
+    complete: bool
+    failures: tuple[Failure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A normalised document, exactly what would be sent to Intercom (bar the flags)."""
+
+    key: str
+    version: str
+    external_id: str
+    title: str
+    html: str
+    url: str | None
+    # Bumped whenever a converter's output changes for the same input, so that the
+    # content hash moves and the page is re-sent.
+    converter_version: str
+    locale: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """A listed document that must not reach Fin (front matter ``draft: true``, ``fin: false``)."""
+
+    key: str
+    version: str
+    reason: str
+
+
+Fetched = Document | Excluded | Failure
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Who in Intercom may use a source's pages; part of every upsert and of the hash."""
+
+    ai_agent: bool = True
+    ai_copilot: bool = True
+    ai_sales_agent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the store remembers of one document: enough to decide, never the body.
+
+    ``content_hash`` is ``None`` for a document that was listed but deliberately not sent
+    (a draft): it is remembered so an unchanged draft is not read again.
+    """
+
+    key: str
+    external_id: str
+    version: str
+    content_hash: str | None
+    page_id: str | None
+    title: str = ""
+
+    @property
+    def in_fin(self) -> bool:
+        """True when this document was sent to Intercom and not yet deleted."""
+        return self.content_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Hashed:
+    """A document paired with the hash of everything that would be sent for it."""
+
+    document: Document
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many documents a run created, updated, deleted, left alone or failed on."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    excluded: int = 0
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "excluded": self.excluded,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GuardTrip:
+    """Why the mass-delete guard held a plan's deletions back."""
+
+    deletes: int
+    known: int
+    max_fraction: float
+
+    def __str__(self) -> str:
+        if self.deletes >= self.known:
+            what = f"all {self.known} pages"
+        else:
+            what = f"{self.deletes} of {self.known} pages ({self.deletes / self.known:.0%})"
+        return (
+            f"would delete {what}, more than max_delete_fraction {self.max_fraction:g} allows; "
+            "nothing was deleted. If the source really lost them, run again with "
+            "--allow-mass-delete"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The decision for one source: what to create, update, delete, and what stays.
+
+    ``refresh`` holds documents whose listing version moved but whose content hash did
+    not (a ``touch``): only the store learns the new version, Intercom hears nothing.
+    ``forget`` holds store records that need no Intercom call to drop (a draft that
+    disappeared). ``guard`` is set when the mass-delete guard held ``delete`` back.
+    """
+
+    create: tuple[Hashed, ...] = ()
+    update: tuple[Hashed, ...] = ()
+    delete: tuple[Record, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    refresh: tuple[Hashed, ...] = ()
+    exclude: tuple[Excluded, ...] = ()
+    forget: tuple[Record, ...] = ()
+    failed: tuple[Failure, ...] = ()
+    guard: GuardTrip | None = None
+    listing_complete: bool = True
+
+    @property
+    def writes(self) -> int:
+        """Intercom calls this plan would make (deletes held by the guard excluded)."""
+        deletes = 0 if self.guard else len(self.delete)
+        return len(self.create) + len(self.update) + deletes
+
+    def counts(self) -> Counts:
+        return Counts(
+            created=len(self.create),
+            updated=len(self.update),
+            deleted=0 if self.guard else len(self.delete),
+            unchanged=len(self.unchanged) + len(self.refresh),
+            excluded=len(self.exclude),
+            failed=len(self.failed),
+        )
