@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from syncer.config.settings import SourceSettings
 from syncer.model import Fetched, Listing, Stub
@@ -44,10 +44,13 @@ class Connector(Protocol):
         ...
 
 
+S = TypeVar("S", bound=SourceSettings)
+
+
 @dataclass(frozen=True, slots=True)
-class ConnectorType:
+class ConnectorType(Generic[S]):
     """A ``type:`` value's settings model and the factory that builds its connector."""
 
     name: str
-    settings: type[SourceSettings]
-    create: Callable[[SourceSettings, Context], Connector]
+    settings: type[S]
+    create: Callable[[S, Context], Connector]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from connectors.protocol import ConnectorType
 
@@ -27,7 +28,7 @@ class UnknownConnectorError(LookupError):
     """No built-in connector or entry point answers to this ``type:``."""
 
 
-def _load(target: str) -> ConnectorType:
+def _load(target: str) -> ConnectorType[Any]:
     module_name, _, attribute = target.partition(":")
     loaded = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(loaded, ConnectorType):
@@ -45,7 +46,7 @@ def available() -> list[str]:
     return sorted({*BUILTIN, *_plugins()})
 
 
-def get(name: str) -> ConnectorType:
+def get(name: str) -> ConnectorType[Any]:
     """The connector type for ``name``, or ``UnknownConnectorError``."""
     target = BUILTIN.get(name) or _plugins().get(name)
     if target is None:
