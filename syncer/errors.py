@@ -6,7 +6,7 @@
     ├── ConfigError                  exit 2; holds every Problem found, each with file:line
     ├── StoreError                   exit 2; the store is unreachable or its schema is behind
     ├── SourceError                  stop this source, keep the others (exit 1)
-    ├── SafetyStop                   a guard held deletions back (exit 3)
+    ├── SafetyStopError                   a guard held deletions back (exit 3)
     └── IntercomError                an Intercom reply that was not a success
         ├── RetryableError           429, 5xx, timeouts, dropped connections: back off, retry
         └── FatalIntercomError       401/403: the token is wrong; stop the run (exit 1)
@@ -84,7 +84,7 @@ class SourceError(SyncerError):
     """A whole source failed (unreachable, bad credentials); other sources go on."""
 
 
-class SafetyStop(SyncerError):
+class SafetyStopError(SyncerError):
     """A safety guard held a run's deletions back (exit 3)."""
 
     exit_code = 3
