@@ -91,4 +91,30 @@ class SafetyStopError(SyncerError):
 
 
 class IntercomError(SyncerError):
-    """A failed Intercom call, with status, request id and error codes; never the token."""
+    """A failed Intercom call, with status, request id and error codes; never the token.
+
+    On its own (a 400 or 422 for one page) it is a per-document problem: the run records
+    it and goes on.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        codes: tuple[str, ...] = (),
+        **context: Any,
+    ) -> None:
+        super().__init__(message, status=status, request_id=request_id, codes=codes, **context)
+        self.status = status
+        self.request_id = request_id
+        self.codes = codes
+
+
+class RetryableError(IntercomError):
+    """429, 5xx, a timeout or a dropped connection: worth retrying after a wait."""
+
+
+class FatalIntercomError(IntercomError):
+    """401 or 403: the token is wrong or lacks a scope; no other call will fare better."""

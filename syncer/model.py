@@ -164,7 +164,9 @@ class Plan:
     ``refresh`` holds documents whose listing version moved but whose content hash did
     not (a ``touch``): only the store learns the new version, Intercom hears nothing.
     ``forget`` holds store records that need no Intercom call to drop (a draft that
-    disappeared). ``guard`` is set when the mass-delete guard held ``delete`` back.
+    disappeared). ``retire`` holds old pages of documents whose ``external_id`` changed:
+    their page is deleted but their key lives on. ``guard`` is set when the mass-delete
+    guard held ``delete`` back.
     """
 
     create: tuple[Hashed, ...] = ()
@@ -174,6 +176,7 @@ class Plan:
     refresh: tuple[Hashed, ...] = ()
     exclude: tuple[Excluded, ...] = ()
     forget: tuple[Record, ...] = ()
+    retire: tuple[Record, ...] = ()
     failed: tuple[Failure, ...] = ()
     guard: GuardTrip | None = None
     listing_complete: bool = True
@@ -182,13 +185,13 @@ class Plan:
     def writes(self) -> int:
         """Intercom calls this plan would make (deletes held by the guard excluded)."""
         deletes = 0 if self.guard else len(self.delete)
-        return len(self.create) + len(self.update) + deletes
+        return len(self.create) + len(self.update) + deletes + len(self.retire)
 
     def counts(self) -> Counts:
         return Counts(
             created=len(self.create),
             updated=len(self.update),
-            deleted=0 if self.guard else len(self.delete),
+            deleted=(0 if self.guard else len(self.delete)) + len(self.retire),
             unchanged=len(self.unchanged) + len(self.refresh),
             excluded=len(self.exclude),
             failed=len(self.failed),

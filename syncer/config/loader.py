@@ -1,0 +1,343 @@
+"""Read ``syncer.yaml`` into ``Settings``, reporting every problem at once with file:line.
+
+The steps: parse YAML keeping each node's line; expand ``${VAR}`` / ``${VAR:-default}`` in
+string values; merge ``defaults:`` into each source; validate each part with its model
+(each source with its connector's model, chosen by ``type:``). Pydantic's errors become
+``Problem`` s located by key path, unknown keys get a "did you mean" hint, and values of
+secret fields are never echoed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from connectors import registry
+from syncer.config.settings import (
+    DaemonSettings,
+    IntercomSettings,
+    Settings,
+    SourceDefaults,
+    SourceSettings,
+    StoreSettings,
+)
+from syncer.errors import ConfigError, Problem
+
+Loc = tuple[str | int, ...]
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "intercom": IntercomSettings,
+    "store": StoreSettings,
+    "defaults": SourceDefaults,
+    "daemon": DaemonSettings,
+}
+_TOP_LEVEL = [*_SECTIONS, "sources"]
+_VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
+_SECRET_WORDS = ("token", "password", "secret")
+
+
+def default_config_path() -> Path:
+    """``$SYNCER_CONFIG``, else ``./syncer.yaml``."""
+    return Path(os.environ.get("SYNCER_CONFIG") or "syncer.yaml")
+
+
+def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate ``path``; raise ``ConfigError`` listing every problem found."""
+    env = os.environ if env is None else env
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(name, None, "", "no such file; pass -c FILE or set SYNCER_CONFIG")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([Problem(name, None, "", f"cannot read the file: {reason}")]) from None
+    return loads(text, name=name, base_dir=path.resolve().parent, env=env)
+
+
+def loads(
+    text: str, *, name: str = "<config>", base_dir: Path | None = None, env: Mapping[str, str]
+) -> Settings:
+    """Validate config ``text``; relative paths in it resolve against ``base_dir``."""
+    reader = _Reader(name=name, env=env, base_dir=base_dir or Path.cwd())
+    settings = reader.read(text)
+    if reader.problems or settings is None:
+        # A bad value in `defaults:` fails every source that inherits it: say it once.
+        unique = dict.fromkeys(reader.problems)
+        raise ConfigError(sorted(unique, key=lambda p: (p.line or 0, p.path)))
+    return settings
+
+
+@dataclass
+class _Reader:
+    name: str
+    env: Mapping[str, str]
+    base_dir: Path
+    problems: list[Problem] = field(default_factory=list)
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    # -- reporting -----------------------------------------------------------------
+
+    def problem(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(self.name, self.line_of(loc), _dotted(loc), message))
+
+    def line_of(self, loc: Loc) -> int | None:
+        # A missing key has no line of its own: point at the nearest enclosing mapping.
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+    # -- the steps -----------------------------------------------------------------
+
+    def read(self, text: str) -> Settings | None:
+        data = self.parse(text)
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            self.problem((), "the config must be a mapping with keys like intercom:, sources:")
+            return None
+        data = self.expand(data, ())
+        for key in data:
+            if key not in _TOP_LEVEL:
+                self.unknown_key((key,), _TOP_LEVEL)
+        sections = {
+            key: self.validate(model, data.get(key) or {}, (key,))
+            for key, model in _SECTIONS.items()
+        }
+        sources = self.read_sources(data.get("sources"), data.get("defaults"))
+        if self.problems or any(s is None for s in sections.values()):
+            return None
+        return Settings(**sections, sources=tuple(sources))
+
+    def parse(self, text: str) -> Any:
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return {}
+            self.index(node, ())
+            return loader.construct_document(node)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            what = exc.problem or exc.context or "invalid YAML"
+            self.problems.append(Problem(self.name, line, "", f"invalid YAML: {what}"))
+        except yaml.YAMLError as exc:
+            self.problems.append(Problem(self.name, None, "", f"invalid YAML: {exc}"))
+        finally:
+            loader.dispose()
+        return None
+
+    def index(self, node: yaml.Node, loc: Loc) -> None:
+        """Remember the line of every key and item; report duplicate keys."""
+        self.lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is None:
+                    continue
+                child = (*loc, key)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.problems.append(
+                        Problem(
+                            self.name,
+                            line,
+                            _dotted(child),
+                            f"duplicate key (first set on line {seen[key]}); keep one",
+                        )
+                    )
+                seen[key] = line
+                self.index(value_node, child)
+                self.lines[child] = line
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.index(item, (*loc, i))
+
+    def expand(self, value: Any, loc: Loc) -> Any:
+        if isinstance(value, str):
+            return self.expand_string(value, loc)
+        if isinstance(value, dict):
+            return {k: self.expand(v, (*loc, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.expand(v, (*loc, i)) for i, v in enumerate(value)]
+        return value
+
+    def expand_string(self, text: str, loc: Loc) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            escaped, var, default, malformed = match.groups()
+            if escaped:
+                return "$"
+            if malformed is not None:
+                self.problem(
+                    loc,
+                    f"malformed variable ${{{malformed}}}; write ${{NAME}} or ${{NAME:-default}}",
+                )
+                return ""
+            if var in self.env:
+                return self.env[var]
+            if default is not None:
+                return default
+            self.problem(
+                loc,
+                f"environment variable {var} is not set; export it, or write "
+                f"${{{var}:-default}} for a fallback",
+            )
+            return ""
+
+        return _VAR.sub(substitute, text) if "$" in text else text
+
+    def validate(self, model: type[BaseModel], data: Any, loc: Loc) -> Any:
+        if not isinstance(data, dict):
+            self.problem(loc, f"must be a mapping of keys, not {_kind(data)}")
+            return None
+        try:
+            return model.model_validate(data, context={"base_dir": self.base_dir})
+        except ValidationError as exc:
+            self.report(exc, model, loc)
+            return None
+
+    def read_sources(self, raw: Any, raw_defaults: Any) -> list[SourceSettings]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem(("sources",), f"must be a list of sources, not {_kind(raw)}")
+            return []
+        defaults = raw_defaults if isinstance(raw_defaults, dict) else {}
+        sources: list[SourceSettings] = []
+        names: dict[str, int] = {}
+        for i, item in enumerate(raw):
+            loc: Loc = ("sources", i)
+            if not isinstance(item, dict):
+                self.problem(loc, f"each source must be a mapping, not {_kind(item)}")
+                continue
+            model = self.connector_model(item, loc)
+            if model is None:
+                continue
+            source = self.validate(model, {**defaults, **item}, loc)
+            if source is None:
+                continue
+            if source.name in names:
+                self.problem(
+                    (*loc, "name"),
+                    f"duplicate source name {source.name!r} (also source "
+                    f"#{names[source.name] + 1}); names must be unique",
+                )
+            names.setdefault(source.name, i)
+            sources.append(source)
+        return sources
+
+    def connector_model(self, item: dict[str, Any], loc: Loc) -> type[SourceSettings] | None:
+        kind = item.get("type")
+        known = registry.available()
+        if kind is None:
+            self.problem(loc, f"missing key 'type'; one of: {', '.join(known)}")
+            return None
+        if not isinstance(kind, str) or kind not in known:
+            hint = _did_you_mean(str(kind), known) or f"; one of: {', '.join(known)}"
+            self.problem((*loc, "type"), f"unknown source type {kind!r}{hint}")
+            return None
+        try:
+            return registry.get(kind).settings
+        except Exception as exc:  # a broken third-party plugin must not hide other problems
+            self.problem((*loc, "type"), f"connector {kind!r} failed to load: {exc}")
+            return None
+
+    # -- pydantic errors to problems -----------------------------------------------
+
+    def report(self, exc: ValidationError, model: type[BaseModel], loc: Loc) -> None:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = self.locate(loc, error["loc"])
+            kind = error["type"]
+            if kind == "extra_forbidden":
+                self.unknown_key(where, _allowed_keys(model, error["loc"][:-1]))
+            elif kind == "missing":
+                self.problem(where, "missing required key")
+            else:
+                self.problem(where, _message(error["msg"], where))
+
+    def locate(self, loc: Loc, error_loc: tuple[int | str, ...]) -> Loc:
+        where = (*loc, *error_loc)
+        # A source's value that came from `defaults:` is reported where it was written.
+        if loc[:1] == ("sources",) and error_loc and where[:3] not in self.lines:
+            inherited = ("defaults", *error_loc)
+            if inherited[:2] in self.lines:
+                return inherited
+        return where
+
+    def unknown_key(self, loc: Loc, allowed: list[str]) -> None:
+        key = str(loc[-1])
+        hint = _did_you_mean(key, allowed)
+        if not hint and allowed:
+            hint = f"; allowed here: {', '.join(sorted(allowed))}"
+        self.problem(loc, f"unknown key {key!r}{hint}")
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader; a class of our own so nothing registered here leaks into PyYAML."""
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model accepts at ``loc`` (walking nested models), for hints."""
+    current: Any = model
+    for part in loc:
+        is_model = isinstance(current, type) and issubclass(current, BaseModel)
+        if isinstance(part, int) or not is_model:
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return []
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(msg: str, loc: Loc) -> str:
+    msg = msg.removeprefix("Value error, ")
+    if any(word in str(part).lower() for part in loc for word in _SECRET_WORDS):
+        # Never echo what might be a secret's value back into a message.
+        return msg.split(":")[0]
+    return msg
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(value), f"a {type(value).__name__}"
+    )

@@ -1,0 +1,342 @@
+"""One sync pass: for each source list, fetch what changed, plan, apply, record.
+
+This is the only module that sequences I/O; the decisions are ``syncer.plan`` 's. The CLI
+and the daemon both call ``sync``. Per-document problems are recorded and the run goes
+on; a source that fails as a whole stops only itself; the mass-delete guard holds a
+source's deletions back and marks its run ``blocked``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+
+from connectors import registry
+from connectors.protocol import Connector, Context
+from syncer.config.settings import Settings, SourceSettings
+from syncer.errors import FatalIntercomError, IntercomError, SyncerError
+from syncer.model import Counts, Failure, Fetched, Hashed, Plan
+from syncer.plan import plan, to_fetch
+from syncer.store import Store
+
+Clock = Callable[[], datetime]
+MAX_ERRORS = 20
+
+
+class Publisher(Protocol):
+    """Where plans are applied: Intercom in production, a memory fake in tests."""
+
+    def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:
+        """The Content Import Source id for ``source``, created if ``None`` or gone."""
+        ...
+
+    def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
+        """Create or update one page by external_id; return Intercom's page id."""
+        ...
+
+    def delete(self, page_id: str) -> None:
+        """Delete one page; a page that is already gone counts as deleted."""
+        ...
+
+
+class Progress(Protocol):
+    """A progress display; the CLI passes a rich bar on a TTY and nothing otherwise."""
+
+    def phase(self, source: str, what: str, total: int) -> None: ...
+
+    def advance(self, n: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def phase(self, source: str, what: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    dry_run: bool = False
+    full: bool = False
+    allow_mass_delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What happened to one source in one pass."""
+
+    source: str
+    type: str
+    status: str  # planned (dry run) | succeeded | failed | blocked
+    counts: Counts
+    plan: Plan | None = None
+    errors: tuple[str, ...] = ()
+    duration: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "blocked":
+            return 3
+        if self.status == "failed" or self.counts.failed:
+            return 1
+        return 0
+
+
+@dataclass
+class _Tally:
+    """Counts and first errors gathered while a plan is applied."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, message: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+
+def exit_code(reports: Iterable[SourceReport]) -> int:
+    """3 if a guard held deletions back, else 1 if anything failed, else 0."""
+    codes = {report.exit_code for report in reports}
+    return 3 if 3 in codes else (1 if 1 in codes else 0)
+
+
+def sync(
+    settings: Settings,
+    store: Store,
+    publisher: Publisher | None,
+    options: Options,
+    *,
+    sources: Sequence[str] = (),
+    cache_dir: Path,
+    clock: Clock = lambda: datetime.now(UTC),
+    progress: Progress | None = None,
+) -> list[SourceReport]:
+    """Sync the named sources (all when empty); one report per source, in config order."""
+    chosen = [s for s in settings.sources if not sources or s.name in sources]
+    return [
+        sync_source(
+            source,
+            store,
+            publisher,
+            options,
+            cache_dir=cache_dir / source.name,
+            clock=clock,
+            progress=progress or _NoProgress(),
+        )
+        for source in chosen
+    ]
+
+
+def sync_source(
+    source: SourceSettings,
+    store: Store,
+    publisher: Publisher | None,
+    options: Options,
+    *,
+    cache_dir: Path,
+    clock: Clock,
+    progress: Progress,
+) -> SourceReport:
+    """One source, start to finish; never raises for a problem of the source itself."""
+    log = structlog.get_logger("syncer.run").bind(source=source.name)
+    started = time.monotonic()
+    if publisher is None and not options.dry_run:
+        raise ValueError("a run that writes needs a publisher")
+    run_id = None
+    if not options.dry_run:
+        store.ensure_source(source.name, source.type)
+        run_id = store.start_run(source.name, clock(), full=options.full)
+    try:
+        the_plan, connector = _plan_source(source, store, options, cache_dir, progress, log)
+        if options.dry_run or publisher is None:
+            counts = the_plan.counts()
+            status = "blocked" if the_plan.guard else "planned"
+            report = SourceReport(
+                source.name,
+                source.type,
+                status,
+                counts,
+                the_plan,
+                tuple(f.key + ": " + f.message for f in the_plan.failed[:MAX_ERRORS]),
+                time.monotonic() - started,
+            )
+            log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
+            return report
+        tally = _apply(source, the_plan, store, publisher, clock, progress, log)
+        if the_plan.listing_complete and not the_plan.failed and not tally.failed:
+            store.set_cursor(source.name, connector.cursor())
+    except SyncerError as exc:
+        return _failed(source, store, run_id, str(exc), started, clock, log)
+    except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
+        log.exception("source_crashed")
+        return _failed(source, store, run_id, f"{type(exc).__name__}: {exc}", started, clock, log)
+
+    counts = Counts(
+        created=tally.created,
+        updated=tally.updated,
+        deleted=tally.deleted,
+        unchanged=len(the_plan.unchanged) + len(the_plan.refresh),
+        excluded=len(the_plan.exclude),
+        failed=tally.failed,
+    )
+    if the_plan.guard:
+        status = "blocked"
+        tally.errors.insert(0, str(the_plan.guard))
+    else:
+        status = "failed" if tally.failed else "succeeded"
+    assert run_id is not None
+    store.finish_run(run_id, status, counts, tally.errors[:MAX_ERRORS], clock())
+    log.info("source_synced", status=status, **counts.as_dict())
+    return SourceReport(
+        source.name,
+        source.type,
+        status,
+        counts,
+        the_plan,
+        tuple(tally.errors[:MAX_ERRORS]),
+        time.monotonic() - started,
+    )
+
+
+def _plan_source(
+    source: SourceSettings,
+    store: Store,
+    options: Options,
+    cache_dir: Path,
+    progress: Progress,
+    log: structlog.typing.FilteringBoundLogger,
+) -> tuple[Plan, Connector]:
+    state = store.source_state(source.name)
+    connector = registry.get(source.type).create(
+        source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
+    )
+    records = store.records(source.name)
+    listing = connector.list()
+    stubs = to_fetch(records, listing, full=options.full)
+    log.info(
+        "source_listed",
+        listed=len(listing.stubs),
+        complete=listing.complete,
+        to_fetch=len(stubs),
+        known=len(records),
+    )
+    progress.phase(source.name, "reading", len(stubs))
+    fetched: list[Fetched] = []
+    for item in connector.fetch(stubs):
+        fetched.append(item)
+        progress.advance()
+        if isinstance(item, Failure):
+            log.warning("document_skipped", key=item.key, reason=item.message)
+    the_plan = plan(
+        records,
+        listing,
+        fetched,
+        source.availability,
+        full=options.full,
+        max_delete_fraction=source.max_delete_fraction,
+        allow_mass_delete=options.allow_mass_delete,
+    )
+    if the_plan.guard:
+        log.warning("mass_delete_guard", reason=str(the_plan.guard))
+    return the_plan, connector
+
+
+def _apply(
+    source: SourceSettings,
+    the_plan: Plan,
+    store: Store,
+    publisher: Publisher,
+    clock: Clock,
+    progress: Progress,
+    log: structlog.typing.FilteringBoundLogger,
+) -> _Tally:
+    """Apply ``the_plan``; the store learns of each page as soon as Intercom answers.
+
+    Writes go before deletes, so a run cut short never leaves Fin with less than the
+    source has. A killed run leaves the store consistent with what Intercom holds for
+    every document already answered; the next run redoes the rest (upserts are
+    idempotent by external_id, deletes of a gone page count as done).
+    """
+    tally = _Tally()
+    for failure in the_plan.failed:
+        tally.error(f"{failure.key}: {failure.message}")
+    state = store.source_state(source.name)
+    import_source_id = publisher.ensure_source(source, state.import_source_id if state else None)
+    if state is None or state.import_source_id != import_source_id:
+        store.set_import_source_id(source.name, import_source_id)
+
+    now = clock()
+    store.record_versions(source.name, the_plan.refresh, now)
+    deletes = () if the_plan.guard else the_plan.delete
+    progress.phase(source.name, "writing", the_plan.writes)
+    writes = [(item, True) for item in the_plan.create]
+    writes += [(item, False) for item in the_plan.update]
+    for item, is_new in writes:
+        try:
+            page_id = publisher.upsert(import_source_id, item, source)
+        except FatalIntercomError:
+            raise
+        except IntercomError as exc:
+            tally.error(f"{item.document.key}: {exc}")
+            log.warning("page_failed", key=item.document.key, error=str(exc))
+            continue
+        finally:
+            progress.advance()
+        store.record_pushed(source.name, item, page_id, clock())
+        if is_new:
+            tally.created += 1
+        else:
+            tally.updated += 1
+
+    # A page whose delete was held back or failed keeps its record (and page id), so a
+    # later run can retry; a draft is remembered as excluded only once its page is gone.
+    kept = {r.key for r in the_plan.delete} if the_plan.guard else set()
+    retired = {r.key for r in the_plan.retire}
+    for record in [*the_plan.retire, *deletes]:
+        try:
+            if record.page_id is not None:
+                publisher.delete(record.page_id)
+        except FatalIntercomError:
+            raise
+        except IntercomError as exc:
+            tally.error(f"{record.key}: delete failed: {exc}")
+            kept.add(record.key)
+            continue
+        finally:
+            progress.advance()
+        tally.deleted += 1
+        if record.key not in retired:
+            store.forget(source.name, [record.key])
+    store.forget(source.name, [record.key for record in the_plan.forget])
+    store.record_excluded(source.name, [e for e in the_plan.exclude if e.key not in kept], clock())
+    if the_plan.listing_complete:
+        store.mark_seen(source.name, clock())
+    return tally
+
+
+def _failed(
+    source: SourceSettings,
+    store: Store,
+    run_id: int | None,
+    message: str,
+    started: float,
+    clock: Clock,
+    log: structlog.typing.FilteringBoundLogger,
+) -> SourceReport:
+    log.error("source_failed", error=message)
+    if run_id is not None:
+        store.finish_run(run_id, "failed", Counts(), [message], clock())
+    return SourceReport(
+        source.name, source.type, "failed", Counts(), None, (message,), time.monotonic() - started
+    )
