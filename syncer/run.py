@@ -53,7 +53,7 @@ class Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
     def phase(self, source: str, what: str, total: int) -> None:
         pass
 
@@ -132,7 +132,7 @@ def sync(
             options,
             cache_dir=cache_dir / source.name,
             clock=clock,
-            progress=progress or _NoProgress(),
+            progress=progress or NoProgress(),
         )
         for source in chosen
     ]

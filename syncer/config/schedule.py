@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(seconds=1)
+_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday: a fixed reference for period()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +48,15 @@ def parse_schedule(text: str) -> Schedule:
             f"(minute hour day month weekday): {exc}"
         ) from None
     return Schedule(text=text, cron=text)
+
+
+def period(schedule: Schedule) -> timedelta:
+    """How often ``schedule`` fires: the interval, or the gap between a cron's next fires."""
+    if schedule.interval is not None:
+        return schedule.interval
+    trigger = CronTrigger.from_crontab(schedule.cron or schedule.text, timezone="UTC")
+    first = trigger.get_next_fire_time(None, _EPOCH)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if first is None or second is None:
+        return timedelta(days=1)
+    return second - first

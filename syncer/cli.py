@@ -1,0 +1,226 @@
+"""The ``syncer`` command line: parse arguments, load config once, call the right module.
+
+Every error syncer raises on purpose ends here as one clear message on stderr and an
+exit code (0 ok, 1 some documents or sources failed, 2 bad usage or config, 3 a safety
+guard held deletions back). Logging is configured before anything else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from syncer import __version__, logs
+from syncer.config import loader
+from syncer.config.settings import Settings
+from syncer.errors import ConfigError, SyncerError, UsageError
+from syncer.run import Options, Publisher, exit_code, sync
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logs.configure(json={"json": True, "console": False}.get(args.log_format), level=args.log_level)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.handler(args)
+    except SyncerError as exc:
+        print(f"syncer: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("syncer: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syncer", description="Keep Intercom Fin's External Pages equal to your sources."
+    )
+    parser.add_argument("--version", action="version", version=f"syncer {__version__}")
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.add_argument(
+        "--log-format",
+        default="auto",
+        choices=["auto", "json", "console"],
+        help="auto: console on a terminal, JSON lines otherwise",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def config_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "-c",
+            "--config",
+            type=Path,
+            default=None,
+            help="config file (default: $SYNCER_CONFIG, else ./syncer.yaml)",
+        )
+
+    sub = command("validate", _validate, "Check the config; list every problem with file:line.")
+    config_option(sub)
+
+    sub = command("sync", _sync, "One pass over the sources.")
+    config_option(sub)
+    sub.add_argument(
+        "--source", action="append", default=[], metavar="NAME", help="only this source"
+    )
+    sub.add_argument(
+        "--dry-run", action="store_true", help="print the plan; write nothing anywhere"
+    )
+    sub.add_argument("--full", action="store_true", help="re-read and re-send every document")
+    sub.add_argument("--json", action="store_true", help="print one machine-readable report")
+    sub.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="let a run delete more than max_delete_fraction of a source's pages",
+    )
+
+    sub = command("status", _status, "Last run per source: counts, failures, staleness.")
+    config_option(sub)
+    sub.add_argument("--json", action="store_true")
+
+    db = commands.add_parser("db", help="Store schema migrations.")
+    db_commands = db.add_subparsers(title="db commands", metavar="COMMAND")
+    sub = db_commands.add_parser("upgrade", help="Migrate the store to the newest schema.")
+    sub.set_defaults(handler=_db_upgrade)
+    config_option(sub)
+
+    config = commands.add_parser("config", help="Config helpers.")
+    config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
+    sub = config_commands.add_parser("schema", help="Print the config's JSON Schema.")
+    sub.set_defaults(handler=_config_schema)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    return loader.load(args.config or loader.default_config_path())
+
+
+def _validate(args: argparse.Namespace) -> int:
+    path = args.config or loader.default_config_path()
+    try:
+        settings = loader.load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        noun = "problem" if len(exc.problems) == 1 else "problems"
+        print(f"{path}: {len(exc.problems)} {noun}", file=sys.stderr)
+        return 2
+    names = ", ".join(f"{s.name} ({s.type})" for s in settings.sources) or "no sources"
+    print(f"{path}: ok: {names}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from syncer import report
+    from syncer.progress import progress_for
+    from syncer.store import Store
+
+    settings = _load(args)
+    unknown = [name for name in args.source if name not in {s.name for s in settings.sources}]
+    if unknown:
+        known = ", ".join(s.name for s in settings.sources) or "none"
+        raise UsageError(f"no source named {', '.join(unknown)} in the config (sources: {known})")
+    options = Options(
+        dry_run=args.dry_run, full=args.full, allow_mass_delete=args.allow_mass_delete
+    )
+    publisher = None if args.dry_run else _publisher(settings)
+    url = settings.store.url
+    store = Store.open_read_only(url) if args.dry_run else Store.open(url, migrate=_local(url))
+    try:
+        with progress_for(sys.stderr, enabled=not args.json) as progress:
+            reports = sync(
+                settings,
+                store,
+                publisher,
+                options,
+                sources=args.source,
+                cache_dir=_cache_dir(settings),
+                progress=progress,
+            )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report.to_json(reports, dry_run=args.dry_run), indent=2))
+    else:
+        print(report.to_text(reports, dry_run=args.dry_run))
+    return exit_code(reports)
+
+
+def _publisher(settings: Settings) -> Publisher:
+    raise UsageError(
+        "writing to Intercom is not available in this build yet; run with --dry-run to see the plan"
+    )
+
+
+def _local(url: str) -> bool:
+    # A local SQLite file belongs to this one process: create and migrate it on first use.
+    # A shared Postgres store is migrated on purpose, with `syncer db upgrade`.
+    return url.startswith("sqlite")
+
+
+def _cache_dir(settings: Settings) -> Path:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / ".syncer-cache"
+    return Path.home() / ".cache" / "syncer"
+
+
+def _status(args: argparse.Namespace) -> int:
+    from syncer.status import source_status
+
+    settings = _load(args)
+    rows = source_status(settings, now=datetime.now(UTC))
+    if args.json:
+        print(json.dumps({"sources": rows}, indent=2, default=str))
+        return 0
+    for row in rows:
+        last = row["last_run"]
+        if last is None:
+            print(f"{row['name']} ({row['type']}): never synced")
+            continue
+        counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
+        stale = "  STALE" if row["stale"] else ""
+        print(
+            f"{row['name']} ({row['type']}): {last['status']} at {last['finished_at']} "
+            f"in {last['duration_s']}s: {counts}{stale}"
+        )
+        for error in last["errors"][:5]:
+            print(f"  ! {error}")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from syncer.store import migrate
+
+    settings = _load(args)
+    migrate.upgrade(settings.store.url)
+    structlog.get_logger("syncer.db").info("store_upgraded", revision=migrate.head())
+    print(f"store at revision {migrate.head()}")
+    return 0
+
+
+def _config_schema(args: argparse.Namespace) -> int:
+    from syncer.config.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0

@@ -1,0 +1,108 @@
+"""Render sync reports for people (text) and for machines (``--json``).
+
+Nothing here reads settings: reports hold titles, keys and counts, never a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from syncer.model import Hashed, Plan, Record
+from syncer.run import SourceReport, exit_code
+
+SHOWN_PER_SECTION = 25
+
+
+def to_json(reports: Sequence[SourceReport], *, dry_run: bool) -> dict[str, Any]:
+    """One machine-readable report of a pass; every planned document is listed."""
+    return {
+        "dry_run": dry_run,
+        "exit_code": exit_code(reports),
+        "sources": [_source_json(report) for report in reports],
+    }
+
+
+def _source_json(report: SourceReport) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": report.source,
+        "type": report.type,
+        "status": report.status,
+        "counts": report.counts.as_dict(),
+        "errors": list(report.errors),
+        "duration_s": round(report.duration, 3),
+    }
+    the_plan = report.plan
+    if the_plan is not None:
+        out["listing_complete"] = the_plan.listing_complete
+        out["guard"] = str(the_plan.guard) if the_plan.guard else None
+        out["create"] = [_hashed_json(item) for item in the_plan.create]
+        out["update"] = [_hashed_json(item) for item in the_plan.update]
+        out["delete"] = [_record_json(record) for record in the_plan.delete]
+        out["retire"] = [_record_json(record) for record in the_plan.retire]
+        out["excluded"] = [{"key": e.key, "reason": e.reason} for e in the_plan.exclude]
+        out["failed"] = [{"key": f.key, "message": f.message} for f in the_plan.failed]
+    return out
+
+
+def _hashed_json(item: Hashed) -> dict[str, Any]:
+    doc = item.document
+    return {
+        "key": doc.key,
+        "external_id": doc.external_id,
+        "title": doc.title,
+        "url": doc.url,
+        "content_hash": item.content_hash,
+    }
+
+
+def _record_json(record: Record) -> dict[str, Any]:
+    return {
+        "key": record.key,
+        "external_id": record.external_id,
+        "title": record.title,
+        "page_id": record.page_id,
+    }
+
+
+def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
+    """The plan or outcome per source: counts, then titles (the first few of each kind)."""
+    lines: list[str] = []
+    for report in reports:
+        c = report.counts
+        verb = "would " if dry_run else ""
+        lines.append(
+            f"{report.source} ({report.type}): {report.status}: {verb}create {c.created}, "
+            f"{verb}update {c.updated}, {verb}delete {c.deleted}, unchanged {c.unchanged}, "
+            f"excluded {c.excluded}, failed {c.failed}"
+        )
+        if report.plan is not None:
+            lines.extend(_plan_lines(report.plan))
+        elif report.errors:
+            lines.extend(f"  ! {error}" for error in report.errors)
+    if dry_run:
+        lines.append("Dry run: nothing was written.")
+    return "\n".join(lines)
+
+
+def _plan_lines(the_plan: Plan) -> list[str]:
+    lines: list[str] = []
+    if not the_plan.listing_complete:
+        lines.append("  listing incomplete: nothing will be deleted")
+    if the_plan.guard:
+        lines.append(f"  ! mass-delete guard: {the_plan.guard}")
+    sections: list[tuple[str, list[str]]] = [
+        ("+", [f"{i.document.title}  ({i.document.key})" for i in the_plan.create]),
+        ("~", [f"{i.document.title}  ({i.document.key})" for i in the_plan.update]),
+        ("-", [f"{r.title or r.external_id}  ({r.key})" for r in the_plan.delete]),
+        ("-", [f"{r.title or r.external_id}  ({r.key}, old page)" for r in the_plan.retire]),
+        ("x", [f"{e.key}: {e.reason}" for e in the_plan.exclude]),
+        ("!", [f"{f.key}: {f.message}" for f in the_plan.failed]),
+    ]
+    for mark, items in sections:
+        lines.extend(f"  {mark} {item}" for item in items[:SHOWN_PER_SECTION])
+        if len(items) > SHOWN_PER_SECTION:
+            lines.append(
+                f"  {mark} ... and {len(items) - SHOWN_PER_SECTION} more (--json lists all)"
+            )
+    return lines
