@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from connectors import registry
-from connectors.protocol import Connector, Context
+from connectors.protocol import Connector, ConnectorType, Context
 from syncer.config.settings import Settings, SourceSettings
 from syncer.errors import FatalIntercomError, IntercomError, SyncerError
 from syncer.model import Counts, Failure, Fetched, Hashed, Plan
@@ -26,6 +26,7 @@ from syncer.plan import plan, to_fetch
 from syncer.store import Store
 
 Clock = Callable[[], datetime]
+Lookup = Callable[[str], ConnectorType[Any]]
 MAX_ERRORS = 20
 
 
@@ -121,6 +122,7 @@ def sync(
     cache_dir: Path,
     clock: Clock = lambda: datetime.now(UTC),
     progress: Progress | None = None,
+    lookup: Lookup = registry.get,
 ) -> list[SourceReport]:
     """Sync the named sources (all when empty); one report per source, in config order."""
     chosen = [s for s in settings.sources if not sources or s.name in sources]
@@ -133,6 +135,7 @@ def sync(
             cache_dir=cache_dir / source.name,
             clock=clock,
             progress=progress or NoProgress(),
+            lookup=lookup,
         )
         for source in chosen
     ]
@@ -147,6 +150,7 @@ def sync_source(
     cache_dir: Path,
     clock: Clock,
     progress: Progress,
+    lookup: Lookup = registry.get,
 ) -> SourceReport:
     """One source, start to finish; never raises for a problem of the source itself."""
     log = structlog.get_logger("syncer.run").bind(source=source.name)
@@ -158,7 +162,7 @@ def sync_source(
         store.ensure_source(source.name, source.type)
         run_id = store.start_run(source.name, clock(), full=options.full)
     try:
-        the_plan, connector = _plan_source(source, store, options, cache_dir, progress, log)
+        the_plan, connector = _plan_source(source, store, options, cache_dir, progress, log, lookup)
         if options.dry_run or publisher is None:
             counts = the_plan.counts()
             status = "blocked" if the_plan.guard else "planned"
@@ -216,9 +220,10 @@ def _plan_source(
     cache_dir: Path,
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
+    lookup: Lookup,
 ) -> tuple[Plan, Connector]:
     state = store.source_state(source.name)
-    connector = registry.get(source.type).create(
+    connector = lookup(source.type).create(
         source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
     )
     records = store.records(source.name)
