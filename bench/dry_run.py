@@ -31,7 +31,19 @@ from syncer.model import Hashed
 from syncer.run import Options, sync
 from syncer.store import Store
 
-WORDS = "account billing invoice refund team member password login export report api".split()
+WORDS = [
+    "account",
+    "billing",
+    "invoice",
+    "refund",
+    "team",
+    "member",
+    "password",
+    "login",
+    "export",
+    "report",
+    "api",
+]
 
 
 def make_corpus(root: Path, files: int, seed: int = 7) -> None:
@@ -80,9 +92,9 @@ def count_reads(config: Path, corpus: Path) -> int:
     prefix = str(corpus)
 
     def hook(event: str, args: tuple[object, ...]) -> None:
-        if event == "open" and isinstance(args[0], str) and args[0].startswith(prefix):
-            if not args[0].endswith(".syncignore"):
-                opened.append(args[0])
+        path = args[0] if event == "open" else None
+        if isinstance(path, str) and path.startswith(prefix) and not path.endswith(".syncignore"):
+            opened.append(path)
 
     sys.addaudithook(hook)
     devnull = open(os.devnull, "w")  # noqa: SIM115, PTH123
