@@ -1,0 +1,222 @@
+"""HTML in, the one clean HTML Fin reads out: main content, allow-list, absolute links.
+
+Every converter ends here. ``normalise`` keeps an allow-list of tags and attributes,
+drops active content with everything inside it, unwraps the rest (keeping its text),
+makes links and images absolute, and serialises deterministically (``serialise``), so
+the same input always hashes the same. Nothing here raises on malformed input: lxml
+repairs what it can and the rest is text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString, PreformattedString
+
+from syncer.convert.serialise import serialise
+from syncer.convert.urls import IMAGE_SCHEMES, LINK_SCHEMES, absolute_url
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+# Removed with everything inside: active content, embedded media, form controls and
+# document metadata are never knowledge Fin can use, and some of it is dangerous.
+DROPPED = frozenset(
+    {
+        *("applet", "area", "audio", "base", "button", "canvas", "datalist", "dialog"),
+        *("embed", "form", "frame", "frameset", "head", "iframe", "input", "link", "map"),
+        *("math", "meta", "noembed", "noframes", "noscript", "object", "optgroup"),
+        *("option", "param", "portal", "script", "select", "slot", "source", "style"),
+        *("svg", "template", "textarea", "title", "track", "video"),
+    }
+)
+KEPT = frozenset(
+    {
+        *HEADINGS,
+        *("p", "div", "br", "hr", "pre", "blockquote", "ul", "ol", "li", "dl", "dt", "dd"),
+        *("table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td"),
+        *("a", "img", "strong", "em", "code", "kbd", "samp", "var", "sub", "sup", "mark"),
+        *("small", "s", "del", "ins", "u", "q", "cite", "abbr", "dfn"),
+        *("details", "summary"),
+    }
+)
+# Same meaning under the kept name; block-level containers become <div> so the text of
+# two neighbours never runs together.
+RENAMED = {
+    "b": "strong",
+    "i": "em",
+    "strike": "s",
+    "tt": "code",
+    **dict.fromkeys(
+        (
+            *("address", "article", "aside", "center", "fieldset", "figcaption", "figure"),
+            *("footer", "header", "hgroup", "legend", "main", "nav", "search", "section"),
+        ),
+        "div",
+    ),
+}
+# Page furniture that ``main_content`` removes (``normalise`` alone keeps its text).
+FURNITURE = frozenset({"nav", "aside", "form"})
+FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+# A <header>/<footer> of the page is furniture; one inside an article is its own.
+SECTIONING = frozenset({"article", "section", "main"})
+
+_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan"}),
+    "ol": frozenset({"start"}),
+    "code": frozenset({"class"}),
+    "abbr": frozenset({"title"}),
+}
+_EVERYWHERE = frozenset({"lang"})
+_NUMBER = re.compile(r"[0-9]{1,4}")
+_LANG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+_LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _parse(html: str) -> BeautifulSoup:
+    # One string per attribute (no class lists), so every value is checked the same way.
+    return BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+
+
+def main_content(html: str) -> str:
+    """The part of a whole HTML page that is the document, without page furniture.
+
+    The first ``<main>`` (or ``role=main``), else a lone ``<article>``, else ``<body>``;
+    navigation, asides, forms, scripts and page-level headers and footers are removed.
+    """
+    soup = _parse(html)
+    container = (
+        soup.find("main")
+        or soup.find(True, {"role": "main"})
+        or _lone(soup.find_all("article"))
+        or soup.body
+        or soup
+    )
+    for tag in list(container.find_all(True)):
+        if not tag.decomposed and _is_furniture(tag):
+            tag.decompose()
+    return str(container)
+
+
+def _lone(tags: list[Tag]) -> Tag | None:
+    return tags[0] if len(tags) == 1 else None
+
+
+def _is_furniture(tag: Tag) -> bool:
+    role = str(tag.get("role") or "").strip().lower()
+    if tag.name in DROPPED or tag.name in FURNITURE or role in FURNITURE_ROLES:
+        return True
+    if tag.has_attr("hidden") or str(tag.get("aria-hidden") or "").lower() == "true":
+        return True
+    if tag.name in ("header", "footer"):
+        return not any(
+            parent.name in SECTIONING or parent.get("role") == "main" for parent in tag.parents
+        )
+    return False
+
+
+def normalise(
+    html: str,
+    *,
+    base_url: str | None,
+    link_resolver: Callable[[str], str | None] | None = None,
+) -> str:
+    """The one clean, deterministic HTML for ``html``.
+
+    A relative link goes first to ``link_resolver`` (links between documents of a
+    source), then is resolved against ``base_url``; with neither, the link text stays
+    and the ``href`` goes. Images likewise, from ``base_url`` only; an image that cannot
+    be made absolute leaves its alt text.
+    """
+    soup = _parse(html)
+    root = soup.body or soup
+    for node in list(root.descendants):
+        if isinstance(node, PreformattedString):  # comments, CDATA, doctypes
+            node.extract()
+    for tag in list(root.find_all(True)):
+        if not tag.decomposed:
+            _clean(tag, base_url, link_resolver)
+    return serialise(root)
+
+
+def _clean(
+    tag: Tag, base_url: str | None, link_resolver: Callable[[str], str | None] | None
+) -> None:
+    name = RENAMED.get(tag.name, tag.name)
+    if name in DROPPED:
+        tag.decompose()
+        return
+    if name not in KEPT:
+        tag.unwrap()
+        return
+    tag.name = name
+    allowed = _ATTRIBUTES.get(name, frozenset()) | _EVERYWHERE
+    attributes: dict[str, str] = {}
+    for key, raw in tag.attrs.items():
+        value = _attribute(name, key, str(raw)) if key in allowed else None
+        if value is not None:
+            attributes[key] = value
+    if name == "a":
+        href = attributes.pop("href", None)
+        resolved = _link(href, base_url, link_resolver) if href is not None else None
+        if resolved is None:
+            tag.unwrap()
+            return
+        attributes["href"] = resolved
+    elif name == "img":
+        src = attributes.pop("src", None)
+        resolved = absolute_url(src, base_url=base_url, schemes=IMAGE_SCHEMES) if src else None
+        if resolved is None:
+            tag.replace_with(NavigableString(attributes.get("alt", "")))
+            return
+        attributes["src"] = resolved
+    tag.attrs.clear()
+    tag.attrs.update(attributes)
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """The value to keep for an allowed attribute, or ``None`` to drop it."""
+    value = value.strip()
+    if name in ("colspan", "rowspan", "start"):
+        return value if _NUMBER.fullmatch(value) else None
+    if name == "lang":
+        return value if _LANG.fullmatch(value) else None
+    if name == "class":
+        languages = [word for word in value.split() if _LANGUAGE_CLASS.fullmatch(word)]
+        return languages[0] if tag == "code" and languages else None
+    return _WHITESPACE.sub(" ", value) if name in ("alt", "title") else value
+
+
+def _link(
+    href: str, base_url: str | None, link_resolver: Callable[[str], str | None] | None
+) -> str | None:
+    if link_resolver is not None:
+        target = link_resolver(href.strip())
+        if target is not None:
+            return absolute_url(target, base_url=None, schemes=LINK_SCHEMES)
+    return absolute_url(href, base_url=base_url, schemes=LINK_SCHEMES)
+
+
+def _text(tag: Tag) -> str | None:
+    text = _WHITESPACE.sub(" ", tag.get_text()).strip()
+    return text or None
+
+
+def first_heading(html: str) -> str | None:
+    """The text of the first ``<h1>``..``<h6>`` in document order, if any has text."""
+    for heading in _parse(html).find_all(HEADINGS):
+        text = _text(heading)
+        if text:
+            return text
+    return None
+
+
+def page_title(html: str) -> str | None:
+    """The text of a whole page's ``<title>``, if it has one."""
+    title = _parse(html).find("title")
+    return _text(title) if title is not None else None
