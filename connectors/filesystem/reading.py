@@ -1,0 +1,71 @@
+"""Fetch one listed file: size guard, read, convert; every problem becomes a ``Failure``."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from syncer.convert import CONVERTER_VERSION
+from syncer.convert.source_file import Skipped, convert_file
+from syncer.model import Document, Excluded, Failure, Fetched, Stub
+
+
+def read_document(
+    root: Path, stub: Stub, *, max_bytes: int, url_of: Callable[[str], str | None]
+) -> Fetched:
+    """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``."""
+    if stub.key.startswith("/") or ".." in stub.key.split("/"):
+        return Failure(stub.key, "not a path inside the source folder")
+    path = root / stub.key
+    try:
+        # Checked before opening: an oversized file is never read, not even in part.
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Failure(stub.key, _too_big(size, max_bytes))
+        with path.open("rb") as file:
+            # The version is the stat of what is read, taken before reading: if the file
+            # changes meanwhile, the store holds an older version and the next run
+            # fetches again, never the other way round.
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return Failure(stub.key, "not a regular file")
+            data = file.read(max_bytes + 1)
+    except FileNotFoundError:
+        return Failure(stub.key, "file disappeared after it was listed")
+    except OSError as error:
+        return Failure(stub.key, f"cannot read file: {error.strerror or error}")
+    if len(data) > max_bytes:
+        return Failure(stub.key, _too_big(len(data), max_bytes))
+    version = f"{info.st_size}:{info.st_mtime_ns}"
+    try:
+        page = convert_file(stub.key, data, url_of=url_of)
+    except ValueError as error:
+        return Failure(stub.key, str(error))
+    if isinstance(page, Skipped):
+        return Excluded(stub.key, version, page.reason)
+    return Document(
+        key=stub.key,
+        version=version,
+        external_id=page.external_id or stub.key,
+        title=page.title,
+        html=page.html,
+        url=page.url,
+        converter_version=CONVERTER_VERSION,
+    )
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return (
+        f"file is {_size(size)}, over max_file_bytes {_size(max_bytes)}; "
+        "raise max_file_bytes or exclude it"
+    )
+
+
+def _size(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} MB"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f} kB"
+    return f"{count} bytes"

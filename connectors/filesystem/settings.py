@@ -1,0 +1,73 @@
+"""``type: filesystem`` settings: the folder, which files count, and their page URLs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from connectors.filesystem.page_url import PLACEHOLDERS, template_problem
+from connectors.filesystem.patterns import pattern_problem
+from syncer.config.settings import SourceSettings
+
+DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt")
+
+
+class FilesystemSettings(SourceSettings):
+    """A folder of Markdown, HTML and text files (a file share, a checkout)."""
+
+    type: Literal["filesystem"]
+    path: Path = Field(description="The folder; a relative path is read from the config's folder")
+    include: tuple[str, ...] = Field(
+        default=DEFAULT_INCLUDE, description="gitignore-style patterns of files to sync"
+    )
+    exclude: tuple[str, ...] = Field(
+        default=(), description="gitignore-style patterns of files to leave out"
+    )
+    page_url: str | None = Field(
+        default=None,
+        description="Page URL template with {path} (relative path) and {path_stem} "
+        "(without extension); no URL means Fin cannot cite the page",
+    )
+    max_file_bytes: int = Field(
+        default=5_000_000, gt=0, description="Larger files are reported, not read"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _readable_folder(cls, value: Path, info: ValidationInfo) -> Path:
+        base_dir = (info.context or {}).get("base_dir")
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        path = (base / value.expanduser()).resolve()
+        if not path.exists():
+            raise ValueError(
+                f"folder {path} does not exist; create it or correct path "
+                f"(a relative path is read from {base})"
+            )
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a folder; point path at the folder of documents")
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise ValueError(
+                f"folder {path} is not readable by this user; grant read and execute "
+                "permission on it"
+            )
+        return path
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_patterns(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.field_name == "include" and not value:
+            raise ValueError("include is empty, so nothing would be synced; list a pattern")
+        problems = [problem for pattern in value if (problem := pattern_problem(pattern))]
+        if problems:
+            raise ValueError(f"{info.field_name} " + "; ".join(problems))
+        return value
+
+    @field_validator("page_url")
+    @classmethod
+    def _valid_template(cls, value: str | None) -> str | None:
+        if value is not None and (problem := template_problem(value, PLACEHOLDERS)):
+            raise ValueError(problem)
+        return value
