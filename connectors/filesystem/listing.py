@@ -132,8 +132,8 @@ def _entry(
             info = entry.stat()
         except FileNotFoundError:
             if _wanted(rel, ignores, walk.rules):
-                target = Path(entry.path).readlink()
-                walk.fail(rel, f"dangling symlink: points to {target}, which does not exist")
+                dangling = Path(entry.path).readlink()
+                walk.fail(rel, f"dangling symlink: points to {dangling}, which does not exist")
             return None
         except OSError as error:
             if error.errno == errno.ELOOP:  # links that point at each other
