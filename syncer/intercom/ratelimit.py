@@ -1,0 +1,97 @@
+"""Pace requests by Intercom's ``X-RateLimit-*`` headers so a healthy run sees no 429.
+
+Intercom counts calls per app in windows (10 seconds for the per-minute limits) and
+tells, on every reply, the window's ``Limit``, what is ``Remaining`` and when it
+``Reset`` s (Unix seconds). The limiter spends the remaining budget, counting calls in
+flight as spent, and when none is left waits for the reset. Thread-safe; the clock and
+the sleep are injectable so tests control time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# Our clock and Intercom's are not the same clock, and Reset has a one-second grain:
+# wait a little past it rather than spend a call on a 429.
+RESET_MARGIN = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One reply's view of the rate limit."""
+
+    limit: int
+    remaining: int
+    reset: float  # Unix seconds
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Quota | None:
+        try:
+            return cls(
+                limit=int(headers["x-ratelimit-limit"]),
+                remaining=int(headers["x-ratelimit-remaining"]),
+                reset=float(headers["x-ratelimit-reset"]),
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+class RateLimiter:
+    """Hands out permission to send, one call at a time, within the known budget."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._remaining: int | None = None  # None: no reply seen in this window yet
+        self._reset = 0.0
+        self._in_flight = 0
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        """Block until a call may be sent; the caller must ``release`` after the reply."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                if self._remaining is not None and now >= self._reset + RESET_MARGIN:
+                    self._remaining = None  # a new window: the next reply will tell
+                if self._remaining is None or self._remaining - self._in_flight > 0:
+                    self._in_flight += 1
+                    return
+                wait = self._reset + RESET_MARGIN - now
+            self.waited += wait
+            self._sleep(wait)
+
+    def release(self, quota: Quota | None) -> None:
+        """Record a reply's quota (``None`` for no reply or no headers)."""
+        with self._lock:
+            self._in_flight -= 1
+            if quota is None:
+                return
+            if quota.reset > self._reset or self._remaining is None:
+                self._reset = quota.reset
+                self._remaining = quota.remaining
+            else:
+                # Replies of one window arrive out of order: the lowest count is newest.
+                self._remaining = min(self._remaining, quota.remaining)
+
+    def exhausted_until(self, reset: float) -> None:
+        """A 429 said the window is spent: hold every caller until ``reset``."""
+        with self._lock:
+            self._reset = max(self._reset, reset)
+            self._remaining = 0
+
+    def pause(self, reset: float) -> None:
+        """Sleep until ``reset`` (plus the margin); used after a 429."""
+        wait = reset + RESET_MARGIN - self._clock()
+        if wait > 0:
+            self.waited += wait
+            self._sleep(wait)
