@@ -55,8 +55,8 @@ def period(schedule: Schedule) -> timedelta:
     if schedule.interval is not None:
         return schedule.interval
     trigger = CronTrigger.from_crontab(schedule.cron or schedule.text, timezone="UTC")
-    first = trigger.get_next_fire_time(None, _EPOCH)
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-    if first is None or second is None:
+    first: datetime | None = trigger.get_next_fire_time(None, _EPOCH)
+    if first is None:
         return timedelta(days=1)
-    return second - first
+    second: datetime | None = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    return timedelta(days=1) if second is None else second - first

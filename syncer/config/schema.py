@@ -20,7 +20,7 @@ def json_schema() -> dict[str, Any]:
     document = create_model(
         "SyncerConfig",
         __base__=Settings,
-        sources=(tuple[source, ...], ()),  # type: ignore[valid-type]
+        sources=(tuple[source, ...], ()),
     )
     schema = TypeAdapter(document).json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

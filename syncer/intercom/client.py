@@ -1,0 +1,157 @@
+"""``IntercomClient``: typed methods over the transport, grouped by resource.
+
+The AI Content resource (Content Import Sources and External Pages) is what sync
+needs; every method maps to one operation of the Preview spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from syncer.config.settings import IntercomSettings
+from syncer.errors import UsageError
+from syncer.intercom.models import ContentImportSource, ExternalPage
+from syncer.intercom.paging import follow_next
+from syncer.intercom.transport import Transport, base_url_for
+
+
+class AiContent:
+    """``/ai/content_import_sources`` and ``/ai/external_pages``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    # -- content import sources ----------------------------------------------------------
+
+    def list_content_import_sources(self) -> Iterator[ContentImportSource]:
+        """listContentImportSources, every page."""
+        for item in follow_next(self._t, "/ai/content_import_sources"):
+            yield ContentImportSource.model_validate(item)
+
+    def create_content_import_source(
+        self, *, url: str, audience_ids: Sequence[int] | None = None, status: str | None = None
+    ) -> ContentImportSource:
+        """createContentImportSource with ``sync_behavior: api``."""
+        body: dict[str, Any] = {"sync_behavior": "api", "url": url}
+        if audience_ids:
+            body["audience_ids"] = list(audience_ids)
+        if status:
+            body["status"] = status
+        reply = self._t.request("POST", "/ai/content_import_sources", json=body)
+        return ContentImportSource.model_validate(reply)
+
+    def get_content_import_source(self, source_id: int | str) -> ContentImportSource:
+        """getContentImportSource."""
+        reply = self._t.request("GET", f"/ai/content_import_sources/{source_id}")
+        return ContentImportSource.model_validate(reply)
+
+    def update_content_import_source(
+        self,
+        source_id: int | str,
+        *,
+        url: str,
+        sync_behavior: str = "api",
+        status: str | None = None,
+        audience_ids: Sequence[int] | None = None,
+    ) -> ContentImportSource:
+        """updateContentImportSource."""
+        body: dict[str, Any] = {"sync_behavior": sync_behavior, "url": url}
+        if status:
+            body["status"] = status
+        if audience_ids is not None:
+            body["audience_ids"] = list(audience_ids)
+        reply = self._t.request("PUT", f"/ai/content_import_sources/{source_id}", json=body)
+        return ContentImportSource.model_validate(reply)
+
+    def delete_content_import_source(self, source_id: int | str) -> None:
+        """deleteContentImportSource: Intercom deletes the source's pages too."""
+        self._t.request("DELETE", f"/ai/content_import_sources/{source_id}")
+
+    # -- external pages --------------------------------------------------------------------
+
+    def list_external_pages(self) -> Iterator[ExternalPage]:
+        """listExternalPages, every page."""
+        for item in follow_next(self._t, "/ai/external_pages"):
+            yield ExternalPage.model_validate(item)
+
+    def create_external_page(
+        self,
+        *,
+        title: str,
+        html: str,
+        source_id: int,
+        external_id: str,
+        url: str | None = None,
+        locale: str = "en",
+        ai_agent_availability: bool,
+        ai_copilot_availability: bool,
+        ai_sales_agent_availability: bool,
+    ) -> ExternalPage:
+        """createExternalPage: creates, or updates the page with this source and external_id.
+
+        Safe to retry (an upsert by external_id), so the transport retries it like a PUT.
+        The availability flags are required here: Intercom defaults them to false on
+        create and leaves them alone on update, so leaving one out is never what we mean.
+        """
+        body: dict[str, Any] = {
+            "title": title,
+            "html": html,
+            "locale": locale,
+            "source_id": source_id,
+            "external_id": external_id,
+            "ai_agent_availability": ai_agent_availability,
+            "ai_copilot_availability": ai_copilot_availability,
+            "ai_sales_agent_availability": ai_sales_agent_availability,
+        }
+        if url:
+            body["url"] = url
+        reply = self._t.request("POST", "/ai/external_pages", json=body, idempotent=True)
+        return ExternalPage.model_validate(reply)
+
+    def get_external_page(self, page_id: str) -> ExternalPage:
+        """getExternalPage."""
+        return ExternalPage.model_validate(self._t.request("GET", f"/ai/external_pages/{page_id}"))
+
+    def update_external_page(self, page_id: str, **fields: Any) -> ExternalPage:
+        """updateExternalPage; ``title, html, url, locale, source_id`` are required."""
+        reply = self._t.request("PUT", f"/ai/external_pages/{page_id}", json=fields)
+        return ExternalPage.model_validate(reply)
+
+    def delete_external_page(self, page_id: str) -> None:
+        """deleteExternalPage."""
+        self._t.request("DELETE", f"/ai/external_pages/{page_id}")
+
+
+class IntercomClient:
+    """An explicit client object: build one per process, close it when done."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.ai_content = AiContent(transport)
+
+    @classmethod
+    def from_settings(cls, settings: IntercomSettings, **options: Any) -> IntercomClient:
+        """A client for the configured workspace; ``options`` go to ``Transport``."""
+        if settings.token is None or not settings.token.get_secret_value():
+            raise UsageError(
+                "intercom.token is not set: writing to Intercom needs an access token "
+                "(intercom: token: ${INTERCOM_TOKEN})"
+            )
+        transport = Transport(
+            token=settings.token.get_secret_value(),
+            base_url=base_url_for(settings.region, settings.base_url),
+            api_version=settings.api_version,
+            timeout=settings.timeout,
+            **options,
+        )
+        return cls(transport)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> IntercomClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
