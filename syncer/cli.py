@@ -21,7 +21,7 @@ from syncer import __version__, logs
 from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
-from syncer.run import Options, Publisher, exit_code, sync
+from syncer.run import Options, exit_code, sync
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,6 +130,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     from syncer import report
+    from syncer.intercom.client import IntercomClient
+    from syncer.intercom.publisher import IntercomPublisher
     from syncer.progress import progress_for
     from syncer.store import Store
 
@@ -141,7 +143,10 @@ def _sync(args: argparse.Namespace) -> int:
     options = Options(
         dry_run=args.dry_run, full=args.full, allow_mass_delete=args.allow_mass_delete
     )
-    publisher = None if args.dry_run else _publisher(settings)
+    client = None if args.dry_run else IntercomClient.from_settings(settings.intercom)
+    publisher = None
+    if client is not None:
+        publisher = IntercomPublisher(client, concurrency=settings.intercom.concurrency)
     url = settings.store.url
     store = Store.open_read_only(url) if args.dry_run else Store.open(url, migrate=_local(url))
     try:
@@ -157,17 +162,13 @@ def _sync(args: argparse.Namespace) -> int:
             )
     finally:
         store.close()
+        if client is not None:
+            client.close()
     if args.json:
         print(json.dumps(report.to_json(reports, dry_run=args.dry_run), indent=2))
     else:
         print(report.to_text(reports, dry_run=args.dry_run))
     return exit_code(reports)
-
-
-def _publisher(settings: Settings) -> Publisher:
-    raise UsageError(
-        "writing to Intercom is not available in this build yet; run with --dry-run to see the plan"
-    )
 
 
 def _local(url: str) -> bool:

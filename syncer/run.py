@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,12 @@ MAX_ERRORS = 20
 
 
 class Publisher(Protocol):
-    """Where plans are applied: Intercom in production, a memory fake in tests."""
+    """Where plans are applied: Intercom in production, a memory fake in tests.
+
+    ``upsert`` and ``delete`` are called from up to ``concurrency`` threads at once.
+    """
+
+    concurrency: int
 
     def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:
         """The Content Import Source id for ``source``, created if ``None`` or gone."""
@@ -287,42 +293,56 @@ def _apply(
     progress.phase(source.name, "writing", the_plan.writes)
     writes = [(item, True) for item in the_plan.create]
     writes += [(item, False) for item in the_plan.update]
-    for item, is_new in writes:
-        try:
-            page_id = publisher.upsert(import_source_id, item, source)
-        except FatalIntercomError:
-            raise
-        except IntercomError as exc:
-            tally.error(f"{item.document.key}: {exc}")
-            log.warning("page_failed", key=item.document.key, error=str(exc))
-            continue
-        finally:
-            progress.advance()
-        store.record_pushed(source.name, item, page_id, clock())
-        if is_new:
-            tally.created += 1
-        else:
-            tally.updated += 1
-
     # A page whose delete was held back or failed keeps its record (and page id), so a
     # later run can retry; a draft is remembered as excluded only once its page is gone.
     kept = {r.key for r in the_plan.delete} if the_plan.guard else set()
     retired = {r.key for r in the_plan.retire}
-    for record in [*the_plan.retire, *deletes]:
+    removals = [r for r in [*the_plan.retire, *deletes] if r.page_id is not None]
+    removals_done = [r for r in [*the_plan.retire, *deletes] if r.page_id is None]
+    # Workers only talk to Intercom; this thread alone writes the store, one document
+    # at a time as each answer arrives.
+    with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
         try:
-            if record.page_id is not None:
-                publisher.delete(record.page_id)
-        except FatalIntercomError:
+            upserts = {
+                pool.submit(publisher.upsert, import_source_id, item, source): (item, is_new)
+                for item, is_new in writes
+            }
+            for future in as_completed(upserts):
+                item, is_new = upserts[future]
+                progress.advance()
+                try:
+                    page_id = future.result()
+                except FatalIntercomError:
+                    raise
+                except IntercomError as exc:
+                    tally.error(f"{item.document.key}: {exc}")
+                    log.warning("page_failed", key=item.document.key, error=str(exc))
+                    continue
+                store.record_pushed(source.name, item, page_id, clock())
+                if is_new:
+                    tally.created += 1
+                else:
+                    tally.updated += 1
+            deletions = {
+                pool.submit(publisher.delete, record.page_id or ""): record for record in removals
+            }
+            for gone in as_completed(deletions):
+                record = deletions[gone]
+                progress.advance()
+                try:
+                    gone.result()
+                except FatalIntercomError:
+                    raise
+                except IntercomError as exc:
+                    tally.error(f"{record.key}: delete failed: {exc}")
+                    kept.add(record.key)
+                    continue
+                removals_done.append(record)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
-        except IntercomError as exc:
-            tally.error(f"{record.key}: delete failed: {exc}")
-            kept.add(record.key)
-            continue
-        finally:
-            progress.advance()
-        tally.deleted += 1
-        if record.key not in retired:
-            store.forget(source.name, [record.key])
+    tally.deleted = len(removals_done)
+    store.forget(source.name, [r.key for r in removals_done if r.key not in retired])
     store.forget(source.name, [record.key for record in the_plan.forget])
     store.record_excluded(source.name, [e for e in the_plan.exclude if e.key not in kept], clock())
     if the_plan.listing_complete:

@@ -92,6 +92,7 @@ class MemoryPublisher:
     import_sources: dict[str, str] = field(default_factory=dict)
     writes: int = 0
     fail_keys: set[str] = field(default_factory=set)
+    concurrency: int = 1
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:

@@ -68,6 +68,9 @@ class IntercomSettings(StrictModel):
     )
     api_version: str = Field(default="Preview", description="Intercom-Version header")
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+    concurrency: int = Field(
+        default=8, ge=1, le=64, description="Requests in flight at once while applying a plan"
+    )
 
     @field_validator("api_version")
     @classmethod
