@@ -97,10 +97,24 @@ def main_content(html: str) -> str:
         or soup.body
         or soup
     )
-    for tag in list(container.find_all(True)):
-        if not tag.decomposed and _is_furniture(tag):
-            tag.decompose()
+    _remove_where(container, _is_furniture)
     return str(container)
+
+
+def _remove_where(root: Tag, condition: Callable[[Tag], bool]) -> None:
+    """Remove every tag under ``root`` for which ``condition`` holds, with its content.
+
+    Tags come in document order, so a removed tag's descendants follow it and are
+    skipped by their parent's id. (``Tag.decomposed`` would search the subtree: bs4
+    resolves an unset attribute as a child lookup.)
+    """
+    removed: set[int] = set()
+    for tag in list(root.find_all(True)):
+        if id(tag.parent) in removed:
+            removed.add(id(tag))
+        elif condition(tag):
+            removed.add(id(tag))
+            tag.extract()
 
 
 def _lone(tags: list[Tag]) -> Tag | None:
@@ -138,22 +152,20 @@ def normalise(
     for node in list(root.descendants):
         if isinstance(node, PreformattedString):  # comments, CDATA, doctypes
             node.extract()
-    for tag in list(root.find_all(True)):
-        if not tag.decomposed:
-            _clean(tag, base_url, link_resolver)
-    return serialise(root)
+    _remove_where(root, lambda tag: RENAMED.get(tag.name, tag.name) in DROPPED)
+    unwrap = frozenset(
+        id(tag) for tag in list(root.find_all(True)) if not _clean(tag, base_url, link_resolver)
+    )
+    return serialise(root, unwrap=unwrap)
 
 
 def _clean(
     tag: Tag, base_url: str | None, link_resolver: Callable[[str], str | None] | None
-) -> None:
+) -> bool:
+    """Rename ``tag`` and filter its attributes; ``False`` when only its content stays."""
     name = RENAMED.get(tag.name, tag.name)
-    if name in DROPPED:
-        tag.decompose()
-        return
     if name not in KEPT:
-        tag.unwrap()
-        return
+        return False
     tag.name = name
     allowed = _ATTRIBUTES.get(name, frozenset()) | _EVERYWHERE
     attributes: dict[str, str] = {}
@@ -165,18 +177,18 @@ def _clean(
         href = attributes.pop("href", None)
         resolved = _link(href, base_url, link_resolver) if href is not None else None
         if resolved is None:
-            tag.unwrap()
-            return
+            return False
         attributes["href"] = resolved
     elif name == "img":
         src = attributes.pop("src", None)
         resolved = absolute_url(src, base_url=base_url, schemes=IMAGE_SCHEMES) if src else None
         if resolved is None:
             tag.replace_with(NavigableString(attributes.get("alt", "")))
-            return
+            return True
         attributes["src"] = resolved
     tag.attrs.clear()
     tag.attrs.update(attributes)
+    return True
 
 
 def _attribute(tag: str, name: str, value: str) -> str | None:

@@ -92,14 +92,19 @@ class _Run:
 
 @dataclass(slots=True)
 class _Frame:
+    # None for the root and for an unwrapped tag, whose pieces go to its parent's.
     tag: Tag | None
     children: Iterator[PageElement]
     pre: bool
     pieces: list[_Piece] = field(default_factory=list)
 
 
-def serialise(root: Tag) -> str:
-    """The children of ``root`` as tidy HTML, blocks separated by newlines."""
+def serialise(root: Tag, *, unwrap: frozenset[int] = frozenset()) -> str:
+    """The children of ``root`` as tidy HTML, blocks separated by newlines.
+
+    Tags whose ``id()`` is in ``unwrap`` are written as their content alone: cheaper
+    than ``Tag.unwrap``, which costs the size of the subtree each time.
+    """
     stack = [_Frame(None, iter(root.contents), pre=False)]
     while True:
         frame = stack[-1]
@@ -108,12 +113,16 @@ def serialise(root: Tag) -> str:
             stack.pop()
             if not stack:
                 return "\n".join(_layout(frame.pieces).lines)
-            assert frame.tag is not None
+            if frame.tag is None:
+                stack[-1].pieces.extend(frame.pieces)
+                continue
             piece = _close(frame.tag, frame.pieces, frame.pre)
             if piece is not None:
                 stack[-1].pieces.append(piece)
         elif isinstance(child, Tag):
-            if child.name in VOID:
+            if id(child) in unwrap:
+                stack.append(_Frame(None, iter(child.contents), pre=frame.pre))
+            elif child.name in VOID:
                 frame.pieces.append(_void(child))
             else:
                 pre = frame.pre or child.name == "pre"
