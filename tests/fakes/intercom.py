@@ -1,0 +1,1097 @@
+"""A stateful fake Intercom for tests: real HTTP on 127.0.0.1, checked against the spec.
+
+`FakeIntercom` serves the Preview (formerly Unstable) REST API from a background
+thread. Every request is checked against the vendored OpenAPI description
+(`tests/fakes/openapi.py`); a request that breaks it is recorded in `.violations` and
+answered with a 400 ``error.list``, and leaving the ``with`` block raises if any were
+recorded, so a client bug fails the test that caused it.
+
+It keeps state like Intercom for AI content: Content Import Sources and External Pages,
+with ``POST /ai/external_pages`` upserting by (source_id, external_id) and source
+deletion cascading to its pages. Every other operation is answered from the spec (its
+example when valid, else a synthesised body). Each reply carries the ``X-RateLimit-*``
+headers of a per-10-second window, and `Faults` injects what real networks and real
+Intercom do: 5xx, 429 storms, latency, dropped connections, replies lost after the write
+was applied, and per-document rejections. All randomness is seeded and the clock is
+injectable.
+
+Standalone, for end-to-end CLI tests (prints the base URL once ready)::
+
+    python -m tests.fakes.intercom --port 0 --token secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import itertools
+import json
+import math
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .openapi import OpenAPI, RequestCheck, load_openapi
+
+__all__ = [
+    "SPEC_PATH",
+    "Call",
+    "FakeIntercom",
+    "Faults",
+    "Quota",
+    "RateLimiter",
+    "main",
+    "run_forever",
+]
+
+SPEC_PATH = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "intercom-openapi"
+    / "unstable-preview.api.intercom.io.yaml"
+)
+WINDOW_SECONDS = 10.0
+DEFAULT_LIMIT = 1666  # Intercom's 10,000 calls per minute, spread over 10 s windows
+DEFAULT_TOKEN = "test-token"
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 150
+# The spec's list operations page by `pages.next` links; the fake's links carry these.
+PAGED = {"listExternalPages", "listContentImportSources"}
+PAGING_QUERY = frozenset({"page", "per_page"})
+# "Unstable" is the old name of "Preview"; Intercom still accepts it (spec README).
+VERSION_ALIASES = {"unstable": "Preview"}
+
+Json = Any
+Clock = Callable[[], float]
+
+
+# ---- observability ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: str
+    status: int | None  # None: the connection was closed without a reply
+    at: float  # the injected clock's time when the request arrived
+    write: bool  # the request changed state (even if its reply was then lost)
+    operation_id: str | None
+    version: str | None  # the Intercom-Version header as sent
+    outcome: str  # ok, violation, unauthorized, rate_limited, fault, dropped, lost_reply
+
+
+# ---- rate limits ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The values of the X-RateLimit-* headers for one reply."""
+
+    limit: int
+    remaining: int
+    reset: int  # Unix seconds: the end of the current window
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
+class RateLimiter:
+    """Counts requests per fixed window, as Intercom spreads its per-minute limit."""
+
+    def __init__(self, limit: int, clock: Clock, window: float = WINDOW_SECONDS) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._index = -1
+        self._count = 0
+
+    def hit(self) -> tuple[Quota, bool]:
+        """Count one request; returns the quota after it and whether it went over."""
+        with self._lock:
+            self._roll()
+            self._count += 1
+            return self._quota(), self._count > self.limit
+
+    def peek(self) -> Quota:
+        with self._lock:
+            self._roll()
+            return self._quota()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._index, self._count = -1, 0
+
+    def _roll(self) -> None:
+        index = math.floor(self._clock() / self.window)
+        if index != self._index:
+            self._index, self._count = index, 0
+
+    def _quota(self) -> Quota:
+        reset = math.ceil((self._index + 1) * self.window)
+        return Quota(self.limit, max(0, self.limit - self._count), reset)
+
+
+# ---- faults -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which requests a fault applies to: a method and/or a path prefix (None: any)."""
+
+    method: str | None = None
+    path_prefix: str | None = None
+
+    def covers(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and (
+            self.path_prefix is None or path.startswith(self.path_prefix)
+        )
+
+
+@dataclass
+class _Counted:
+    scope: Scope
+    remaining: int | None  # None: until cleared
+
+
+@dataclass
+class _Script:
+    scope: Scope
+    statuses: list[int | None]  # None lets that request through
+
+
+@dataclass
+class _Random:
+    scope: Scope
+    fraction: float
+    statuses: tuple[int, ...]
+
+
+@dataclass
+class _Latency:
+    scope: Scope
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Rejection:
+    status: int
+    code: str
+    message: str
+
+
+@dataclass
+class _Plan:
+    scripts: list[_Script] = field(default_factory=list)
+    randoms: list[_Random] = field(default_factory=list)
+    storms: list[_Counted] = field(default_factory=list)
+    drops: list[_Counted] = field(default_factory=list)
+    losses: list[_Counted] = field(default_factory=list)
+    latencies: list[_Latency] = field(default_factory=list)
+    rejections: dict[str, Rejection] = field(default_factory=dict)
+
+
+class Faults:
+    """Failures to inject, configurable while the server runs (thread-safe, seeded).
+
+    Each method takes ``method=`` and ``path_prefix=`` to restrict it to some requests
+    and ``times=`` (where it counts) for how many matching requests it hits; ``None``
+    means until `clear`.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self._plan = _Plan()
+
+    def fail_next(
+        self, *statuses: int | None, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """Script the next replies, e.g. ``fail_next(503, None, 500)`` (None: let through)."""
+        with self._lock:
+            self._plan.scripts.append(_Script(Scope(method, path_prefix), list(statuses)))
+
+    def fail_randomly(
+        self,
+        fraction: float,
+        statuses: Sequence[int] = (500, 502, 503),
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Answer about `fraction` of matching requests with a random one of `statuses`."""
+        with self._lock:
+            rule = _Random(Scope(method, path_prefix), fraction, tuple(statuses))
+            self._plan.randoms.append(rule)
+
+    def rate_limit_storm(
+        self, times: int | None, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """The next `times` matching requests get 429 rate_limit_exceeded."""
+        with self._lock:
+            self._plan.storms.append(_Counted(Scope(method, path_prefix), times))
+
+    def drop_connections(
+        self, times: int | None = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """Close the socket without a reply, before doing anything."""
+        with self._lock:
+            self._plan.drops.append(_Counted(Scope(method, path_prefix), times))
+
+    def lose_replies(
+        self, times: int | None = 1, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """Apply the request, then close the socket instead of replying."""
+        with self._lock:
+            self._plan.losses.append(_Counted(Scope(method, path_prefix), times))
+
+    def slow_down(
+        self,
+        seconds: float | tuple[float, float],
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Delay matching replies: a fixed time or uniform in (low, high); latest wins."""
+        low, high = seconds if isinstance(seconds, tuple) else (seconds, seconds)
+        with self._lock:
+            self._plan.latencies.append(_Latency(Scope(method, path_prefix), low, high))
+
+    def reject_external_id(
+        self,
+        external_id: str,
+        status: int = 422,
+        code: str = "parameter_invalid",
+        message: str | None = None,
+    ) -> None:
+        """Writes (create, update, delete) of this document get a 4xx error.list."""
+        text = message or f"External page {external_id!r} was rejected"
+        with self._lock:
+            self._plan.rejections[external_id] = Rejection(status, code, text)
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._plan = _Plan()
+
+    # The server asks these, in this order, per request.
+
+    def latency(self, method: str, path: str) -> float:
+        with self._lock:
+            for rule in reversed(self._plan.latencies):
+                if rule.scope.covers(method, path):
+                    return self._random.uniform(rule.low, rule.high)
+        return 0.0
+
+    def take_drop(self, method: str, path: str) -> bool:
+        return self._take(self._plan.drops, method, path)
+
+    def take_storm(self, method: str, path: str) -> bool:
+        return self._take(self._plan.storms, method, path)
+
+    def take_loss(self, method: str, path: str) -> bool:
+        return self._take(self._plan.losses, method, path)
+
+    def take_error(self, method: str, path: str) -> int | None:
+        """A scripted or random 5xx for this request, if any."""
+        with self._lock:
+            for script in self._plan.scripts:
+                if script.statuses and script.scope.covers(method, path):
+                    return script.statuses.pop(0)
+            for rule in self._plan.randoms:
+                if rule.scope.covers(method, path) and self._random.random() < rule.fraction:
+                    return self._random.choice(rule.statuses)
+        return None
+
+    def rejection(self, external_id: str | None) -> Rejection | None:
+        with self._lock:
+            return self._plan.rejections.get(external_id or "")
+
+    def _take(self, rules: list[_Counted], method: str, path: str) -> bool:
+        with self._lock:
+            for rule in rules:
+                if rule.remaining != 0 and rule.scope.covers(method, path):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                    return True
+        return False
+
+
+# ---- replies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: Json = None  # JSON-able; None: no body
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    write: bool = False
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, str) and not self.content_type.endswith("json"):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+def _error(
+    status: int, code: str, message: str, request_id: str, *, fields: str | None = None
+) -> _Reply:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["field"] = fields
+    body = {"type": "error.list", "request_id": request_id, "errors": [error]}
+    return _Reply(status, body)
+
+
+def _gateway_error(status: int, request_id: str) -> _Reply:
+    """A 502/503 comes from Intercom's edge, as HTML; other statuses as error.list."""
+    if status in (502, 503):
+        title = "502 Bad Gateway" if status == 502 else "503 Service Unavailable"
+        html = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+        return _Reply(status, html, content_type="text/html")
+    code = "server_error" if status >= 500 else "client_error"
+    return _error(status, code, "Fault injected by FakeIntercom", request_id)
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    path_params: Mapping[str, str]
+    params: Mapping[str, Any]  # query parameters, typed
+    body: Json
+    request_id: str
+
+
+# ---- the server -------------------------------------------------------------------
+
+
+class FakeIntercom:
+    """A fake Intercom REST API on 127.0.0.1 (see the module docstring).
+
+    Args:
+        token: the access token clients must send as ``Authorization: Bearer <token>``.
+        rate_limit: requests allowed per 10-second window (`set_rate_limit` changes it).
+        clock: Unix time source for windows, timestamps and the call log.
+        seed: seeds fault randomness.
+        strict: leaving the ``with`` block raises if any request broke the spec.
+        spec_path: the OpenAPI description to enforce.
+        port: 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        rate_limit: int = DEFAULT_LIMIT,
+        clock: Clock = time.time,
+        seed: int = 0,
+        strict: bool = True,
+        spec_path: Path | str = SPEC_PATH,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        control_endpoints: bool = False,
+    ) -> None:
+        self.token = token
+        self.strict = strict
+        self.clock = clock
+        self.faults = Faults(seed)
+        self.limiter = RateLimiter(rate_limit, clock)
+        self.spec: OpenAPI = load_openapi(spec_path)
+        self._host, self._port = host, port
+        self._control = control_endpoints
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sources: dict[int, dict[str, Any]] = {}
+        self._pages: dict[str, dict[str, Any]] = {}
+        self._keys: dict[tuple[int, str], str] = {}
+        self._ids = itertools.count(1)
+        self._calls: list[Call] = []
+        self._violations: list[str] = []
+        self._handlers: dict[str, Callable[[_Request], _Reply]] = {
+            "listContentImportSources": self._list_sources,
+            "createContentImportSource": self._create_source,
+            "getContentImportSource": self._get_source,
+            "updateContentImportSource": self._update_source,
+            "deleteContentImportSource": self._delete_source,
+            "listExternalPages": self._list_pages,
+            "createExternalPage": self._upsert_page,
+            "getExternalPage": self._get_page,
+            "updateExternalPage": self._update_page,
+            "deleteExternalPage": self._delete_page,
+        }
+        self.reset()
+
+    # ---- lifecycle --------------------------------------------------------------
+
+    def start(self) -> FakeIntercom:
+        """Bind and serve from a background thread; returns self."""
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server((self._host, self._port), _Handler, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-intercom-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and join every thread."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeIntercom:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self.strict and exc_type is None:
+            self.assert_no_violations()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeIntercom is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:53412`` (no trailing slash)."""
+        return f"http://{self._host}:{self.port}"
+
+    # ---- observability ----------------------------------------------------------
+
+    @property
+    def violations(self) -> list[str]:
+        with self._lock:
+            return list(self._violations)
+
+    def take_violations(self) -> list[str]:
+        """Return the recorded violations and forget them (for tests that expect some)."""
+        with self._lock:
+            found, self._violations = self._violations, []
+        return found
+
+    def assert_no_violations(self) -> None:
+        found = self.violations
+        if found:
+            listing = "\n  ".join(found)
+            raise AssertionError(f"{len(found)} request(s) broke the Intercom spec:\n  {listing}")
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def writes(self) -> int:
+        """Requests that changed state (create, update, delete), lost replies included."""
+        return sum(call.write for call in self.calls)
+
+    @property
+    def rate_limited(self) -> int:
+        """Replies with status 429."""
+        return sum(call.status == 429 for call in self.calls)
+
+    @property
+    def versions(self) -> set[str | None]:
+        """Every Intercom-Version header value seen."""
+        return {call.version for call in self.calls}
+
+    def sources(self) -> list[dict[str, Any]]:
+        """The Content Import Sources, as the API would show them, oldest first."""
+        with self._lock:
+            return [copy.deepcopy(s) for _, s in sorted(self._sources.items())]
+
+    def pages(self, source_id: int | None = None) -> list[dict[str, Any]]:
+        """The External Pages (of one source, if given), oldest first."""
+        with self._lock:
+            found = sorted(self._pages.values(), key=lambda p: int(p["id"]))
+            return [copy.deepcopy(p) for p in found if source_id in (None, p["source_id"])]
+
+    def reset(self) -> None:
+        """Forget state, calls, violations, faults and the rate-limit window."""
+        with self._lock:
+            self._sources, self._pages, self._keys = {}, {}, {}
+            self._ids = itertools.count(1)
+            self._calls, self._violations = [], []
+        self.faults.clear()
+        self.limiter.reset()
+
+    def set_rate_limit(self, limit: int) -> None:
+        self.limiter.limit = limit
+
+    # ---- seeding state directly -------------------------------------------------
+
+    def add_source(self, url: str = "https://docs.example.com/", **fields: Any) -> dict[str, Any]:
+        """Create a Content Import Source without HTTP (for reconcile-style tests)."""
+        with self._lock:
+            return copy.deepcopy(self._new_source({"sync_behavior": "api", "url": url, **fields}))
+
+    def add_page(self, source_id: int, external_id: str, **fields: Any) -> dict[str, Any]:
+        """Upsert an External Page without HTTP."""
+        body = {"title": external_id, "html": f"<p>{external_id}</p>", "locale": "en", **fields}
+        body.update(source_id=source_id, external_id=external_id)
+        with self._lock:
+            return copy.deepcopy(self._store_page(body))
+
+    # ---- request pipeline -------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        split = urlsplit(handler.path)
+        method, path = handler.command, split.path
+        body = handler.read_body()
+        if self._control and path.startswith("/__fake__/"):
+            self._send(handler, self._control_reply(path), None)
+            return
+        delay = self.faults.latency(method, path)
+        if delay:
+            self._stopping.wait(delay)
+        if self.faults.take_drop(method, path):
+            self._log(method, split, None, None, None, headers=handler.headers, outcome="dropped")
+            handler.drop()
+            return
+        check = self._check(method, split, handler, body)
+        reply, outcome, quota = self._decide(method, path, check, handler)
+        if reply is None:
+            reply, outcome = self._dispatch(method, path, check)
+            if self.faults.take_loss(method, path):
+                self._log(method, split, None, check, reply, handler.headers, "lost_reply")
+                handler.drop()
+                return
+        self._log(method, split, reply.status, check, reply, handler.headers, outcome)
+        self._send(handler, reply, quota)
+
+    def _check(self, method: str, split: Any, handler: _Handler, body: bytes) -> RequestCheck:
+        headers = dict(handler.headers.items())
+        version = handler.headers.get("Intercom-Version")
+        if version is not None:
+            headers["Intercom-Version"] = VERSION_ALIASES.get(version.lower(), version)
+        check = self.spec.check_request(
+            method,
+            split.path,
+            query=split.query,
+            headers=headers,
+            body=body,
+            content_type=handler.headers.get("Content-Type"),
+            extra_query=dict.fromkeys(PAGED, PAGING_QUERY),
+        )
+        problems = list(check.violations)
+        params = dict(check.params)
+        if version is None:
+            problems.append(f"{method} {split.path}: header.Intercom-Version: missing")
+        if check.match and check.match.operation_id in PAGED:
+            paging, bad = _paging(split.query)
+            params.update(paging)
+            problems += [f"{method} {split.path}: {p}" for p in bad]
+        if problems:
+            with self._lock:
+                self._violations.extend(problems)
+        return RequestCheck(check.match, tuple(problems), params, check.body)
+
+    def _decide(
+        self, method: str, path: str, check: RequestCheck, handler: _Handler
+    ) -> tuple[_Reply | None, str, Quota]:
+        """The reply that pre-empts the handler, if any: auth, limits, faults, violations."""
+        request_id = _request_id()
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            reply = _error(401, "unauthorized", "Access Token Invalid", request_id)
+            return reply, "unauthorized", self.limiter.peek()
+        quota, over = self.limiter.hit()
+        if over or self.faults.take_storm(method, path):
+            message = "You have exceeded the rate limit"
+            reply = _error(429, "rate_limit_exceeded", message, request_id)
+            return reply, "rate_limited", Quota(quota.limit, 0, quota.reset)
+        status = self.faults.take_error(method, path)
+        if status is not None:
+            return _gateway_error(status, request_id), "fault", quota
+        if check.violations:
+            errors = [{"code": "parameter_invalid", "message": v} for v in check.violations]
+            body = {"type": "error.list", "request_id": request_id, "errors": errors}
+            return _Reply(400, body), "violation", quota
+        return None, "ok", quota
+
+    def _dispatch(self, method: str, path: str, check: RequestCheck) -> tuple[_Reply, str]:
+        assert check.match is not None
+        request = _Request(
+            method, path, check.match.path_params, check.params, check.body, _request_id()
+        )
+        handler = self._handlers.get(check.match.operation_id)
+        if handler is None:
+            return self._from_spec(check), "ok"
+        with self._lock:
+            return handler(request), "ok"
+
+    def _from_spec(self, check: RequestCheck) -> _Reply:
+        assert check.match is not None
+        sample = self.spec.sample_response(check.match.operation)
+        headers = {"Location": "https://example.com/"} if 300 <= sample.status < 400 else {}
+        return _Reply(sample.status, sample.body, sample.content_type or "", headers)
+
+    def _send(self, handler: _Handler, reply: _Reply, quota: Quota | None) -> None:
+        data = reply.encode()
+        handler.send_response(reply.status)
+        headers = dict(reply.headers)
+        if data:
+            charset = "; charset=utf-8" if reply.content_type.startswith("text/") else ""
+            headers["Content-Type"] = reply.content_type + charset
+        headers["Content-Length"] = str(len(data))
+        headers["X-Request-Id"] = _request_id_of(reply) or _request_id()
+        headers.update((quota or self.limiter.peek()).headers())
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _log(
+        self,
+        method: str,
+        split: Any,
+        status: int | None,
+        check: RequestCheck | None,
+        reply: _Reply | None,
+        headers: Any,
+        outcome: str,
+    ) -> None:
+        match = check.match if check else None
+        call = Call(
+            method=method,
+            path=split.path,
+            query=split.query,
+            status=status,
+            at=self.clock(),
+            write=bool(reply and reply.write),
+            operation_id=match.operation_id if match else None,
+            version=headers.get("Intercom-Version"),
+            outcome=outcome,
+        )
+        with self._lock:
+            self._calls.append(call)
+
+    def _control_reply(self, path: str) -> _Reply:
+        """Unauthenticated read-only views for subprocess tests (``--control``)."""
+        views: dict[str, Callable[[], Json]] = {
+            "/__fake__/violations": lambda: self.violations,
+            "/__fake__/calls": lambda: [c.__dict__ for c in self.calls],
+            "/__fake__/state": lambda: {"sources": self.sources(), "pages": self.pages()},
+        }
+        view = views.get(path)
+        return _Reply(200, view()) if view else _Reply(404, {"error": f"no view {path}"})
+
+    # ---- content import sources -------------------------------------------------
+
+    def _list_sources(self, request: _Request) -> _Reply:
+        items = [self._sources[k] for k in sorted(self._sources)]
+        return _Reply(200, self._paged(items, request))
+
+    def _create_source(self, request: _Request) -> _Reply:
+        return _Reply(200, self._new_source(request.body), write=True)
+
+    def _get_source(self, request: _Request) -> _Reply:
+        source = self._find_source(request.path_params["id"])
+        return _Reply(200, source) if source else _not_found(request)
+
+    def _update_source(self, request: _Request) -> _Reply:
+        source = self._find_source(request.path_params["id"])
+        if source is None:
+            return _not_found(request)
+        body = request.body
+        problem = _source_update_problem(source, body)
+        if problem:
+            return _error(400, "parameter_invalid", problem, request.request_id)
+        source.update(sync_behavior=body["sync_behavior"], url=body["url"])
+        if "status" in body:
+            source["status"] = body["status"]
+        if "audience_ids" in body:
+            source["audience_ids"] = _audience_ids(body["audience_ids"])
+        source["updated_at"] = self._now()
+        return _Reply(200, source, write=True)
+
+    def _delete_source(self, request: _Request) -> _Reply:
+        source = self._find_source(request.path_params["id"])
+        if source is None:
+            return _not_found(request)
+        del self._sources[source["id"]]
+        for page in [p for p in self._pages.values() if p["source_id"] == source["id"]]:
+            self._forget_page(page)
+        return _Reply(204, write=True)
+
+    def _new_source(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        now = self._now()
+        source = {
+            "id": next(self._ids),
+            "type": "content_import_source",
+            "last_synced_at": now,
+            "status": body.get("status", "active"),
+            "url": body["url"],
+            "sync_behavior": body["sync_behavior"],
+            "created_at": now,
+            "updated_at": now,
+            "audience_ids": _audience_ids(body.get("audience_ids")),
+        }
+        self._sources[source["id"]] = source
+        return source
+
+    def _find_source(self, raw_id: str) -> dict[str, Any] | None:
+        return self._sources.get(int(raw_id)) if raw_id.isdigit() else None
+
+    # ---- external pages ---------------------------------------------------------
+
+    def _list_pages(self, request: _Request) -> _Reply:
+        # Newest first, as in the spec's example (ids 19, 18, 17).
+        items = sorted(self._pages.values(), key=lambda p: int(p["id"]), reverse=True)
+        return _Reply(200, self._paged(items, request))
+
+    def _upsert_page(self, request: _Request) -> _Reply:
+        body = request.body
+        rejected = self._rejected(body.get("external_id"), request)
+        if rejected:
+            return rejected
+        if body["source_id"] not in self._sources:
+            message = f"Content import source {body['source_id']} not found"
+            return _error(404, "not_found", message, request.request_id, fields="source_id")
+        return _Reply(200, self._store_page(body), write=True)
+
+    def _get_page(self, request: _Request) -> _Reply:
+        page = self._pages.get(request.path_params["id"])
+        return _Reply(200, page) if page else _not_found(request)
+
+    def _update_page(self, request: _Request) -> _Reply:
+        page = self._pages.get(request.path_params["id"])
+        if page is None:
+            return _not_found(request)
+        body = request.body
+        rejected = self._rejected(page["external_id"], request) or self._rejected(
+            body.get("external_id"), request
+        )
+        if rejected:
+            return rejected
+        problem = self._page_update_problem(page, body)
+        if problem:
+            return _error(400, "parameter_invalid", problem, request.request_id)
+        self._forget_page(page)
+        self._index_page(_apply_page_fields(page, body, self._now()))
+        return _Reply(200, page, write=True)
+
+    def _delete_page(self, request: _Request) -> _Reply:
+        page = self._pages.get(request.path_params["id"])
+        if page is None:
+            return _not_found(request)
+        rejected = self._rejected(page["external_id"], request)
+        if rejected:
+            return rejected
+        self._forget_page(page)
+        # The spec's example reply to a delete is the page with its html emptied.
+        return _Reply(200, {**page, "html": ""}, write=True)
+
+    def _store_page(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create or update by (source_id, external_id), as POST /ai/external_pages."""
+        now = self._now()
+        key = (body["source_id"], body["external_id"])
+        existing = self._keys.get(key)
+        if existing is not None:
+            return _apply_page_fields(self._pages[existing], body, now)
+        page: dict[str, Any] = {
+            "id": str(next(self._ids)),
+            "type": "external_page",
+            # Availability defaults to false on create only (spec: "Will not default
+            # when updating an existing external page").
+            "ai_agent_availability": False,
+            "ai_copilot_availability": False,
+            "ai_sales_agent_availability": False,
+            "created_at": now,
+        }
+        _apply_page_fields(page, body, now)
+        self._index_page(page)
+        return page
+
+    def _index_page(self, page: dict[str, Any]) -> None:
+        self._pages[page["id"]] = page
+        self._keys[(page["source_id"], page["external_id"])] = page["id"]
+
+    def _forget_page(self, page: Mapping[str, Any]) -> None:
+        self._pages.pop(page["id"], None)
+        self._keys.pop((page["source_id"], page["external_id"]), None)
+
+    def _page_update_problem(self, page: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
+        if body["source_id"] != page["source_id"]:
+            return "source_id cannot be changed"
+        taken = self._keys.get((page["source_id"], body.get("external_id", page["external_id"])))
+        if taken not in (None, page["id"]):
+            return "external_id is already used by another page of this source"
+        return None
+
+    def _rejected(self, external_id: str | None, request: _Request) -> _Reply | None:
+        rejection = self.faults.rejection(external_id)
+        if rejection is None:
+            return None
+        return _error(rejection.status, rejection.code, rejection.message, request.request_id)
+
+    # ---- helpers ----------------------------------------------------------------
+
+    def _paged(self, items: list[dict[str, Any]], request: _Request) -> dict[str, Any]:
+        """The spec's list shape: data, total_count, and pages with a `next` link."""
+        per_page = int(request.params.get("per_page", DEFAULT_PER_PAGE))
+        page = int(request.params.get("page", 1))
+        total_pages = math.ceil(len(items) / per_page)
+        pages: dict[str, Any] = {
+            "type": "pages",
+            "page": page,
+            "per_page": per_page,
+            "total_pages": total_pages,
+        }
+        if page < total_pages:
+            pages["next"] = f"{self.url}{request.path}?page={page + 1}&per_page={per_page}"
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return {"type": "list", "data": chunk, "total_count": len(items), "pages": pages}
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+
+# ---- pure helpers -----------------------------------------------------------------
+
+
+def _apply_page_fields(page: dict[str, Any], body: Mapping[str, Any], now: int) -> dict[str, Any]:
+    """Copy the writable fields given in `body`; absent ones keep their value."""
+    for name in ("title", "html", "url", "locale", "source_id", "external_id"):
+        if name in body:
+            page[name] = body[name]
+    for name in ("ai_agent_availability", "ai_copilot_availability", "ai_sales_agent_availability"):
+        if name in body:
+            page[name] = body[name]
+    if "fin_availability" in body and "ai_agent_availability" not in body:
+        page["ai_agent_availability"] = body["fin_availability"]  # its deprecated alias
+    page["fin_availability"] = page["ai_agent_availability"]
+    page["updated_at"] = page["last_ingested_at"] = now
+    return page
+
+
+def _source_update_problem(source: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
+    # Spec: sync_behavior "You can not change the value to or from api"; the url "may
+    # only be different from the existing value if the sync behavior is API".
+    old, new = source["sync_behavior"], body["sync_behavior"]
+    if old != new and "api" in (old, new):
+        return "sync_behavior cannot be changed to or from api"
+    if body["url"] != source["url"] and new != "api":
+        return "url can only be changed for sources with sync_behavior api"
+    return None
+
+
+def _audience_ids(value: Any) -> list[int]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, int) else list(value)
+
+
+def _paging(query: str) -> tuple[dict[str, int], list[str]]:
+    """The `page`/`per_page` of the fake's own `next` links, and what is wrong with them."""
+    raw = parse_qs(query, keep_blank_values=True)
+    found: dict[str, int] = {}
+    problems = []
+    for name, high in (("page", sys.maxsize), ("per_page", MAX_PER_PAGE)):
+        value = raw.get(name, [""])[-1]
+        if name not in raw:
+            continue
+        if value.isdigit() and 1 <= int(value) <= high:
+            found[name] = int(value)
+        else:
+            problems.append(f"query.{name}: {value!r} is not a valid {name} (1..{high})")
+    return found, problems
+
+
+def _not_found(request: _Request) -> _Reply:
+    return _error(404, "not_found", "Resource Not Found", request.request_id)
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _request_id_of(reply: _Reply) -> str | None:
+    body = reply.body
+    return body.get("request_id") if isinstance(body, dict) else None
+
+
+# ---- HTTP plumbing ----------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins every handler thread
+    block_on_close = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[_Handler], fake: FakeIntercom
+    ) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def close_connections(self) -> None:
+        """Unblock handler threads waiting on idle keep-alive connections."""
+        with self.connections_lock:
+            for conn in self.connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Intercom
+    server: _Server
+    timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def _serve(self) -> None:
+        self.server.fake._serve(self)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return b"".join(iter(self._read_chunk, b""))
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunk(self) -> bytes:
+        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+        data = self.rfile.read(size) if size else b""
+        self.rfile.readline()  # the CRLF after each chunk
+        if not size:
+            while self.rfile.readline().strip():  # trailers
+                pass
+        return data
+
+    def drop(self) -> None:
+        """Close the connection without a byte of reply."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+# ---- standalone -------------------------------------------------------------------
+
+
+def run_forever(
+    port: int = 0,
+    token: str = DEFAULT_TOKEN,
+    *,
+    rate_limit: int = DEFAULT_LIMIT,
+    latency: float = 0.0,
+    seed: int = 0,
+    stop: threading.Event | None = None,
+    out: Any = None,
+) -> int:
+    """Serve until SIGTERM/SIGINT (or `stop` is set); print the URL once ready.
+
+    Violations are printed to stderr as they happen and make the exit status 1. The
+    ``/__fake__/{violations,calls,state}`` views let the test inspect the fake.
+    """
+    out = out or sys.stdout
+    stop = stop or threading.Event()
+    fake = FakeIntercom(
+        token, rate_limit=rate_limit, seed=seed, port=port, strict=False, control_endpoints=True
+    )
+    if latency:
+        fake.faults.slow_down(latency)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    with fake:
+        print(fake.url, file=out, flush=True)
+        reported = 0
+        while not stop.wait(0.1):
+            reported = _report(fake.violations, reported)
+        reported = _report(fake.violations, reported)
+    return 1 if reported else 0
+
+
+def _report(violations: list[str], already: int) -> int:
+    for line in violations[already:]:
+        print(f"spec violation: {line}", file=sys.stderr, flush=True)
+    return len(violations)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.intercom", description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--rate-limit", type=int, default=DEFAULT_LIMIT)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    return run_forever(
+        args.port, args.token, rate_limit=args.rate_limit, latency=args.latency, seed=args.seed
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
