@@ -1,0 +1,149 @@
+"""Schema migrations: Alembic driven from code, for ``syncer db upgrade`` and the daemon.
+
+The Alembic ``Config`` is built here, pointing at the installed ``migrations`` package, so
+a wheel needs no ``alembic.ini`` (that file is only for developers running
+``alembic revision --autogenerate``). Callers either pass a URL or, inside the store, an
+open connection that ``migrations/env.py`` picks up from ``Config.attributes``.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from syncer.errors import StoreError
+from syncer.store import engine as engines
+
+# Taken (per transaction) around upgrades on Postgres, so that daemon replicas starting
+# together do not race to create the same tables. Any constant works; this is "syncer".
+_MIGRATION_LOCK_ID = 0x73796E636572
+
+
+def script_location() -> Path:
+    """The directory of the installed ``migrations`` package (the one holding ``env.py``)."""
+    spec = find_spec("migrations")
+    # Walk the search locations rather than trusting __file__: an editable install made
+    # before the package had its __init__.py resolves it as a namespace package.
+    for entry in (spec.submodule_search_locations or []) if spec else []:
+        location = Path(entry)
+        if (location / "env.py").is_file():
+            return location
+    raise StoreError(
+        "syncer's migrations package is missing or not on the file system; reinstall syncer"
+    )
+
+
+def config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the installed migrations, optionally bound to a connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location()))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    """The newest revision this version of syncer knows."""
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    if revision is None:
+        raise StoreError("the migrations package has no revisions")
+    return revision
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this version of syncer has a script for."""
+    scripts = ScriptDirectory.from_config(config())
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def require_head(url: str, revision: str | None) -> None:
+    """Raise the ``StoreError`` that says how to bring a store at ``revision`` to head."""
+    current_head = head()
+    problem = revision_problem(
+        engines.safe_url(url), revision, current_head, known=revision in known_revisions()
+    )
+    if problem is not None:
+        raise problem
+
+
+def revision_problem(
+    shown_url: str, revision: str | None, head: str, *, known: bool
+) -> StoreError | None:
+    """Why a store at ``revision`` cannot be used by a syncer at ``head``; None if it can.
+
+    ``known`` says whether this syncer has a script for ``revision``: a known revision
+    is behind (upgrade the store), an unknown one was written by a newer syncer.
+    """
+    context: dict[str, str | None] = {"url": shown_url, "revision": revision, "head": head}
+    if revision is None:
+        return StoreError(
+            f"store {shown_url} is not initialised: run `syncer db upgrade`", **context
+        )
+    if revision == head:
+        return None
+    if known:
+        return StoreError(
+            f"store {shown_url} is at schema revision {revision}, behind this syncer's "
+            f"revision {head}: run `syncer db upgrade`",
+            **context,
+        )
+    return StoreError(
+        f"store {shown_url} is at schema revision {revision}, which this syncer (revision "
+        f"{head}) does not know: a newer syncer upgraded it. Run that newer syncer, or use it "
+        f"to downgrade the store to {head} before running this one",
+        **context,
+    )
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database behind ``connection`` is at; None when uninitialised."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_connection(connection: Connection, revision: str = "head") -> None:
+    """Upgrade through an open connection, inside its transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+    command.upgrade(config(connection), revision)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Upgrade the store at ``url`` to ``revision`` (default: the newest)."""
+    engine = engines.create(url)
+    try:
+        with engines.translated_errors(url), engine.begin() as connection:
+            upgrade_connection(connection, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the store at ``url`` to ``revision`` (``base`` drops every table)."""
+    engine = engines.create(url)
+    try:
+        with engines.translated_errors(url), engine.begin() as connection:
+            command.downgrade(config(connection), revision)
+    finally:
+        engine.dispose()
+
+
+def current(url: str) -> str | None:
+    """The revision the store at ``url`` is at; None when it is uninitialised.
+
+    A missing SQLite file is uninitialised and is not created by asking.
+    """
+    path = engines.sqlite_path(engines.parse_url(url))
+    if path is not None and not path.exists():
+        return None
+    engine = engines.create(url, read_only=True)
+    try:
+        with engines.translated_errors(url), engine.connect() as connection:
+            return current_revision(connection)
+    finally:
+        engine.dispose()

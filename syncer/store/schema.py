@@ -1,0 +1,153 @@
+"""The store's tables: sources, the documents each one sent, and the runs that sent them.
+
+This module owns the shape of the database and nothing else. ``metadata`` is what the
+Alembic migrations are checked against (``migrations/env.py`` autogenerates from it), so
+every constraint and index gets its name from one naming convention: autogenerate then
+produces the same names on SQLite and Postgres and finds no spurious differences.
+
+Bodies are never stored: a document row holds just enough to decide whether to fetch
+(``version``) and whether to send (``content_hash``), plus Intercom's page id to delete it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Postgres index and constraint names share one namespace per schema, hence the table
+# name in every template.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "interrupted", "blocked")
+
+# How many error messages a run keeps: enough to diagnose, bounded so that a source
+# where every document fails does not grow the runs table without limit.
+MAX_RUN_ERRORS = 20
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes in Python, whatever the backend stores.
+
+    Postgres keeps ``timestamp with time zone``; SQLite has no time zone type, so it gets
+    naive UTC text. Naive datetimes are refused on the way in: their meaning is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(DateTime(timezone=False))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and type mapping."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class SourceRow(Base):
+    """One configured source, and what syncer keeps about it between runs."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    # The Intercom Content Import Source this source's pages belong to.
+    import_source_id: Mapped[str | None] = mapped_column(String(64))
+    # Connector-defined resume point: a git commit, a Confluence watermark.
+    cursor: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class DocumentRow(Base):
+    """One listed document of a source: what was last sent for it, never its body."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index(None, "source_id", "external_id"),)
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The listing's identity for the document; external_id is what Intercom knows it by.
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    external_id: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text)
+    # NULL: listed but deliberately not sent (a draft), remembered so it is not re-read.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    page_id: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, server_default="")
+    last_pushed_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """One sync pass over one source: when, how it ended, what it did."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index(None, "source_id", "started_at"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{status}'" for status in RUN_STATUSES) + ")",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    full: Mapped[bool] = mapped_column(server_default=false())
+    created: Mapped[int] = mapped_column(server_default=text("0"))
+    updated: Mapped[int] = mapped_column(server_default=text("0"))
+    deleted: Mapped[int] = mapped_column(server_default=text("0"))
+    unchanged: Mapped[int] = mapped_column(server_default=text("0"))
+    excluded: Mapped[int] = mapped_column(server_default=text("0"))
+    failed: Mapped[int] = mapped_column(server_default=text("0"))
+    errors: Mapped[list[str]] = mapped_column(JSON)
+
+
+metadata = Base.metadata
