@@ -1,0 +1,524 @@
+"""The change-detection store: what each source sent to Intercom last time, and its runs.
+
+``Store`` is the only way the rest of syncer touches the database. It hands the planner
+``Record`` s (one SELECT per source), and the run writes back per document right after
+Intercom answers, each write committed at once, so a run killed at any moment leaves the
+store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
+upserts (``INSERT .. ON CONFLICT DO UPDATE``, on SQLite and Postgres alike).
+
+A store opened with ``open_read_only`` (``syncer sync --dry-run``) writes nothing anywhere:
+SQLite files are opened ``mode=ro`` and never created, Postgres sessions are read-only,
+and every write method refuses before reaching the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from syncer.errors import StoreError
+from syncer.model import Counts, Excluded, Hashed, Record
+from syncer.store import engine as engines
+from syncer.store.migrate import current_revision, require_head, upgrade_connection
+from syncer.store.schema import MAX_RUN_ERRORS, RUN_STATUSES, DocumentRow, RunRow, SourceRow
+
+# Keys per DELETE .. IN (..): well under SQLite's and Postgres' bound-parameter limits.
+_FORGET_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store keeps about one source between runs."""
+
+    name: str
+    type: str
+    import_source_id: str | None
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run of one source, as ``syncer status`` shows it."""
+
+    id: int
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    full: bool
+    counts: Counts
+    errors: tuple[str, ...]
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the run took; None while it is still running (or was cut off)."""
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+class Store:
+    """The store behind one URL; open it with ``open`` or ``open_read_only``."""
+
+    def __init__(self, engine: Engine | None, url: str, *, read_only: bool) -> None:
+        # engine None: a read-only store over nothing yet (a missing SQLite file, an
+        # uninitialised database), which reads as empty.
+        self._engine = engine
+        self._url = url
+        self._read_only = read_only
+        self._closed = False
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = False) -> Store:
+        """Open the store for a sync; with ``migrate``, upgrade its schema to head first.
+
+        Without ``migrate`` the schema must already be at head: ``StoreError`` otherwise,
+        saying which command to run.
+        """
+        parsed = engines.parse_url(url)
+        path = engines.sqlite_path(parsed)
+        if path is not None and not path.exists() and not migrate:
+            # Connecting would create an empty file; say what is missing instead.
+            require_head(url, None)
+        if path is not None and migrate:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = engines.create(url)
+        try:
+            with engines.translated_errors(url), engine.begin() as connection:
+                if migrate:
+                    upgrade_connection(connection)
+                revision = current_revision(connection)
+            require_head(url, revision)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, url, read_only=False)
+
+    @classmethod
+    def open_read_only(cls, url: str) -> Store:
+        """Open the store for a dry run: reads work, nothing is ever written or created.
+
+        A missing SQLite file or an uninitialised database reads as empty; a schema that is
+        not at head is a ``StoreError``.
+        """
+        path = engines.sqlite_path(engines.parse_url(url))
+        if path is not None and not path.exists():
+            return cls(None, url, read_only=True)
+        engine = engines.create(url, read_only=True)
+        try:
+            with engines.translated_errors(url), engine.connect() as connection:
+                revision = current_revision(connection)
+            if revision is not None:
+                require_head(url, revision)
+        except BaseException:
+            engine.dispose()
+            raise
+        if revision is None:
+            engine.dispose()
+            return cls(None, url, read_only=True)
+        return cls(engine, url, read_only=True)
+
+    def close(self) -> None:
+        """Release the store's connections; the store cannot be used afterwards."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def read_only(self) -> bool:
+        """True for a store opened with ``open_read_only``."""
+        return self._read_only
+
+    # -- reads ------------------------------------------------------------------------
+
+    def records(self, source: str) -> dict[str, Record]:
+        """Every document remembered for ``source``, keyed by ``Record.key``."""
+        query = (
+            select(
+                DocumentRow.key,
+                DocumentRow.external_id,
+                DocumentRow.version,
+                DocumentRow.content_hash,
+                DocumentRow.page_id,
+                DocumentRow.title,
+            )
+            .join(SourceRow, SourceRow.id == DocumentRow.source_id)
+            .where(SourceRow.name == source)
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return {}
+            rows = connection.execute(query).all()
+        return {
+            key: Record(key, external_id, version, content_hash, page_id, title)
+            for key, external_id, version, content_hash, page_id, title in rows
+        }
+
+    def source_state(self, name: str) -> SourceState | None:
+        """What is kept about source ``name``; None if it was never ensured."""
+        query = select(
+            SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
+        ).where(SourceRow.name == name)
+        with self._reading() as connection:
+            if connection is None:
+                return None
+            row = connection.execute(query).one_or_none()
+        return None if row is None else SourceState(*row)
+
+    def last_runs(self) -> list[RunSummary]:
+        """The latest run of every source that has one, sorted by source name."""
+        newest_first = (
+            func.row_number()
+            .over(
+                partition_by=RunRow.source_id,
+                order_by=(RunRow.started_at.desc(), RunRow.id.desc()),
+            )
+            .label("rank")
+        )
+        ranked = select(RunRow.id, newest_first).subquery()
+        query = (
+            _run_query()
+            .join(ranked, ranked.c.id == RunRow.id)
+            .where(ranked.c.rank == 1)
+            .order_by(SourceRow.name)
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(query).mappings().all()
+        return [_run_summary(row) for row in rows]
+
+    def runs(self, source: str, limit: int = 20) -> list[RunSummary]:
+        """The runs of ``source``, newest first, at most ``limit`` of them."""
+        query = (
+            _run_query()
+            .where(SourceRow.name == source)
+            .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            .limit(limit)
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(query).mappings().all()
+        return [_run_summary(row) for row in rows]
+
+    # -- sources ----------------------------------------------------------------------
+
+    def ensure_source(self, name: str, type: str) -> SourceState:
+        """The state of source ``name``, created (with no ids or cursor) if missing.
+
+        An existing source keeps its ids and cursor; its type is updated if the config
+        changed it.
+        """
+        with self._writing() as connection:
+            upsert = self._insert(SourceRow).values(name=name, type=type)
+            connection.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[SourceRow.name],
+                    set_={"type": upsert.excluded.type},
+                    # Only touch the row (and updated_at) when the type really changed.
+                    where=SourceRow.type != upsert.excluded.type,
+                )
+            )
+            row = connection.execute(
+                select(
+                    SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
+                ).where(SourceRow.name == name)
+            ).one()
+        return SourceState(*row)
+
+    def set_import_source_id(self, name: str, import_source_id: str | None) -> None:
+        """Remember the Intercom Content Import Source that source ``name`` writes to."""
+        self._update_source(name, import_source_id=import_source_id)
+
+    def set_cursor(self, name: str, cursor: str | None) -> None:
+        """Remember where source ``name``'s connector should resume (commit, watermark)."""
+        self._update_source(name, cursor=cursor)
+
+    # -- documents --------------------------------------------------------------------
+
+    def record_pushed(self, source: str, hashed: Hashed, page_id: str | None, at: datetime) -> None:
+        """Remember that ``hashed`` was just sent to Intercom as page ``page_id``.
+
+        Committed before returning: the run calls this right after Intercom answers, so a
+        crash afterwards cannot make syncer forget a page it created.
+        """
+        document = hashed.document
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            upsert = self._insert(DocumentRow).values(
+                source_id=source_id,
+                key=document.key,
+                external_id=document.external_id,
+                version=document.version,
+                content_hash=hashed.content_hash,
+                page_id=page_id,
+                title=document.title,
+                last_pushed_at=_aware(at),
+                last_seen_at=_aware(at),
+            )
+            connection.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[DocumentRow.source_id, DocumentRow.key],
+                    set_=_excluded(
+                        upsert,
+                        "external_id",
+                        "version",
+                        "content_hash",
+                        "page_id",
+                        "title",
+                        "last_pushed_at",
+                        "last_seen_at",
+                    ),
+                )
+            )
+
+    def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
+        """Remember new listing versions of documents whose content did not change."""
+        if not items:
+            return
+        params = [
+            {"b_key": item.document.key, "b_version": item.document.version} for item in items
+        ]
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            statement = (
+                update(DocumentRow)
+                .where(
+                    DocumentRow.source_id == source_id,
+                    DocumentRow.key == bindparam("b_key"),
+                )
+                .values(version=bindparam("b_version"), last_seen_at=_aware(at))
+            )
+            connection.execute(statement, params)
+
+    def record_excluded(self, source: str, items: Sequence[Excluded], at: datetime) -> None:
+        """Remember documents listed but deliberately not sent (drafts), with no hash."""
+        if not items:
+            return
+        seen = _aware(at)
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            rows = [
+                {
+                    "source_id": source_id,
+                    "key": item.key,
+                    "external_id": item.key,
+                    "version": item.version,
+                    "content_hash": None,
+                    "page_id": None,
+                    "title": "",
+                    "last_seen_at": seen,
+                }
+                for item in items
+            ]
+            upsert = self._insert(DocumentRow)
+            connection.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[DocumentRow.source_id, DocumentRow.key],
+                    set_=_excluded(
+                        upsert,
+                        "external_id",
+                        "version",
+                        "content_hash",
+                        "page_id",
+                        "title",
+                        "last_seen_at",
+                    ),
+                ),
+                rows,
+            )
+
+    def forget(self, source: str, keys: Sequence[str]) -> None:
+        """Drop the rows of ``keys`` (a page deleted from Intercom, a draft gone)."""
+        if not keys:
+            return
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            for start in range(0, len(keys), _FORGET_CHUNK):
+                chunk = list(keys[start : start + _FORGET_CHUNK])
+                connection.execute(
+                    delete(DocumentRow).where(
+                        DocumentRow.source_id == source_id, DocumentRow.key.in_(chunk)
+                    )
+                )
+
+    def mark_seen(self, source: str, at: datetime) -> None:
+        """Stamp every document of ``source`` as seen at ``at`` (after a complete listing)."""
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            connection.execute(
+                update(DocumentRow)
+                .where(DocumentRow.source_id == source_id)
+                .values(last_seen_at=_aware(at))
+            )
+
+    # -- runs -------------------------------------------------------------------------
+
+    def start_run(self, source: str, at: datetime, *, full: bool = False) -> int:
+        """Record that a run of ``source`` started; returns its id for ``finish_run``."""
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            result = connection.execute(
+                insert(RunRow).values(
+                    source_id=source_id,
+                    started_at=_aware(at),
+                    status="running",
+                    full=full,
+                    errors=[],
+                )
+            )
+            run_id = result.inserted_primary_key
+        if run_id is None:  # pragma: no cover - every supported backend reports it
+            raise StoreError("the database did not report the new run's id")
+        return int(run_id[0])
+
+    def finish_run(
+        self, run_id: int, status: str, counts: Counts, errors: Sequence[str], at: datetime
+    ) -> None:
+        """Record how run ``run_id`` ended; keeps the first 20 errors."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
+        with self._writing() as connection:
+            result = connection.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    finished_at=_aware(at),
+                    status=status,
+                    errors=list(errors[:MAX_RUN_ERRORS]),
+                    **counts.as_dict(),
+                )
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"no run {run_id} in store {self._shown}", run_id=run_id)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def _shown(self) -> str:
+        return engines.safe_url(self._url)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection | None]:
+        self._require_open()
+        if self._engine is None:
+            yield None
+            return
+        with engines.translated_errors(self._url), self._engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        if self._read_only:
+            raise StoreError(
+                f"store {self._shown} is open read-only (a dry run writes nothing)",
+                url=self._shown,
+            )
+        self._require_open()
+        assert self._engine is not None  # only read-only stores run without an engine
+        with engines.translated_errors(self._url), self._engine.begin() as connection:
+            yield connection
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"store {self._shown} is closed", url=self._shown)
+
+    def _insert(self, table: type[SourceRow] | type[DocumentRow]) -> Any:
+        # The two dialects' Insert classes share on_conflict_do_update and .excluded but
+        # no common type that declares them.
+        assert self._engine is not None
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _update_source(self, name: str, **values: str | None) -> None:
+        with self._writing() as connection:
+            result = connection.execute(
+                update(SourceRow).where(SourceRow.name == name).values(**values)
+            )
+            if result.rowcount != 1:
+                raise _unknown_source(name)
+
+
+def _unknown_source(name: str) -> StoreError:
+    return StoreError(f"unknown source {name!r}: ensure_source() it first", source=name)
+
+
+def _source_id(connection: Connection, name: str) -> int:
+    source_id = connection.execute(
+        select(SourceRow.id).where(SourceRow.name == name)
+    ).scalar_one_or_none()
+    if source_id is None:
+        raise _unknown_source(name)
+    return source_id
+
+
+def _excluded(upsert: Any, *columns: str) -> dict[str, Any]:
+    return {column: getattr(upsert.excluded, column) for column in columns}
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: the store needs timezone-aware times")
+    return at
+
+
+def _run_query() -> Select[*tuple[Any, ...]]:
+    return select(
+        RunRow.id,
+        SourceRow.name.label("source"),
+        RunRow.started_at,
+        RunRow.finished_at,
+        RunRow.status,
+        RunRow.full,
+        RunRow.created,
+        RunRow.updated,
+        RunRow.deleted,
+        RunRow.unchanged,
+        RunRow.excluded,
+        RunRow.failed,
+        RunRow.errors,
+    ).join(SourceRow, SourceRow.id == RunRow.source_id)
+
+
+def _run_summary(row: RowMapping) -> RunSummary:
+    return RunSummary(
+        id=row["id"],
+        source=row["source"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        status=row["status"],
+        full=bool(row["full"]),
+        counts=Counts(
+            created=row["created"],
+            updated=row["updated"],
+            deleted=row["deleted"],
+            unchanged=row["unchanged"],
+            excluded=row["excluded"],
+            failed=row["failed"],
+        ),
+        errors=tuple(row["errors"] or ()),
+    )
