@@ -1,0 +1,93 @@
+"""The Alembic migrations: they go up and down cleanly and match ``schema.metadata``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from syncer.store import Store, migrate
+from syncer.store import engine as engines
+from syncer.store.schema import metadata
+
+TABLES = {"sources", "documents", "runs"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = engines.create(url)
+    try:
+        with engine.connect() as connection:
+            return set(inspect(connection).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From a directory with no alembic.ini: the runtime must not need one.
+    monkeypatch.chdir(tmp_path)
+    assert migrate.current(store_url) is None
+
+    migrate.upgrade(store_url)
+    assert migrate.current(store_url) == migrate.head()
+    assert _tables(store_url) == TABLES
+
+    migrate.downgrade(store_url, "base")
+    assert migrate.current(store_url) is None
+    assert _tables(store_url) == set()
+
+    migrate.upgrade(store_url)
+    assert migrate.current(store_url) == migrate.head()
+    with Store.open(store_url) as store:
+        assert store.ensure_source("docs", "git").name == "docs"
+
+
+def test_upgrade_at_head_is_a_no_op(store_url: str) -> None:
+    with Store.open(store_url, migrate=True) as store:
+        store.ensure_source("docs", "git")
+    migrate.upgrade(store_url)
+    with Store.open(store_url, migrate=True) as store:
+        assert store.source_state("docs") is not None
+
+
+def test_no_pending_autogenerate_diff(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    engine = engines.create(store_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_constraint_and_index_names_follow_the_convention(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    engine = engines.create(store_url)
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            indexes = {index["name"] for table in TABLES for index in inspector.get_indexes(table)}
+            uniques = {u["name"] for u in inspector.get_unique_constraints("sources")}
+            foreign_keys = {
+                fk["name"]
+                for table in ("documents", "runs")
+                for fk in inspector.get_foreign_keys(table)
+            }
+    finally:
+        engine.dispose()
+    assert {"ix_documents_source_id_external_id", "ix_runs_source_id_started_at"} <= indexes
+    assert uniques == {"uq_sources_name"}
+    assert foreign_keys == {"fk_documents_source_id_sources", "fk_runs_source_id_sources"}
+
+
+def test_script_location_is_the_installed_package() -> None:
+    location = migrate.script_location()
+    assert (location / "env.py").is_file()
+    assert (location / "versions" / "0001_initial.py").is_file()
+    assert migrate.head() == "0001"
+    assert migrate.known_revisions() == frozenset({"0001"})
