@@ -174,7 +174,8 @@ def _ignored(
     (``!keep.md``); otherwise its files are checked one by one.
     """
     path = rel + "/" if folder else rel
-    if (prunes or not folder) and rules.exclude.match_file(path):
+    excludes = len(rules.exclude) > 0 and (prunes or not folder)
+    if excludes and rules.exclude.match_file(path):
         return True
     for ignore in reversed(ignores):
         if folder and not ignore.prunes:
