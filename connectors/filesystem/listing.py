@@ -102,7 +102,11 @@ def _scan(folder: _Folder, walk: _Walk) -> list[_Folder]:
             ignores = (*ignores, _Ignore(folder.rel, spec, prunes=not has_negation(spec)))
         except (OSError, ValueError) as error:
             # Without its rules this folder might publish what it meant to hide.
-            walk.fail(ignore_key, f"folder skipped: {_reason(error)}", incomplete=True)
+            walk.fail(
+                ignore_key,
+                f"folder skipped, its {IGNORE_FILE} is unusable: {_reason(error)}",
+                incomplete=True,
+            )
             return []
     subfolders = []
     for entry in entries:

@@ -57,7 +57,7 @@ RENAMED = {
     ),
 }
 # Page furniture that ``main_content`` removes (``normalise`` alone keeps its text).
-FURNITURE = frozenset({"nav", "aside", "form"})
+FURNITURE = frozenset({"nav", "aside"})
 FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
 # A <header>/<footer> of the page is furniture; one inside an article is its own.
 SECTIONING = frozenset({"article", "section", "main"})
