@@ -70,7 +70,9 @@ def plan(
     allow_mass_delete: bool = False,
 ) -> Plan:
     """Decide, for one source, every document's fate (see the module's table)."""
-    listed = {stub.key for stub in listing.stubs}
+    # A key the listing saw but could not describe (a dangling symlink) is still there:
+    # it fails this run, it is not deleted.
+    listed = {stub.key for stub in listing.stubs} | {f.key for f in listing.failures}
     results = {item.key: item for item in fetched}
     create: list[Hashed] = []
     update: list[Hashed] = []
@@ -84,6 +86,10 @@ def plan(
 
     # external_id -> key of the document that claims it in this run.
     claimed: dict[str, str] = {}
+    for failure in listing.failures:
+        record = records.get(failure.key)
+        if record is not None and record.in_fin:
+            claimed.setdefault(record.external_id, failure.key)
     for stub in listing.stubs:
         result = results.get(stub.key)
         if result is None:

@@ -162,3 +162,12 @@ def test_guard_trips_on_fraction_and_on_everything() -> None:
     allowed = plan(records, listing(), [], FLAGS, allow_mass_delete=True)
     assert allowed.guard is None
     assert len(allowed.delete) == 8
+
+
+def test_a_document_that_fails_in_the_listing_is_not_deleted() -> None:
+    records = {"a": record("a"), "b": record("b")}
+    broken = Listing(stubs=(Stub("a", "1"),), complete=True, failures=(Failure("b", "loop"),))
+    result = plan(records, broken, [], FLAGS)
+    assert result.delete == ()
+    assert result.forget == ()
+    assert [f.key for f in result.failed] == ["b"]
