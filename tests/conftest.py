@@ -48,7 +48,7 @@ def _postgres_scratch() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         with psycopg.connect(_dsn(POSTGRES_ADMIN_DB), autocommit=True, connect_timeout=3) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
-        _unreachable(str(exc).strip())
+        _unreachable(" ".join(str(exc).split()))
     try:
         with psycopg.connect(_dsn(name), autocommit=True) as connection:
             # A test that leaves a transaction open must fail, not hang the next reset.
