@@ -148,13 +148,11 @@ class OpenAPI:
         base_path: str | None = None,
         reject_unknown_query: bool = True,
         reject_unknown_properties: bool = True,
-        case_insensitive_headers: Collection[str] = (),
     ) -> None:
         self.document: dict[str, Any] = _normalise(document)
         self.base_path = _server_path(self.document) if base_path is None else base_path
         self.reject_unknown_query = reject_unknown_query
         self.reject_unknown_properties = reject_unknown_properties
-        self.case_insensitive_headers = frozenset(h.lower() for h in case_insensitive_headers)
         resource = referencing.jsonschema.DRAFT4.create_resource(self.document)
         self._registry: referencing.Registry[Any] = referencing.Registry().with_resource(
             _SPEC_URI, resource
@@ -204,11 +202,13 @@ class OpenAPI:
         body: bytes = b"",
         content_type: str | None = None,
         extra_query: Mapping[str, Collection[str]] | None = None,
+        case_insensitive_headers: Collection[str] = (),
     ) -> RequestCheck:
         """Every way this request breaks the spec (empty when it conforms).
 
         `extra_query` names query parameters to tolerate per operationId beyond the
         spec (for instance the paging parameters a server puts in its own `next` links).
+        Values of `case_insensitive_headers` match their enum ignoring case.
         """
         method = method.upper()
         prefix = f"{method} {path}"
@@ -224,7 +224,8 @@ class OpenAPI:
         params: dict[str, Any] = {}
         problems += self._check_path_params(match)
         problems += self._check_query(match.operation, query_map, tolerated, params)
-        problems += self._check_headers(match.operation, lowered, params)
+        folded = frozenset(h.lower() for h in case_insensitive_headers)
+        problems += self._check_headers(match.operation, lowered, folded, params)
         body_problems, parsed = self._check_body(match.operation, body, content_type)
         problems += body_problems
         violations = tuple(f"{prefix}: {p}" for p in dict.fromkeys(problems))
@@ -285,11 +286,17 @@ class OpenAPI:
             values = raw if explode else [v for r in raw for v in r.split(",") if r]
             return [self._coerce(v, items_ptr) for v in values], []
         if len(raw) > 1:
-            return raw[-1], [f"{where}: given {len(raw)} times, the spec takes one value"]
+            return self._coerce(raw[-1], schema_ptr), [
+                f"{where}: given {len(raw)} times, the spec takes one value"
+            ]
         return self._coerce(raw[0], schema_ptr), []
 
     def _check_headers(
-        self, op: Operation, headers: Mapping[str, str], out: dict[str, Any]
+        self,
+        op: Operation,
+        headers: Mapping[str, str],
+        folded: frozenset[str],
+        out: dict[str, Any],
     ) -> list[str]:
         problems: list[str] = []
         for param, pointer in op.parameters:
@@ -301,7 +308,7 @@ class OpenAPI:
                     problems.append(f"header.{name}: required header is missing")
                 continue
             raw = headers[name.lower()]
-            if name.lower() in self.case_insensitive_headers:
+            if name.lower() in folded:
                 raw = self._enum_casing(raw, pointer)
             found, value = self._check_scalar(raw, pointer, f"header.{name}")
             problems += found
