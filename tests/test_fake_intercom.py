@@ -332,6 +332,7 @@ def test_bad_tokens_get_401(fake: FakeIntercom, headers: dict[str, str]) -> None
         reply = client.get("/ai/external_pages", headers={"Intercom-Version": "Preview"})
     assert reply.status_code == 401
     assert reply.json()["errors"] == [{"code": "unauthorized", "message": "Access Token Invalid"}]
+    assert reply.json()["request_id"] == reply.headers["X-Request-Id"]
     assert "X-RateLimit-Remaining" in reply.headers
     assert fake.violations == []
 

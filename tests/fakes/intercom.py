@@ -52,6 +52,8 @@ __all__ = [
     "Faults",
     "Quota",
     "RateLimiter",
+    "Rejection",
+    "Scope",
     "main",
     "run_forever",
 ]
@@ -377,8 +379,20 @@ def _gateway_error(status: int, request_id: str) -> _Reply:
 
 
 @dataclass(frozen=True)
-class _Request:
+class _Incoming:
+    """What the pipeline knows about a request before checking it."""
+
     method: str
+    path: str
+    query: str
+    version: str | None  # the Intercom-Version header as sent
+    request_id: str  # also the X-Request-Id reply header and error.list request_id
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a state handler gets: a request that passed every check."""
+
     path: str
     path_params: Mapping[str, str]
     params: Mapping[str, Any]  # query parameters, typed
@@ -583,39 +597,48 @@ class FakeIntercom:
     # ---- request pipeline -------------------------------------------------------
 
     def _serve(self, handler: _Handler) -> None:
+        """Answer one request: faults, spec check, auth, limits, then the handler."""
         split = urlsplit(handler.path)
-        method, path = handler.command, split.path
+        incoming = _Incoming(
+            handler.command,
+            split.path,
+            split.query,
+            handler.headers.get("Intercom-Version"),
+            _request_id(),
+        )
         body = handler.read_body()
-        if self._control and path.startswith("/__fake__/"):
-            self._send(handler, self._control_reply(path), None)
+        if self._control and incoming.path.startswith("/__fake__/"):
+            self._send(handler, self._control_reply(incoming.path), incoming, None)
             return
-        delay = self.faults.latency(method, path)
+        delay = self.faults.latency(incoming.method, incoming.path)
         if delay:
             self._stopping.wait(delay)
-        if self.faults.take_drop(method, path):
-            self._log(method, split, None, None, None, headers=handler.headers, outcome="dropped")
+        if self.faults.take_drop(incoming.method, incoming.path):
+            self._log(incoming, "dropped")
             handler.drop()
             return
-        check = self._check(method, split, handler, body)
-        reply, outcome, quota = self._decide(method, path, check, handler)
+        check = self._check(incoming, handler, body)
+        reply, outcome, quota = self._decide(incoming, check, handler)
         if reply is None:
-            reply, outcome = self._dispatch(method, path, check)
-            if self.faults.take_loss(method, path):
-                self._log(method, split, None, check, reply, handler.headers, "lost_reply")
+            reply = self._dispatch(incoming, check)
+            if self.faults.take_loss(incoming.method, incoming.path):
+                self._log(incoming, "lost_reply", check, reply, status=None)
                 handler.drop()
                 return
-        self._log(method, split, reply.status, check, reply, handler.headers, outcome)
-        self._send(handler, reply, quota)
+        self._log(incoming, outcome, check, reply, status=reply.status)
+        self._send(handler, reply, incoming, quota)
 
-    def _check(self, method: str, split: Any, handler: _Handler, body: bytes) -> RequestCheck:
+    def _check(self, incoming: _Incoming, handler: _Handler, body: bytes) -> RequestCheck:
+        """The spec check, plus the fake's own rules; records what it finds."""
+        where = f"{incoming.method} {incoming.path}"
         headers = dict(handler.headers.items())
-        version = handler.headers.get("Intercom-Version")
-        if version is not None:
-            headers["Intercom-Version"] = VERSION_ALIASES.get(version.lower(), version)
+        if incoming.version is not None:
+            alias = VERSION_ALIASES.get(incoming.version.lower(), incoming.version)
+            headers["Intercom-Version"] = alias
         check = self.spec.check_request(
-            method,
-            split.path,
-            query=split.query,
+            incoming.method,
+            incoming.path,
+            query=incoming.query,
             headers=headers,
             body=body,
             content_type=handler.headers.get("Content-Type"),
@@ -625,22 +648,22 @@ class FakeIntercom:
         )
         problems = list(check.violations)
         params = dict(check.params)
-        if version is None:
-            problems.append(f"{method} {split.path}: header.Intercom-Version: missing")
+        if incoming.version is None:
+            problems.append(f"{where}: header.Intercom-Version: missing")
         if check.match and check.match.operation_id in PAGED:
-            paging, bad = _paging(split.query)
+            paging, bad = _paging(incoming.query)
             params.update(paging)
-            problems += [f"{method} {split.path}: {p}" for p in bad]
+            problems += [f"{where}: {p}" for p in bad]
         if problems:
             with self._lock:
                 self._violations.extend(problems)
         return RequestCheck(check.match, tuple(problems), params, check.body)
 
     def _decide(
-        self, method: str, path: str, check: RequestCheck, handler: _Handler
+        self, incoming: _Incoming, check: RequestCheck, handler: _Handler
     ) -> tuple[_Reply | None, str, Quota]:
         """The reply that pre-empts the handler, if any: auth, limits, faults, violations."""
-        request_id = _request_id()
+        method, path, request_id = incoming.method, incoming.path, incoming.request_id
         if handler.headers.get("Authorization") != f"Bearer {self.token}":
             reply = _error(401, "unauthorized", "Access Token Invalid", request_id)
             return reply, "unauthorized", self.limiter.peek()
@@ -658,16 +681,16 @@ class FakeIntercom:
             return _Reply(400, body), "violation", quota
         return None, "ok", quota
 
-    def _dispatch(self, method: str, path: str, check: RequestCheck) -> tuple[_Reply, str]:
+    def _dispatch(self, incoming: _Incoming, check: RequestCheck) -> _Reply:
         assert check.match is not None
-        request = _Request(
-            method, path, check.match.path_params, check.params, check.body, _request_id()
-        )
         handler = self._handlers.get(check.match.operation_id)
         if handler is None:
-            return self._from_spec(check), "ok"
+            return self._from_spec(check)
+        request = _Request(
+            incoming.path, check.match.path_params, check.params, check.body, incoming.request_id
+        )
         with self._lock:
-            return handler(request), "ok"
+            return handler(request)
 
     def _from_spec(self, check: RequestCheck) -> _Reply:
         assert check.match is not None
@@ -675,14 +698,16 @@ class FakeIntercom:
         headers = {"Location": "https://example.com/"} if 300 <= sample.status < 400 else {}
         return _Reply(sample.status, sample.body, sample.content_type or "", headers)
 
-    def _send(self, handler: _Handler, reply: _Reply, quota: Quota | None) -> None:
+    def _send(
+        self, handler: _Handler, reply: _Reply, incoming: _Incoming, quota: Quota | None
+    ) -> None:
         data = reply.encode()
         handler.send_response(reply.status)
         headers = dict(reply.headers)
         if data:
             headers["Content-Type"] = reply.content_type + "; charset=utf-8"
         headers["Content-Length"] = str(len(data))
-        headers["X-Request-Id"] = _request_id_of(reply) or _request_id()
+        headers["X-Request-Id"] = incoming.request_id
         headers.update((quota or self.limiter.peek()).headers())
         for name, value in headers.items():
             handler.send_header(name, value)
@@ -691,24 +716,23 @@ class FakeIntercom:
 
     def _log(
         self,
-        method: str,
-        split: Any,
-        status: int | None,
-        check: RequestCheck | None,
-        reply: _Reply | None,
-        headers: Any,
+        incoming: _Incoming,
         outcome: str,
+        check: RequestCheck | None = None,
+        reply: _Reply | None = None,
+        *,
+        status: int | None = None,
     ) -> None:
         match = check.match if check else None
         call = Call(
-            method=method,
-            path=split.path,
-            query=split.query,
+            method=incoming.method,
+            path=incoming.path,
+            query=incoming.query,
             status=status,
             at=self.clock(),
             write=bool(reply and reply.write),
             operation_id=match.operation_id if match else None,
-            version=headers.get("Intercom-Version"),
+            version=incoming.version,
             outcome=outcome,
         )
         with self._lock:
@@ -954,11 +978,6 @@ def _request_id() -> str:
     return str(uuid.uuid4())
 
 
-def _request_id_of(reply: _Reply) -> str | None:
-    body = reply.body
-    return body.get("request_id") if isinstance(body, dict) else None
-
-
 # ---- HTTP plumbing ----------------------------------------------------------------
 
 
@@ -974,6 +993,11 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections cut by a fault or by `stop` are expected; anything else is not."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Unblock handler threads waiting on idle keep-alive connections."""

@@ -130,9 +130,10 @@ def load_openapi(path: Path | str, base_path: str | None = None) -> OpenAPI:
 @functools.cache
 def _load(path: str, base_path: str | None) -> OpenAPI:
     text = Path(path).read_text(encoding="utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = json.loads(text) if str(path).endswith(".json") else yaml.load(text, loader)  # noqa: S506 - a safe loader
-    return OpenAPI(document, base_path=base_path)
+    if path.endswith(".json"):
+        return OpenAPI(json.loads(text), base_path=base_path)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
+    return OpenAPI(yaml.load(text, loader), base_path=base_path)  # noqa: S506 - a safe loader
 
 
 class OpenAPI:
