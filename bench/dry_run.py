@@ -61,6 +61,8 @@ def make_corpus(root: Path, files: int, seed: int = 7) -> None:
 class NullPublisher:
     """Answers like Intercom would, without a network: enough to fill the store."""
 
+    concurrency = 1
+
     def __init__(self) -> None:
         self.next_id = 0
 

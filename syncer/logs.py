@@ -13,17 +13,30 @@ from typing import TextIO
 import structlog
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the moment of writing (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(
     *, json: bool | None = None, level: str = "info", stream: TextIO | None = None
 ) -> None:
     """Set up structlog; ``json=None`` means JSON unless ``stream`` is a terminal."""
-    stream = stream or sys.stderr
+    out: TextIO = stream or _Stderr()  # type: ignore[assignment]  # duck-typed: write/flush
     if json is None:
-        json = not stream.isatty()
+        json = not out.isatty()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     structlog.configure(
         processors=[
@@ -36,6 +49,6 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
