@@ -1,4 +1,5 @@
-"""Database fixtures: ``store_url`` for every store backend, ``postgres_url`` for Postgres.
+"""Shared fixtures: ``store_url`` for every store backend, ``postgres_url`` for Postgres,
+``fake_intercom`` and ``workspace`` (a docs folder synced into a fake Intercom).
 
 Each pytest process (each xdist worker) creates one scratch Postgres database with a
 random suffix, so concurrent test sessions on the same server never share one, and drops
@@ -11,12 +12,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import psycopg
 import pytest
 from psycopg import sql
+
+from tests.fakes.intercom import FakeIntercom
 
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
@@ -83,3 +87,62 @@ def store_url(request: pytest.FixtureRequest, sqlite_path: Path) -> str:
         return f"sqlite:///{sqlite_path}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+# ---- a workspace: a docs folder, a fake Intercom, a config pointing at both -----------
+
+TOKEN = "tok-9f3c-very-secret"
+
+
+@pytest.fixture
+def fake_intercom() -> Iterator[FakeIntercom]:
+    """A running fake Intercom; the test fails if any request broke the spec."""
+    with FakeIntercom(TOKEN) as fake:
+        yield fake
+
+
+@dataclass
+class Workspace:
+    """A docs folder and a config file syncing it into ``fake`` through ``store``."""
+
+    root: Path
+    docs: Path
+    config: Path
+    fake: FakeIntercom
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.docs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def configure(self, *, store: str | None = None, extra: str = "", intercom: str = "") -> None:
+        store = store or f"sqlite:///{self.root / 'store.db'}"
+        self.config.write_text(
+            f"intercom:\n  token: ${{TEST_INTERCOM_TOKEN}}\n  base_url: {self.fake.url}\n"
+            f"{intercom}"
+            f"store:\n  url: {store}\n"
+            "sources:\n  - name: docs\n    type: filesystem\n    path: docs\n"
+            "    url: https://docs.example.com/\n"
+            '    page_url: "https://docs.example.com/{path_stem}"\n'
+            f"{extra}"
+        )
+
+    def titles(self) -> dict[str, str]:
+        """external_id -> title of every page in the fake, failing on duplicates."""
+        pages = self.fake.pages()
+        ids = [p["external_id"] for p in pages]
+        assert len(ids) == len(set(ids)), f"duplicate pages: {sorted(ids)}"
+        return {p["external_id"]: p["title"] for p in pages}
+
+
+@pytest.fixture
+def workspace(
+    tmp_path: Path, fake_intercom: FakeIntercom, monkeypatch: pytest.MonkeyPatch
+) -> Workspace:
+    monkeypatch.setenv("TEST_INTERCOM_TOKEN", TOKEN)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    space = Workspace(tmp_path, docs, tmp_path / "syncer.yaml", fake_intercom)
+    space.configure()
+    return space

@@ -132,3 +132,7 @@ class MemoryPublisher:
             for p in self.pages.values()
             if p["source_id"] == import_source_id
         }
+
+
+# What a third-party package would name in its `syncer.connectors` entry point.
+PLUGIN = memory_type({})
