@@ -173,6 +173,7 @@ class Scope:
 class _Counted:
     scope: Scope
     remaining: int | None  # None: until cleared
+    fraction: float = 1.0  # of matching requests it hits, at random
 
 
 @dataclass
@@ -254,18 +255,34 @@ class Faults:
             self._plan.storms.append(_Counted(Scope(method, path_prefix), times))
 
     def drop_connections(
-        self, times: int | None = 1, *, method: str | None = None, path_prefix: str | None = None
+        self,
+        times: int | None = 1,
+        *,
+        fraction: float = 1.0,
+        method: str | None = None,
+        path_prefix: str | None = None,
     ) -> None:
-        """Close the socket without a reply, before doing anything."""
+        """Close the socket without a reply, before doing anything.
+
+        ``fraction``: the share of matching requests hit, at random.
+        """
         with self._lock:
-            self._plan.drops.append(_Counted(Scope(method, path_prefix), times))
+            self._plan.drops.append(_Counted(Scope(method, path_prefix), times, fraction))
 
     def lose_replies(
-        self, times: int | None = 1, *, method: str | None = None, path_prefix: str | None = None
+        self,
+        times: int | None = 1,
+        *,
+        fraction: float = 1.0,
+        method: str | None = None,
+        path_prefix: str | None = None,
     ) -> None:
-        """Apply the request, then close the socket instead of replying."""
+        """Apply the request, then close the socket instead of replying.
+
+        ``fraction``: the share of matching requests hit, at random.
+        """
         with self._lock:
-            self._plan.losses.append(_Counted(Scope(method, path_prefix), times))
+            self._plan.losses.append(_Counted(Scope(method, path_prefix), times, fraction))
 
     def slow_down(
         self,
@@ -333,6 +350,8 @@ class Faults:
         with self._lock:
             for rule in rules:
                 if rule.remaining != 0 and rule.scope.covers(method, path):
+                    if rule.fraction < 1.0 and self._random.random() >= rule.fraction:
+                        continue
                     if rule.remaining is not None:
                         rule.remaining -= 1
                     return True
