@@ -86,6 +86,8 @@ class SourceReport:
     plan: Plan | None = None
     errors: tuple[str, ...] = ()
     duration: float = 0.0
+    # Intercom refused the token: no other source will fare better, so the pass stops.
+    fatal: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -132,8 +134,9 @@ def sync(
 ) -> list[SourceReport]:
     """Sync the named sources (all when empty); one report per source, in config order."""
     chosen = [s for s in settings.sources if not sources or s.name in sources]
-    return [
-        sync_source(
+    reports = []
+    for source in chosen:
+        report = sync_source(
             source,
             store,
             publisher,
@@ -143,8 +146,10 @@ def sync(
             progress=progress or NoProgress(),
             lookup=lookup,
         )
-        for source in chosen
-    ]
+        reports.append(report)
+        if report.fatal:
+            break
+    return reports
 
 
 def sync_source(
@@ -168,8 +173,12 @@ def sync_source(
         store.ensure_source(source.name, source.type)
         run_id = store.start_run(source.name, clock(), full=options.full)
     try:
+        import_source_id = None
+        if publisher is not None and not options.dry_run:
+            # First, so a refused token stops the source before any listing work.
+            import_source_id = _import_source(source, store, publisher, log)
         the_plan, connector = _plan_source(source, store, options, cache_dir, progress, log, lookup)
-        if options.dry_run or publisher is None:
+        if import_source_id is None or publisher is None:
             counts = the_plan.counts()
             status = "blocked" if the_plan.guard else "planned"
             report = SourceReport(
@@ -183,9 +192,11 @@ def sync_source(
             )
             log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
             return report
-        tally = _apply(source, the_plan, store, publisher, clock, progress, log)
+        tally = _apply(source, the_plan, store, publisher, import_source_id, clock, progress, log)
         if the_plan.listing_complete and not the_plan.failed and not tally.failed:
             store.set_cursor(source.name, connector.cursor())
+    except FatalIntercomError as exc:
+        return _failed(source, store, run_id, str(exc), started, clock, log, fatal=True)
     except SyncerError as exc:
         return _failed(source, store, run_id, str(exc), started, clock, log)
     except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
@@ -263,11 +274,35 @@ def _plan_source(
     return the_plan, connector
 
 
+def _import_source(
+    source: SourceSettings,
+    store: Store,
+    publisher: Publisher,
+    log: structlog.typing.FilteringBoundLogger,
+) -> str:
+    """The source's Content Import Source id, created or adopted as needed.
+
+    If the id the store knew is gone (someone deleted the source in Intercom, and its
+    pages with it), every record of the source is stale: forget them, so this run
+    sends every document again.
+    """
+    state = store.source_state(source.name)
+    known = state.import_source_id if state else None
+    import_source_id = publisher.ensure_source(source, known)
+    if import_source_id != known:
+        if known is not None:
+            log.warning("import_source_replaced", old=known, new=import_source_id)
+            store.forget(source.name, list(store.records(source.name)))
+        store.set_import_source_id(source.name, import_source_id)
+    return import_source_id
+
+
 def _apply(
     source: SourceSettings,
     the_plan: Plan,
     store: Store,
     publisher: Publisher,
+    import_source_id: str,
     clock: Clock,
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
@@ -282,11 +317,6 @@ def _apply(
     tally = _Tally()
     for failure in the_plan.failed:
         tally.error(f"{failure.key}: {failure.message}")
-    state = store.source_state(source.name)
-    import_source_id = publisher.ensure_source(source, state.import_source_id if state else None)
-    if state is None or state.import_source_id != import_source_id:
-        store.set_import_source_id(source.name, import_source_id)
-
     now = clock()
     store.record_versions(source.name, the_plan.refresh, now)
     deletes = () if the_plan.guard else the_plan.delete
@@ -358,10 +388,13 @@ def _failed(
     started: float,
     clock: Clock,
     log: structlog.typing.FilteringBoundLogger,
+    *,
+    fatal: bool = False,
 ) -> SourceReport:
     log.error("source_failed", error=message)
     if run_id is not None:
         store.finish_run(run_id, "failed", Counts(), [message], clock())
+    elapsed = time.monotonic() - started
     return SourceReport(
-        source.name, source.type, "failed", Counts(), None, (message,), time.monotonic() - started
+        source.name, source.type, "failed", Counts(), None, (message,), elapsed, fatal=fatal
     )

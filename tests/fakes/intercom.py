@@ -427,7 +427,10 @@ class FakeIntercom:
 
     Args:
         token: the access token clients must send as ``Authorization: Bearer <token>``.
-        rate_limit: requests allowed per 10-second window (`set_rate_limit` changes it).
+        rate_limit: requests allowed per window (`set_rate_limit` changes it).
+        window: the rate-limit window in seconds (Intercom: 10); tests shorten it so a
+            429 storm costs them less time, while clients still learn it only from
+            ``X-RateLimit-Reset``.
         clock: Unix time source for windows, timestamps and the call log.
         seed: seeds fault randomness.
         strict: leaving the ``with`` block raises if any request broke the spec.
@@ -442,6 +445,7 @@ class FakeIntercom:
         token: str = DEFAULT_TOKEN,
         *,
         rate_limit: int = DEFAULT_LIMIT,
+        window: float = WINDOW_SECONDS,
         clock: Clock = time.time,
         seed: int = 0,
         strict: bool = True,
@@ -456,7 +460,7 @@ class FakeIntercom:
         self.strict = strict
         self.clock = clock
         self.faults = Faults(seed)
-        self.limiter = RateLimiter(rate_limit, clock)
+        self.limiter = RateLimiter(rate_limit, clock, window)
         self.spec: OpenAPI = load_openapi(spec_path)
         self._host, self._port = host, port
         self._control = control_endpoints
