@@ -161,6 +161,17 @@ def test_ensure_source_creates_once_and_keeps_state(store: Store) -> None:
     assert store.source_state("docs") == SourceState("docs", "git", "cis_1", "abc123")
 
 
+def test_sources_lists_every_known_source(store: Store) -> None:
+    assert store.sources() == []
+    store.ensure_source("wiki", "confluence")
+    store.ensure_source("docs", "filesystem")
+    store.set_import_source_id("wiki", "7")
+    assert store.sources() == [
+        SourceState("docs", "filesystem", None, None),
+        SourceState("wiki", "confluence", "7", None),
+    ]
+
+
 def test_source_ids_and_cursor_can_be_cleared(store: Store) -> None:
     store.ensure_source("docs", "git")
     store.set_import_source_id("docs", "cis_1")

@@ -187,6 +187,17 @@ class Store:
             row = connection.execute(query).one_or_none()
         return None if row is None else SourceState(*row)
 
+    def sources(self) -> list[SourceState]:
+        """Every source the store knows, configured or not any more, sorted by name."""
+        query = select(
+            SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
+        ).order_by(SourceRow.name)
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(query).all()
+        return [SourceState(*row) for row in rows]
+
     def last_runs(self) -> list[RunSummary]:
         """The latest run of every source that has one, sorted by source name."""
         newest_first = (
