@@ -92,6 +92,18 @@ def _parser() -> argparse.ArgumentParser:
         help="let a run delete more than max_delete_fraction of a source's pages",
     )
 
+    sub = command(
+        "reconcile",
+        _reconcile,
+        "Rebuild the store from Intercom's pages; report (or delete) orphan pages.",
+    )
+    config_option(sub)
+    sub.add_argument("--source", action="append", default=[], metavar="NAME")
+    sub.add_argument(
+        "--delete-orphans", action="store_true", help="delete pages no document claims"
+    )
+    sub.add_argument("--json", action="store_true")
+
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
     sub.add_argument("--json", action="store_true")
@@ -111,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Settings:
     return loader.load(args.config or loader.default_config_path())
+
+
+def _check_sources(settings: Settings, names: Sequence[str]) -> None:
+    unknown = [name for name in names if name not in {s.name for s in settings.sources}]
+    if unknown:
+        known = ", ".join(s.name for s in settings.sources) or "none"
+        raise UsageError(f"no source named {', '.join(unknown)} in the config (sources: {known})")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -136,10 +155,7 @@ def _sync(args: argparse.Namespace) -> int:
     from syncer.store import Store
 
     settings = _load(args)
-    unknown = [name for name in args.source if name not in {s.name for s in settings.sources}]
-    if unknown:
-        known = ", ".join(s.name for s in settings.sources) or "none"
-        raise UsageError(f"no source named {', '.join(unknown)} in the config (sources: {known})")
+    _check_sources(settings, args.source)
     options = Options(
         dry_run=args.dry_run, full=args.full, allow_mass_delete=args.allow_mass_delete
     )
@@ -169,6 +185,44 @@ def _sync(args: argparse.Namespace) -> int:
     else:
         print(report.to_text(reports, dry_run=args.dry_run))
     return exit_code(reports)
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from syncer.intercom.client import IntercomClient
+    from syncer.reconcile import reconcile
+    from syncer.store import Store
+
+    settings = _load(args)
+    _check_sources(settings, args.source)
+    url = settings.store.url
+    with (
+        IntercomClient.from_settings(settings.intercom) as client,
+        Store.open(url, migrate=_local(url)) as store,
+    ):
+        results = reconcile(
+            settings,
+            store,
+            client,
+            sources=args.source,
+            delete_orphans=args.delete_orphans,
+            cache_dir=_cache_dir(settings),
+        )
+    if args.json:
+        print(json.dumps({"sources": [r.as_dict() for r in results]}, indent=2))
+    for r in [] if args.json else results:
+        if r.problem:
+            print(f"{r.source}: {r.problem}")
+            continue
+        where = "" if r.configured else " (no longer in the config)"
+        print(
+            f"{r.source}{where}: import source {r.import_source_id}: restored {r.restored} "
+            f"({r.identical} identical), forgot {r.forgotten}, orphans {len(r.orphans)}, "
+            f"deleted {r.deleted}"
+        )
+        for orphan in r.orphans[:25]:
+            print(f"  orphan {orphan.page_id}: {orphan.title} ({orphan.external_id})")
+    orphans_left = any(len(r.orphans) > r.deleted for r in results)
+    return 1 if orphans_left or any(r.problem for r in results) else 0
 
 
 def _local(url: str) -> bool:

@@ -31,7 +31,7 @@ class IntercomPublisher:
     def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:
         ai = self.client.ai_content
         wanted = source.import_source_id or import_source_id
-        url = _source_url(source)
+        url = source_url(source)
         existing = self._existing().get(wanted) if wanted else None
         if existing is None and source.import_source_id:
             raise SourceError(
@@ -82,7 +82,7 @@ class IntercomPublisher:
                 raise
 
 
-def _source_url(source: SourceSettings) -> str:
+def source_url(source: SourceSettings) -> str:
     """The Content Import Source URL: ``url:``, else the origin of ``page_url``."""
     if source.url:
         return source.url
