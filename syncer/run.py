@@ -8,6 +8,7 @@ source's deletions back and marks its run ``blocked``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -81,7 +82,7 @@ class SourceReport:
 
     source: str
     type: str
-    status: str  # planned (dry run) | succeeded | failed | blocked
+    status: str  # planned (dry run) | succeeded | failed | blocked | interrupted
     counts: Counts
     plan: Plan | None = None
     errors: tuple[str, ...] = ()
@@ -107,6 +108,8 @@ class _Tally:
     deleted: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    # The stop event was set: the documents in flight were recorded, the rest left.
+    interrupted: bool = False
 
     def error(self, message: str) -> None:
         self.failed += 1
@@ -162,8 +165,14 @@ def sync_source(
     clock: Clock,
     progress: Progress,
     lookup: Lookup = registry.get,
+    stop: threading.Event | None = None,
 ) -> SourceReport:
-    """One source, start to finish; never raises for a problem of the source itself."""
+    """One source, start to finish; never raises for a problem of the source itself.
+
+    ``stop`` (the daemon's shutdown) is checked between documents: once it is set, the
+    documents already sent to Intercom are recorded, nothing more is sent, and the run is
+    recorded as ``interrupted``.
+    """
     log = structlog.get_logger("syncer.run").bind(source=source.name)
     started = time.monotonic()
     if publisher is None and not options.dry_run:
@@ -192,8 +201,15 @@ def sync_source(
             )
             log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
             return report
-        tally = _apply(source, the_plan, store, publisher, import_source_id, clock, progress, log)
-        if the_plan.listing_complete and not the_plan.failed and not tally.failed:
+        tally = _apply(
+            source, the_plan, store, publisher, import_source_id, clock, progress, log, stop
+        )
+        if (
+            the_plan.listing_complete
+            and not the_plan.failed
+            and not tally.failed
+            and not tally.interrupted
+        ):
             store.set_cursor(source.name, connector.cursor())
     except FatalIntercomError as exc:
         return _failed(source, store, run_id, str(exc), started, clock, log, fatal=True)
@@ -214,6 +230,8 @@ def sync_source(
     if the_plan.guard:
         status = "blocked"
         tally.errors.insert(0, str(the_plan.guard))
+    elif tally.interrupted:
+        status = "interrupted"
     else:
         status = "failed" if tally.failed else "succeeded"
     assert run_id is not None
@@ -306,6 +324,7 @@ def _apply(
     clock: Clock,
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
+    stop: threading.Event | None = None,
 ) -> _Tally:
     """Apply ``the_plan``; the store learns of each page as soon as Intercom answers.
 
@@ -313,6 +332,9 @@ def _apply(
     source has. A killed run leaves the store consistent with what Intercom holds for
     every document already answered; the next run redoes the rest (upserts are
     idempotent by external_id, deletes of a gone page count as done).
+
+    Once ``stop`` is set, queued documents are cancelled, those in flight finish and are
+    recorded, and no delete is sent: the tally comes back ``interrupted``.
     """
     tally = _Tally()
     for failure in the_plan.failed:
@@ -338,6 +360,12 @@ def _apply(
                 for item, is_new in writes
             }
             for future in as_completed(upserts):
+                if stop is not None and stop.is_set() and not tally.interrupted:
+                    tally.interrupted = True
+                    for queued in upserts:
+                        queued.cancel()  # only documents not yet started are cancelled
+                if future.cancelled():
+                    continue
                 item, is_new = upserts[future]
                 progress.advance()
                 try:
@@ -353,6 +381,12 @@ def _apply(
                     tally.created += 1
                 else:
                     tally.updated += 1
+            if stop is not None and stop.is_set() and removals:
+                # Deletes are last, so a cut-short run never leaves Fin with less; the
+                # records of pages not deleted keep their page ids for the next run.
+                tally.interrupted = True
+                kept.update(record.key for record in removals)
+                removals = []
             deletions = {
                 pool.submit(publisher.delete, record.page_id or ""): record for record in removals
             }
