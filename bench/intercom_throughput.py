@@ -1,0 +1,111 @@
+"""Benchmark: applying plans to Intercom at its rate limit (against the fake Intercom).
+
+1. Initial sync of 2,000 documents, the fake answering in 100 ms with a limit of 500
+   requests per 10 s: throughput as a fraction of the limit (target at least 0.9) and
+   the count of 429s (target 0).
+2. A no-op re-sync of 10,000 documents: Intercom calls besides one listing (target 0)
+   and wall time of ``syncer sync`` (target under 3 s).
+
+    .venv/bin/python bench/intercom_throughput.py [--docs 2000] [--noop-docs 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.intercom import FakeIntercom  # noqa: E402
+
+TOKEN = "bench-token"  # noqa: S105  # the fake accepts any token it is given
+
+
+def make_docs(folder: Path, count: int) -> None:
+    for n in range(count):
+        path = folder / f"part-{n % 20:02d}" / f"doc-{n:05d}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# Document {n}\n\nSome words about topic {n}, enough to be real.\n")
+
+
+def write_config(work: Path, docs: Path, url: str) -> Path:
+    config = work / "syncer.yaml"
+    config.write_text(
+        f"intercom:\n  token: ${{BENCH_TOKEN}}\n  base_url: {url}\n"
+        f"store:\n  url: sqlite:///{work / 'store.db'}\n"
+        f"sources:\n  - name: docs\n    type: filesystem\n    path: {docs}\n"
+        "    url: https://docs.example.com/\n"
+        '    page_url: "https://docs.example.com/{path_stem}"\n'
+    )
+    return config
+
+
+def sync(config: Path) -> float:
+    syncer = str(Path(sys.executable).with_name("syncer"))
+    env = {**os.environ, "BENCH_TOKEN": TOKEN}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [syncer, "--log-level", "error", "sync", "-c", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sync failed with exit code {done.returncode}")
+    return time.perf_counter() - started
+
+
+def throughput(count: int) -> None:
+    limit, window, latency = 500, 10.0, 0.1
+    with tempfile.TemporaryDirectory() as tmp, FakeIntercom(TOKEN, rate_limit=limit) as fake:
+        work = Path(tmp)
+        make_docs(work / "docs", count)
+        fake.faults.slow_down(latency)
+        wall = sync(write_config(work, work / "docs", fake.url))
+        calls = fake.calls
+        first, last = calls[0].at, calls[-1].at
+        rate = len(calls) / (last - first)
+        allowed = limit / window
+        print(f"initial sync of {count} documents, 100 ms replies, limit {limit} per 10 s:")
+        print(f"  {len(calls)} requests, {fake.rate_limited} answered 429, wall {wall:.1f} s")
+        print(
+            f"  request rate from first to last call: {rate:.1f}/s = "
+            f"{rate / allowed:.2f} of the limit ({allowed:.0f}/s)"
+        )
+        print(f"  pages in the fake: {len(fake.pages())}")
+
+
+def noop(count: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, FakeIntercom(TOKEN, rate_limit=100_000) as fake:
+        work = Path(tmp)
+        make_docs(work / "docs", count)
+        config = write_config(work, work / "docs", fake.url)
+        fill = sync(config)
+        before = len(fake.calls)
+        walls = [sync(config) for _ in range(3)]
+        calls = fake.calls[before:]
+        ops = sorted({c.operation_id or "?" for c in calls})
+        print(f"no-op re-sync of {count} documents (store filled in {fill:.1f} s):")
+        print(
+            f"  best wall {min(walls):.2f} s of 3; Intercom calls per run: "
+            f"{len(calls) / 3:.0f} ({', '.join(ops)}), writes: {sum(c.write for c in calls)}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--noop-docs", type=int, default=10_000)
+    args = parser.parse_args()
+    throughput(args.docs)
+    noop(args.noop_docs)
+
+
+if __name__ == "__main__":
+    main()
