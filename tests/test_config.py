@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from syncer.cli import main
@@ -148,7 +149,6 @@ def test_unstable_is_the_old_name_of_preview(tmp_path: Path) -> None:
 
 
 def test_config_schema_describes_sources_by_type(capsys: pytest.CaptureFixture[str]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     assert main(["config", "schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     validator = jsonschema.Draft202012Validator(schema)
