@@ -4,6 +4,6 @@
 ``engine`` turns URLs into engines and driver failures into ``StoreError``.
 """
 
-from syncer.store.store import RunSummary, SourceState, Store
+from syncer.store.store import Lease, RunSummary, SourceState, Store
 
-__all__ = ["RunSummary", "SourceState", "Store"]
+__all__ = ["Lease", "RunSummary", "SourceState", "Store"]

@@ -150,4 +150,20 @@ class RunRow(Base):
     errors: Mapped[list[str]] = mapped_column(JSON)
 
 
+class LeaseRow(Base):
+    """Which daemon replica may sync a source, and until when (``syncer.daemon.leases``).
+
+    A replica holds a source's row while it syncs it and renews ``expires_at`` as the
+    run goes on; a replica that dies stops renewing, so its sources free up when the
+    lease expires. Keyed by source name: a lease may be taken before the source's row.
+    """
+
+    __tablename__ = "leases"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 metadata = Base.metadata

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -37,7 +37,14 @@ from syncer.errors import StoreError
 from syncer.model import Counts, Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store.migrate import current_revision, require_head, upgrade_connection
-from syncer.store.schema import MAX_RUN_ERRORS, RUN_STATUSES, DocumentRow, RunRow, SourceRow
+from syncer.store.schema import (
+    MAX_RUN_ERRORS,
+    RUN_STATUSES,
+    DocumentRow,
+    LeaseRow,
+    RunRow,
+    SourceRow,
+)
 
 # Keys per DELETE .. IN (..): well under SQLite's and Postgres' bound-parameter limits.
 _FORGET_CHUNK = 500
@@ -51,6 +58,16 @@ class SourceState:
     type: str
     import_source_id: str | None
     cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Which daemon replica holds a source, until when (unless renewed)."""
+
+    source: str
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +443,95 @@ class Store:
             if result.rowcount != 1:
                 raise StoreError(f"no run {run_id} in store {self._shown}", run_id=run_id)
 
+    # -- daemon: leases (one replica per source), liveness, staleness -----------------
+    # Lease times come from the database's clock on Postgres, so replicas whose clocks
+    # disagree still agree on who holds what; SQLite (one replica) uses this host's.
+
+    def ping(self) -> None:
+        """Raise ``StoreError`` unless the database answers a trivial query."""
+        with self._reading() as connection:
+            if connection is not None:
+                connection.execute(select(1)).scalar_one()
+
+    def acquire_lease(self, source: str, holder: str, ttl: timedelta) -> bool:
+        """Claim ``source`` for ``holder`` for ``ttl``; False while another holds it.
+
+        Free, expired, or already ``holder`` 's: the claim succeeds (and is extended).
+        """
+        with self._writing() as connection:
+            now = _database_now(connection)
+            values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            claim = dialect.insert(LeaseRow).values(source=source, **values)
+            result = connection.execute(
+                claim.on_conflict_do_update(
+                    index_elements=[LeaseRow.source],
+                    set_=values,
+                    where=(LeaseRow.expires_at < now) | (LeaseRow.holder == holder),
+                )
+            )
+            return bool(result.rowcount == 1)
+
+    def renew_lease(self, source: str, holder: str, ttl: timedelta) -> bool:
+        """Extend ``holder`` 's lease of ``source``; False if it is no longer theirs."""
+        with self._writing() as connection:
+            now = _database_now(connection)
+            result = connection.execute(
+                update(LeaseRow)
+                .where(LeaseRow.source == source, LeaseRow.holder == holder)
+                .values(expires_at=now + ttl)
+            )
+            return bool(result.rowcount == 1)
+
+    def release_lease(self, source: str, holder: str) -> None:
+        """Give ``source`` up, if ``holder`` still holds it."""
+        with self._writing() as connection:
+            connection.execute(
+                delete(LeaseRow).where(LeaseRow.source == source, LeaseRow.holder == holder)
+            )
+
+    def leases(self) -> dict[str, Lease]:
+        """Every lease row, expired or not, by source name."""
+        query = select(LeaseRow.source, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
+        with self._reading() as connection:
+            if connection is None:
+                return {}
+            rows = connection.execute(query).all()
+        return {row[0]: Lease(*row) for row in rows}
+
+    def interrupt_abandoned_runs(self, source: str, at: datetime, reason: str) -> int:
+        """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
+
+        Only for the lease holder: a run left ``running`` by anyone else died with its
+        process (the lease it ran under has expired).
+        """
+        with self._writing() as connection:
+            source_id = connection.execute(
+                select(SourceRow.id).where(SourceRow.name == source)
+            ).scalar_one_or_none()
+            if source_id is None:
+                return 0
+            result = connection.execute(
+                update(RunRow)
+                .where(RunRow.source_id == source_id, RunRow.status == "running")
+                .values(status="interrupted", finished_at=_aware(at), errors=[reason])
+            )
+            return int(result.rowcount)
+
+    def last_successes(self) -> dict[str, datetime]:
+        """When each source's newest succeeded run finished, by source name."""
+        query = (
+            select(SourceRow.name, func.max(RunRow.finished_at))
+            .join(RunRow, RunRow.source_id == SourceRow.id)
+            .where(RunRow.status == "succeeded")
+            .group_by(SourceRow.name)
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return {}
+            rows = connection.execute(query).all()
+        return {name: _utc(finished) for name, finished in rows if finished is not None}
+
     # -- plumbing ---------------------------------------------------------------------
 
     @property
@@ -485,6 +591,18 @@ def _source_id(connection: Connection, name: str) -> int:
     if source_id is None:
         raise _unknown_source(name)
     return source_id
+
+
+def _database_now(connection: Connection) -> datetime:
+    if connection.dialect.name == "postgresql":
+        now: datetime = connection.execute(select(func.now())).scalar_one()
+        return now
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    # func.max() loses the column type, so SQLite hands back naive (UTC) values.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _excluded(upsert: Any, *columns: str) -> dict[str, Any]:
