@@ -294,34 +294,18 @@ class Store:
         crash afterwards cannot make syncer forget a page it created.
         """
         document = hashed.document
+        row = {
+            "key": document.key,
+            "external_id": document.external_id,
+            "version": document.version,
+            "content_hash": hashed.content_hash,
+            "page_id": page_id,
+            "title": document.title,
+            "last_pushed_at": _aware(at),
+            "last_seen_at": _aware(at),
+        }
         with self._writing() as connection:
-            source_id = _source_id(connection, source)
-            upsert = self._insert(DocumentRow).values(
-                source_id=source_id,
-                key=document.key,
-                external_id=document.external_id,
-                version=document.version,
-                content_hash=hashed.content_hash,
-                page_id=page_id,
-                title=document.title,
-                last_pushed_at=_aware(at),
-                last_seen_at=_aware(at),
-            )
-            connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[DocumentRow.source_id, DocumentRow.key],
-                    set_=_excluded(
-                        upsert,
-                        "external_id",
-                        "version",
-                        "content_hash",
-                        "page_id",
-                        "title",
-                        "last_pushed_at",
-                        "last_seen_at",
-                    ),
-                )
-            )
+            self._upsert_documents(connection, source, [row])
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
         """Remember new listing versions of documents whose content did not change."""
@@ -347,37 +331,35 @@ class Store:
         if not items:
             return
         seen = _aware(at)
+        rows = [
+            {
+                "key": item.key,
+                "external_id": item.key,
+                "version": item.version,
+                "content_hash": None,
+                "page_id": None,
+                "title": "",
+                "last_seen_at": seen,
+            }
+            for item in items
+        ]
         with self._writing() as connection:
-            source_id = _source_id(connection, source)
-            rows = [
-                {
-                    "source_id": source_id,
-                    "key": item.key,
-                    "external_id": item.key,
-                    "version": item.version,
-                    "content_hash": None,
-                    "page_id": None,
-                    "title": "",
-                    "last_seen_at": seen,
-                }
-                for item in items
-            ]
-            upsert = self._insert(DocumentRow)
-            connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[DocumentRow.source_id, DocumentRow.key],
-                    set_=_excluded(
-                        upsert,
-                        "external_id",
-                        "version",
-                        "content_hash",
-                        "page_id",
-                        "title",
-                        "last_seen_at",
-                    ),
-                ),
-                rows,
-            )
+            self._upsert_documents(connection, source, rows)
+
+    def _upsert_documents(
+        self, connection: Connection, source: str, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert or overwrite document rows by key; every row names the same columns."""
+        source_id = _source_id(connection, source)
+        upsert = self._insert(DocumentRow)
+        columns = [column for column in rows[0] if column != "key"]
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[DocumentRow.source_id, DocumentRow.key],
+                set_=_excluded(upsert, *columns),
+            ),
+            [{"source_id": source_id, **row} for row in rows],
+        )
 
     def forget(self, source: str, keys: Sequence[str]) -> None:
         """Drop the rows of ``keys`` (a page deleted from Intercom, a draft gone)."""
