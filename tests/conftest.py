@@ -128,6 +128,17 @@ class Workspace:
             f"{extra}"
         )
 
+    def with_second_source(self, name: str = "other") -> Path:
+        """Configure a second filesystem source holding one page, ``x.md``."""
+        folder = self.root / name
+        folder.mkdir(exist_ok=True)
+        (folder / "x.md").write_text("# X\n")
+        self.configure(
+            extra=f"  - name: {name}\n    type: filesystem\n    path: {name}\n"
+            f"    url: https://{name}.example.com/\n"
+        )
+        return folder
+
     def titles(self) -> dict[str, str]:
         """external_id -> title of every page in the fake, failing on duplicates."""
         pages = self.fake.pages()

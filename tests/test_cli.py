@@ -83,13 +83,7 @@ def test_unknown_source_is_a_usage_error(
 
 
 def test_source_selection(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    other = workspace.root / "other"
-    other.mkdir()
-    (other / "x.md").write_text("# X\n")
-    workspace.configure(
-        extra="  - name: other\n    type: filesystem\n    path: other\n"
-        "    url: https://other.example.com/\n"
-    )
+    workspace.with_second_source()
     seed(workspace, 2)
     code, out, _ = run(
         capsys, "sync", "--dry-run", "--json", "--source", "other", "-c", str(workspace.config)

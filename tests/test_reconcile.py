@@ -88,13 +88,7 @@ def test_orphans_are_reported_and_deleted_only_on_request(
 def test_pages_of_a_source_removed_from_the_config_are_orphans(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    other = workspace.root / "other"
-    other.mkdir()
-    (other / "x.md").write_text("# X\n")
-    workspace.configure(
-        extra="  - name: other\n    type: filesystem\n    path: other\n"
-        "    url: https://other.example.com/\n"
-    )
+    workspace.with_second_source()
     seed(workspace, 2)
     config = str(workspace.config)
     assert run(capsys, "sync", "-c", config)[0] == 0
