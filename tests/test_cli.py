@@ -196,3 +196,25 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "syncer", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("syncer ")
+
+
+def test_a_sync_that_writes_needs_a_token(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_INTERCOM_TOKEN", "")
+    seed(workspace, 1)
+    code, _, err = run(capsys, "sync", "-c", str(workspace.config))
+    assert code == 2
+    assert "intercom.token is not set" in err
+    assert workspace.fake.calls == []
+    assert run(capsys, "sync", "--dry-run", "-c", str(workspace.config))[0] == 0
+
+
+def test_a_missing_config_file_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SYNCER_CONFIG", raising=False)
+    code, _, err = run(capsys, "sync", "--dry-run")
+    assert code == 2
+    assert "syncer.yaml: no such file; pass -c FILE or set SYNCER_CONFIG" in err
