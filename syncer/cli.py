@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--json", action="store_true")
 
+    sub = command(
+        "daemon", _daemon, "Long-running: scheduled syncs, /healthz /readyz /metrics /status."
+    )
+    config_option(sub)
+    sub.add_argument(
+        "--migrate", action="store_true", help="upgrade the store's schema before starting"
+    )
+
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
     sub.add_argument("--json", action="store_true")
@@ -262,6 +270,12 @@ def _status(args: argparse.Namespace) -> int:
         for error in last["errors"][:5]:
             print(f"  ! {error}")
     return 0
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    from syncer.daemon import serve
+
+    return serve(args.config or loader.default_config_path(), migrate_store=args.migrate)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
