@@ -527,7 +527,7 @@ def serve(config_path: Path, *, migrate_store: bool = False) -> int:
         raise
     _quiet_apscheduler()
     # The *_created series double every counter's lines and say nothing a scrape needs.
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
         daemon = Daemon(config_path, settings, store, client)
     except OSError as exc:
