@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -30,6 +30,7 @@ from syncer.store import Store
 Clock = Callable[[], datetime]
 Lookup = Callable[[str], ConnectorType[Any]]
 MAX_ERRORS = 20
+_T = TypeVar("_T")
 
 
 class Publisher(Protocol):
@@ -333,8 +334,8 @@ def _apply(
     every document already answered; the next run redoes the rest (upserts are
     idempotent by external_id, deletes of a gone page count as done).
 
-    Once ``stop`` is set, queued documents are cancelled, those in flight finish and are
-    recorded, and no delete is sent: the tally comes back ``interrupted``.
+    ``stop`` is checked before each document's call: once it is set, the calls in flight
+    finish and are recorded, no other is sent, and the tally comes back ``interrupted``.
     """
     tally = _Tally()
     for failure in the_plan.failed:
@@ -356,20 +357,19 @@ def _apply(
     with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
         try:
             upserts = {
-                pool.submit(publisher.upsert, import_source_id, item, source): (item, is_new)
+                pool.submit(
+                    _unless_stopped, stop, publisher.upsert, import_source_id, item, source
+                ): (item, is_new)
                 for item, is_new in writes
             }
             for future in as_completed(upserts):
-                if stop is not None and stop.is_set() and not tally.interrupted:
-                    tally.interrupted = True
-                    for queued in upserts:
-                        queued.cancel()  # only documents not yet started are cancelled
-                if future.cancelled():
-                    continue
                 item, is_new = upserts[future]
                 progress.advance()
                 try:
                     page_id = future.result()
+                except _StoppedError:
+                    tally.interrupted = True
+                    continue
                 except FatalIntercomError:
                     raise
                 except IntercomError as exc:
@@ -381,20 +381,20 @@ def _apply(
                     tally.created += 1
                 else:
                     tally.updated += 1
-            if stop is not None and stop.is_set() and removals:
-                # Deletes are last, so a cut-short run never leaves Fin with less; the
-                # records of pages not deleted keep their page ids for the next run.
-                tally.interrupted = True
-                kept.update(record.key for record in removals)
-                removals = []
             deletions = {
-                pool.submit(publisher.delete, record.page_id or ""): record for record in removals
+                pool.submit(_unless_stopped, stop, publisher.delete, record.page_id or ""): record
+                for record in removals
             }
             for gone in as_completed(deletions):
                 record = deletions[gone]
                 progress.advance()
                 try:
                     gone.result()
+                except _StoppedError:
+                    # The record keeps its page id, so the next run deletes the page.
+                    tally.interrupted = True
+                    kept.add(record.key)
+                    continue
                 except FatalIntercomError:
                     raise
                 except IntercomError as exc:
@@ -412,6 +412,16 @@ def _apply(
     if the_plan.listing_complete:
         store.mark_seen(source.name, clock())
     return tally
+
+
+class _StoppedError(Exception):
+    """A document's call was not made: the run was told to stop before it."""
+
+
+def _unless_stopped(stop: threading.Event | None, call: Callable[..., _T], *args: Any) -> _T:
+    if stop is not None and stop.is_set():
+        raise _StoppedError
+    return call(*args)
 
 
 def _failed(

@@ -445,14 +445,15 @@ class Store:
             values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
             dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
             claim = dialect.insert(LeaseRow).values(source=source, **values)
-            result = connection.execute(
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT.
+            claimed = connection.execute(
                 claim.on_conflict_do_update(
                     index_elements=[LeaseRow.source],
                     set_=values,
                     where=(LeaseRow.expires_at < now) | (LeaseRow.holder == holder),
-                )
-            )
-            return bool(result.rowcount == 1)
+                ).returning(LeaseRow.holder)
+            ).first()
+            return claimed is not None
 
     def renew_lease(self, source: str, holder: str, ttl: timedelta) -> bool:
         """Extend ``holder`` 's lease of ``source``; False if it is no longer theirs."""
