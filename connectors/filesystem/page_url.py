@@ -10,11 +10,13 @@ from urllib.parse import quote
 PLACEHOLDERS = ("path", "path_stem")
 
 
-def template_problem(template: str, allowed: Collection[str] = PLACEHOLDERS) -> str | None:
-    """Why ``template`` cannot be a page URL template, in one line, or ``None``."""
+def template_problem(
+    template: str, allowed: Collection[str] = PLACEHOLDERS, *, key: str = "page_url"
+) -> str | None:
+    """Why ``template`` cannot be a URL template (the setting ``key``), in one line, or ``None``."""
     names = ", ".join(f"{{{name}}}" for name in allowed)
     if not template.startswith(("http://", "https://")):
-        return f"page_url {template!r} must start with http:// or https://"
+        return f"{key} {template!r} must start with http:// or https://"
     try:
         fields = [
             (name, spec, conversion)
@@ -23,7 +25,7 @@ def template_problem(template: str, allowed: Collection[str] = PLACEHOLDERS) -> 
         ]
     except ValueError as error:
         return (
-            f"page_url {template!r} has malformed braces ({error}); placeholders are "
+            f"{key} {template!r} has malformed braces ({error}); placeholders are "
             f"{names}, and '{{{{' / '}}}}' write a literal brace"
         )
     for name, spec, conversion in fields:
@@ -35,11 +37,15 @@ def template_problem(template: str, allowed: Collection[str] = PLACEHOLDERS) -> 
                 + (f":{spec}" if spec else "")
                 + "}"
             )
-            return f"page_url {template!r} uses unknown placeholder {shown}; allowed: {names}"
+            return f"{key} {template!r} uses unknown placeholder {shown}; allowed: {names}"
     return None
 
 
-def fill_template(template: str, path: str) -> str:
-    """The URL for the document at ``path`` (POSIX, relative), percent-encoded."""
+def fill_template(template: str, path: str, **values: str) -> str:
+    """The URL for the document at ``path`` (POSIX, relative), percent-encoded.
+
+    ``values`` fill a connector's own placeholders (git: ``{ref}``, ``{commit}``).
+    """
     stem, _ = posixpath.splitext(path)
-    return template.format(path=quote(path), path_stem=quote(stem))
+    extra = {name: quote(value) for name, value in values.items()}
+    return template.format(path=quote(path), path_stem=quote(stem), **extra)

@@ -36,6 +36,17 @@ def pattern_problem(pattern: str) -> str | None:
     return None
 
 
+def checked_patterns(field: str, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """``patterns`` for the setting ``field`` (include / exclude), or ``ValueError`` naming
+    every bad one; an empty ``include`` would sync nothing and is an error too."""
+    if field == "include" and not patterns:
+        raise ValueError("include is empty, so nothing would be synced; list a pattern")
+    problems = [problem for pattern in patterns if (problem := pattern_problem(pattern))]
+    if problems:
+        raise ValueError(f"{field} " + "; ".join(problems))
+    return patterns
+
+
 def compile_patterns(patterns: Iterable[str]) -> GitIgnoreSpec:
     """A spec for patterns already checked by ``pattern_problem``."""
     return GitIgnoreSpec.from_lines(list(patterns))

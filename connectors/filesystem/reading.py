@@ -23,7 +23,7 @@ def read_document(
         # Checked before opening: an oversized file is never read, not even in part.
         size = path.stat().st_size
         if size > max_bytes:
-            return Failure(stub.key, _too_big(size, max_bytes))
+            return Failure(stub.key, too_big(size, max_bytes))
         with path.open("rb") as file:
             # The version is the stat of what is read, taken before reading: if the file
             # changes meanwhile, the store holds an older version and the next run
@@ -37,18 +37,33 @@ def read_document(
     except OSError as error:
         return Failure(stub.key, f"cannot read file: {error.strerror or error}")
     if len(data) > max_bytes:
-        return Failure(stub.key, _too_big(len(data), max_bytes))
-    version = f"{info.st_size}:{info.st_mtime_ns}"
+        return Failure(stub.key, too_big(len(data), max_bytes))
+    return convert_bytes(stub.key, f"{info.st_size}:{info.st_mtime_ns}", data, url_of=url_of)
+
+
+def convert_bytes(
+    key: str,
+    version: str,
+    data: bytes,
+    *,
+    url_of: Callable[[str], str | None],
+    image_resolver: Callable[[str], str | None] | None = None,
+) -> Fetched:
+    """The ``Document`` (or ``Excluded`` / ``Failure``) for the file ``key`` holding ``data``.
+
+    Shared by every connector that reads files (a folder, a git tree): ``version`` is
+    whatever its listing said, ``url_of`` and ``image_resolver`` go to ``convert_file``.
+    """
     try:
-        page = convert_file(stub.key, data, url_of=url_of)
+        page = convert_file(key, data, url_of=url_of, image_resolver=image_resolver)
     except ValueError as error:
-        return Failure(stub.key, str(error))
+        return Failure(key, str(error))
     if isinstance(page, Skipped):
-        return Excluded(stub.key, version, page.reason)
+        return Excluded(key, version, page.reason)
     return Document(
-        key=stub.key,
+        key=key,
         version=version,
-        external_id=page.external_id or stub.key,
+        external_id=page.external_id or key,
         title=page.title,
         html=page.html,
         url=page.url,
@@ -56,7 +71,8 @@ def read_document(
     )
 
 
-def _too_big(size: int, max_bytes: int) -> str:
+def too_big(size: int, max_bytes: int) -> str:
+    """Why a file of ``size`` bytes is not read, with the fix, in one line."""
     return (
         f"file is {_size(size)}, over max_file_bytes {_size(max_bytes)}; "
         "raise max_file_bytes or exclude it"

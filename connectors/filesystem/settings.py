@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from connectors.filesystem.page_url import PLACEHOLDERS, template_problem
-from connectors.filesystem.patterns import pattern_problem
+from connectors.filesystem.patterns import checked_patterns
 from syncer.config.settings import SourceSettings
 
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt")
@@ -58,12 +58,7 @@ class FilesystemSettings(SourceSettings):
     @field_validator("include", "exclude")
     @classmethod
     def _valid_patterns(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        if info.field_name == "include" and not value:
-            raise ValueError("include is empty, so nothing would be synced; list a pattern")
-        problems = [problem for pattern in value if (problem := pattern_problem(pattern))]
-        if problems:
-            raise ValueError(f"{info.field_name} " + "; ".join(problems))
-        return value
+        return checked_patterns(str(info.field_name), value)
 
     @field_validator("page_url")
     @classmethod

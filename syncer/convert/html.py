@@ -139,13 +139,15 @@ def normalise(
     *,
     base_url: str | None,
     link_resolver: Callable[[str], str | None] | None = None,
+    image_resolver: Callable[[str], str | None] | None = None,
 ) -> str:
     """The one clean, deterministic HTML for ``html``.
 
     A relative link goes first to ``link_resolver`` (links between documents of a
     source), then is resolved against ``base_url``; with neither, the link text stays
-    and the ``href`` goes. Images likewise, from ``base_url`` only; an image that cannot
-    be made absolute leaves its alt text.
+    and the ``href`` goes. Images likewise, through ``image_resolver`` (a file's raw URL
+    in a repository) and then ``base_url``; an image that cannot be made absolute
+    leaves its alt text.
     """
     soup = _parse(html)
     root = soup.body or soup
@@ -154,13 +156,18 @@ def normalise(
             node.extract()
     _remove_where(root, lambda tag: RENAMED.get(tag.name, tag.name) in DROPPED)
     unwrap = frozenset(
-        id(tag) for tag in list(root.find_all(True)) if not _clean(tag, base_url, link_resolver)
+        id(tag)
+        for tag in list(root.find_all(True))
+        if not _clean(tag, base_url, link_resolver, image_resolver)
     )
     return serialise(root, unwrap=unwrap)
 
 
 def _clean(
-    tag: Tag, base_url: str | None, link_resolver: Callable[[str], str | None] | None
+    tag: Tag,
+    base_url: str | None,
+    link_resolver: Callable[[str], str | None] | None,
+    image_resolver: Callable[[str], str | None] | None = None,
 ) -> bool:
     """Rename ``tag`` and filter its attributes; ``False`` when only its content stays."""
     name = RENAMED.get(tag.name, tag.name)
@@ -181,7 +188,7 @@ def _clean(
         attributes["href"] = resolved
     elif name == "img":
         src = attributes.pop("src", None)
-        resolved = absolute_url(src, base_url=base_url, schemes=IMAGE_SCHEMES) if src else None
+        resolved = _image(src, base_url, image_resolver) if src else None
         if resolved is None:
             tag.replace_with(NavigableString(attributes.get("alt", "")))
             return True
@@ -212,6 +219,16 @@ def _link(
         if target is not None:
             return absolute_url(target, base_url=None, schemes=LINK_SCHEMES)
     return absolute_url(href, base_url=base_url, schemes=LINK_SCHEMES)
+
+
+def _image(
+    src: str, base_url: str | None, image_resolver: Callable[[str], str | None] | None
+) -> str | None:
+    if image_resolver is not None:
+        target = image_resolver(src.strip())
+        if target is not None:
+            return absolute_url(target, base_url=None, schemes=IMAGE_SCHEMES)
+    return absolute_url(src, base_url=base_url, schemes=IMAGE_SCHEMES)
 
 
 def _text(tag: Tag) -> str | None:

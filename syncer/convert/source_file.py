@@ -60,11 +60,19 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def convert_file(path: str, data: bytes, *, url_of: Callable[[str], str | None]) -> Page | Skipped:
+def convert_file(
+    path: str,
+    data: bytes,
+    *,
+    url_of: Callable[[str], str | None],
+    image_resolver: Callable[[str], str | None] | None = None,
+) -> Page | Skipped:
     """The page for the file at ``path`` holding ``data``.
 
     ``url_of(path)`` is the page URL of any document of the source (``None`` when there
     is none, or ``path`` is not a document); links between documents go through it.
+    ``image_resolver(src)``, when given, makes an image's ``src`` absolute first (a git
+    source points images at raw file URLs); otherwise images resolve against the page URL.
     Markdown may set ``title``, ``url``, ``external_id``, ``draft`` and ``fin`` in its
     front matter; HTML gives its main content; any other suffix is plain text.
     """
@@ -83,7 +91,12 @@ def convert_file(path: str, data: bytes, *, url_of: Callable[[str], str | None])
     else:
         raw, title = text_to_html(text), None
     url = _front_url(front) or url_of(path)
-    html = normalise(raw, base_url=url, link_resolver=document_links(path, url_of))
+    html = normalise(
+        raw,
+        base_url=url,
+        link_resolver=document_links(path, url_of),
+        image_resolver=image_resolver,
+    )
     if not html:
         raise ValueError("no content left after conversion: nothing to send")
     title = _front_string(front, "title") or title or first_heading(html) or title_from_path(path)
