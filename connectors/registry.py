@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "syncer.connectors"
 # Imported lazily: validating a filesystem-only config should not import git or HTTP code.
 BUILTIN: dict[str, str] = {
     "filesystem": "connectors.filesystem:CONNECTOR",
+    "git": "connectors.git:CONNECTOR",
 }
 
 

@@ -1,0 +1,290 @@
+"""Running ``git``: a scrubbed environment, the token kept off disk and out of messages.
+
+Every git process gets an environment of its own: no prompts (a missing credential
+fails at once instead of hanging a daemon), English messages (so failures can be told
+apart), none of the caller's ``GIT_DIR``-style variables, and, for an https repository
+with a token, an ``Authorization`` header in ``GIT_CONFIG_*`` variables scoped to the
+repository's origin. The token is therefore never on a command line (visible in ``ps``),
+never in ``.git/config``, and is cut out of any message before it leaves this module.
+
+A failed command raises ``GitError`` with a ``kind`` (auth, not_found, unreachable,
+disk_full, timeout, other) read from git's message; ``connectors.git.mirror`` decides
+what each kind means for the source.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+Kind = Literal["auth", "not_found", "unreachable", "disk_full", "timeout", "missing_git", "other"]
+
+# Variables of the caller's environment that git may keep: how to reach hosts (ssh,
+# proxies, CA bundles) and where the user's own config lives. Everything else named
+# GIT_* is dropped: GIT_DIR or GIT_INDEX_FILE from a hook would point git elsewhere,
+# GIT_TRACE_CURL or GIT_CURL_VERBOSE would print headers, GIT_ASKPASS would prompt.
+_KEPT = frozenset(
+    {
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSH_VARIANT",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_CAPATH",
+        "GIT_SSL_CERT",
+        "GIT_SSL_KEY",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_PROXY_COMMAND",
+        "GIT_HTTP_USER_AGENT",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_EXEC_PATH",
+    }
+)
+_DROPPED = frozenset({"SSH_ASKPASS", "GCM_INTERACTIVE"})
+
+# Checked in this order on git's lower-cased message; the first kind with a match wins.
+_SIGNS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
+    ("disk_full", ("no space left on device", "disk quota exceeded", "file too large")),
+    (
+        "auth",
+        (
+            "authentication failed",
+            "could not read username",
+            "could not read password",
+            "terminal prompts disabled",
+            "invalid username or password",
+            "invalid credentials",
+            "access denied",
+            "permission denied (publickey",
+            "returned error: 401",
+            "returned error: 403",
+            "http 401",
+            "http 403",
+        ),
+    ),
+    (
+        "not_found",
+        (
+            "repository not found",
+            "does not appear to be a git repository",
+            "returned error: 404",
+            "not a git repository",
+            "no such repository",
+            "project you were looking for could not be found",
+        ),
+    ),
+    (
+        "unreachable",
+        (
+            "could not resolve host",
+            "could not resolve hostname",
+            "connection refused",
+            "failed to connect",
+            "connection timed out",
+            "operation timed out",
+            "network is unreachable",
+            "no route to host",
+            "connection reset",
+            "unable to look up",
+            "unable to connect",
+            "could not read from remote repository",
+            "the remote end hung up unexpectedly",
+            "ssl certificate problem",
+            "host key verification failed",
+            "returned error: 5",
+        ),
+    ),
+)
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*:[^/@\s]*@")
+_MESSAGE_LINES = ("fatal:", "error:", "remote:", "ssh:", "warning: ")
+MAX_MESSAGE = 400
+
+
+class GitError(Exception):
+    """A git command that failed: which one, how, and git's own words (redacted)."""
+
+    def __init__(self, command: str, kind: Kind, message: str) -> None:
+        super().__init__(f"git {command}: {message}")
+        self.command = command
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A token for an https repository, and the user name sent with it."""
+
+    username: str
+    token: str
+
+    def header(self) -> str:
+        pair = f"{self.username}:{self.token}".encode()
+        return "Authorization: Basic " + base64.b64encode(pair).decode("ascii")
+
+
+class Git:
+    """Runs git commands for one repository, with its environment and its secrets."""
+
+    def __init__(
+        self,
+        repo: str,
+        *,
+        credentials: Credentials | None = None,
+        timeout: float = 600.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.timeout = timeout
+        self._secrets = tuple(
+            secret
+            for secret in (
+                (credentials.token, credentials.header().split()[-1]) if credentials else ()
+            )
+            if secret
+        )
+        self.env = git_env(repo, credentials, os.environ if environ is None else environ)
+
+    def redact(self, text: str) -> str:
+        """``text`` without the token, its encoded header, or a URL's password."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _USERINFO.sub(r"\1***@", text)
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        git_dir: Path | None = None,
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        remote: bool = False,
+    ) -> bytes:
+        """Run ``git [--git-dir=...] ARGS``; its stdout, or ``GitError``.
+
+        ``remote`` commands talk to the network and get the source's ``timeout``; local
+        ones the same bound, since a corrupt mirror must not hang a run either.
+        """
+        command = ["git", "--literal-pathspecs"]
+        if git_dir is not None:
+            command.append(f"--git-dir={git_dir}")
+        command.extend(args)
+        name = args[0] if args else "git"
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=cwd,
+                # Its own process group, so a timeout also ends git-remote-https or ssh.
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise GitError(
+                name, "missing_git", "git is not installed or not on PATH; install git"
+            ) from None
+        try:
+            out, err = process.communicate(stdin, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            process.communicate()
+            where = "the remote did not answer" if remote else "the local mirror is stuck"
+            raise GitError(
+                name, "timeout", f"took longer than {self.timeout:g} s ({where})"
+            ) from None
+        if process.returncode != 0:
+            raise self.error(name, err, process.returncode)
+        return out
+
+    def error(self, command: str, stderr: bytes, status: int | None = None) -> GitError:
+        """The ``GitError`` for a command that failed with ``stderr``."""
+        text = self.redact(stderr.decode("utf-8", "replace"))
+        return GitError(command, classify(text), summary(text, status))
+
+    def popen(
+        self, args: Sequence[str], *, git_dir: Path, stderr: int | object
+    ) -> subprocess.Popen[bytes]:
+        """A long-lived git process with pipes (``cat-file --batch``)."""
+        try:
+            return subprocess.Popen(
+                ["git", f"--git-dir={git_dir}", *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,  # type: ignore[arg-type]
+                env=self.env,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise GitError(
+                args[0], "missing_git", "git is not installed or not on PATH; install git"
+            ) from None
+
+
+def git_env(
+    repo: str, credentials: Credentials | None, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment of every git process for ``repo``."""
+    env = {
+        key: value
+        for key, value in environ.items()
+        if not (key.startswith("GIT_") and key not in _KEPT) and key not in _DROPPED
+    }
+    env.update(
+        LC_ALL="C",
+        LANGUAGE="C",
+        GIT_TERMINAL_PROMPT="0",
+        GCM_INTERACTIVE="never",
+        GIT_NO_REPLACE_OBJECTS="1",
+    )
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        # No passphrase or host-key prompt: a daemon has nobody to answer it.
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    config: list[tuple[str, str]] = []
+    if credentials is not None:
+        # An empty helper clears the user's helpers: a refused token must fail, not be
+        # replaced by whatever a keychain holds (nor be stored in one).
+        config.append(("credential.helper", ""))
+        config.append((f"http.{origin(repo)}.extraHeader", credentials.header()))
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for index, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def origin(repo: str) -> str:
+    """``scheme://host[:port]/`` of an URL: the only place a token header is sent."""
+    parts = urlsplit(repo)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"
+
+
+def classify(message: str) -> Kind:
+    """What kind of failure git's ``message`` describes."""
+    lowered = message.lower()
+    for kind, signs in _SIGNS:
+        if any(sign in lowered for sign in signs):
+            return kind
+    return "other"
+
+
+def summary(message: str, status: int | None = None) -> str:
+    """git's message in one line: its fatal/error/remote lines, deduplicated, bounded."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    picked = [line for line in lines if line.lower().startswith(_MESSAGE_LINES)] or lines
+    unique = list(dict.fromkeys(line for line in picked if line.lower() != "remote:"))
+    text = "; ".join(unique) or (f"exit status {status}" if status is not None else "failed")
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

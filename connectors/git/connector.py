@@ -1,0 +1,368 @@
+"""The git connector: ``list`` fetches and lists the tree, ``fetch`` reads changed blobs.
+
+``list`` brings the mirror to the ref's current commit and lists every file under
+``subpath`` with ``git ls-tree -r``: blob SHAs are the versions, so the planner fetches
+exactly the files whose content moved since the store last saw them, and no file is read
+to list it. With the last synced commit (the cursor) still in the mirror, ``git diff-tree
+-M`` also names what changed (``changes``, logged as ``git_changes``); after a force-push
+or with a fresh mirror there is no diff, and the blob SHAs against the store give the
+same answer. ``fetch`` reads blobs by SHA through one ``git cat-file --batch`` process
+and converts them with the shared file converters.
+
+Keys (and the default ``external_id``) are paths in the repository. A renamed file is a
+new key: it keeps its Intercom page when its front matter sets ``external_id``,
+otherwise the old page is deleted and a new one created. Submodules are skipped;
+symlinks to files inside the repository are read as their target.
+
+Every problem with the repository as a whole (unreachable, refused credentials, unknown
+ref, full disk) raises ``SourceError``; a corrupt mirror is deleted and cloned again.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+
+from connectors.filesystem.page_url import fill_template
+from connectors.filesystem.patterns import compile_patterns
+from connectors.filesystem.reading import convert_bytes, too_big
+from connectors.git.command import Credentials, Git, GitError
+from connectors.git.mirror import (
+    CURSOR,
+    SUBMODULE_MODE,
+    SYMLINK_MODE,
+    BlobReader,
+    Changes,
+    CorruptMirrorError,
+    Mirror,
+    UnknownRefError,
+    did_you_mean,
+)
+from connectors.git.settings import GitSettings
+from connectors.protocol import Connector, Context
+from syncer.convert.links import document_links
+from syncer.errors import SourceError
+from syncer.model import Failure, Fetched, Listing, Stub
+
+T = TypeVar("T")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """A listed file's content address and size (``git ls-tree -l``)."""
+
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What ``list`` saw: the commit, every listed file's blob, the diff if any."""
+
+    commit: str
+    files: dict[str, Blob]
+    listing: Listing
+    changes: Changes | None
+
+
+class GitConnector:
+    """Reads one ``type: git`` source through a mirror under ``folder``."""
+
+    def __init__(self, settings: GitSettings, folder: Path, cursor: str | None = None) -> None:
+        self.settings = settings
+        self.cursor_before = cursor
+        credentials = None
+        if settings.token is not None:
+            credentials = Credentials(settings.username, settings.token.get_secret_value())
+        self.git = Git(settings.repo, credentials=credentials, timeout=settings.timeout)
+        self.mirror = Mirror(folder, self.git, lock_timeout=settings.timeout)
+        self.include = compile_patterns(settings.include)
+        self.exclude = compile_patterns(settings.exclude)
+        self.raw_template = settings.raw_template()
+        self.log = structlog.get_logger("connectors.git").bind(source=settings.name)
+        self.snapshot: Snapshot | None = None
+        # Blobs read by ``fetch`` over this connector's life: what a test counts.
+        self.blobs_read = 0
+
+    # -- the Connector protocol -----------------------------------------------------------
+
+    def list(self) -> Listing:
+        try:
+            with self.mirror.locked():
+                self.snapshot = self._with_fresh_mirror_on_corruption(self._snapshot)
+        except TimeoutError as error:
+            raise self._error(str(error)) from None
+        return self.snapshot.listing
+
+    def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
+        snapshot = self.snapshot
+        if snapshot is None:
+            raise RuntimeError("GitConnector.fetch called before list")
+        if not stubs:
+            return
+        with self.mirror.locked(shared=True), self.mirror.reader() as reader:
+            for stub in stubs:
+                yield self._fetch_one(stub, snapshot, reader)
+
+    def cursor(self) -> str | None:
+        return self.snapshot.commit if self.snapshot else self.cursor_before
+
+    # -- listing -------------------------------------------------------------------------
+
+    def _with_fresh_mirror_on_corruption(self, step: Callable[[], T]) -> T:
+        """``step()``; once more on a fresh clone if the mirror turns out to be broken."""
+        problem = self.mirror.problem()
+        if problem is not None:
+            self.log.warning("git_mirror_reset", reason=problem)
+            self.mirror.delete()
+        try:
+            return step()
+        except CorruptMirrorError as error:
+            self.log.warning("git_mirror_reset", reason=str(error))
+            self.mirror.delete()
+        try:
+            return step()
+        except CorruptMirrorError as error:
+            raise self._error(
+                f"the local mirror at {self.mirror.git_dir} is unusable even after cloning "
+                f"again: {error}"
+            ) from None
+
+    def _snapshot(self) -> Snapshot:
+        started = time.monotonic()
+        created = not self.mirror.git_dir.exists()
+        try:
+            if created:
+                self.mirror.create()
+            if self.cursor_before and self.mirror.local_commit(self.cursor_before):
+                # Kept reachable, so gc cannot take it before the next diff needs it.
+                self.mirror.keep(CURSOR, self.cursor_before)
+            commit = self._current_commit()
+            entries = self.mirror.tree(commit, self.settings.subpath)
+        except GitError as error:
+            if created:
+                self.mirror.delete()  # a partial first clone only takes space
+            if error.kind == "other":
+                raise CorruptMirrorError(error.message) from None
+            raise self._git_error(error) from None
+        except UnknownRefError as error:
+            raise self._error(
+                f"{self._shown_repo()} has no branch or tag {error.ref!r}"
+                f"{did_you_mean(error.ref, error.known)}"
+                + (
+                    ""
+                    if self.settings.is_commit
+                    else "; for a commit, give its full 40-character SHA"
+                )
+            ) from None
+        files: dict[str, Blob] = {}
+        failures: list[Failure] = []
+        links: list[str] = []
+        skipped_submodules = 0
+        for entry in entries:
+            rel = self._relative(entry.path)
+            if rel is None or not self._wanted(rel):
+                continue
+            if entry.mode == SUBMODULE_MODE or entry.kind == "commit":
+                skipped_submodules += 1
+            elif entry.mode == SYMLINK_MODE:
+                links.append(entry.path)
+            elif entry.kind == "blob":
+                files[entry.path] = Blob(entry.sha, entry.size)
+        for path, followed in self.mirror.follow(commit, links).items():
+            if followed.sha is None:
+                failures.append(Failure(path, followed.problem or "unreadable symlink"))
+            else:
+                files[path] = Blob(followed.sha, followed.size)
+        changes = self._changes(commit)
+        stubs = tuple(Stub(path, files[path].sha) for path in sorted(files))
+        self.log.info(
+            "git_listed",
+            commit=commit,
+            ref=self.settings.ref,
+            files=len(stubs),
+            submodules_skipped=skipped_submodules,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return Snapshot(
+            commit=commit,
+            files=files,
+            listing=Listing(stubs=stubs, complete=True, failures=tuple(failures)),
+            changes=changes,
+        )
+
+    def _current_commit(self) -> str:
+        """The commit ``ref`` names now, fetched into the mirror if it is not there yet."""
+        settings = self.settings
+        if settings.is_commit:
+            known = self.mirror.local_commit(settings.ref)
+            if known is not None:
+                return known  # a commit never moves: no need to ask the remote
+            commit = self.mirror.fetch(settings.ref)
+            self.log.info("git_fetched", commit=commit)
+            return commit
+        name, sha = self.mirror.resolve(settings.ref)
+        known = self.mirror.local_commit(sha)
+        if known is not None:
+            self.log.info("git_up_to_date", commit=known, remote_ref=name)
+            return known
+        started = time.monotonic()
+        # What was fetched wins over what ls-remote said: the branch may have moved.
+        commit = self.mirror.fetch(name)
+        self.log.info(
+            "git_fetched",
+            commit=commit,
+            remote_ref=name,
+            seconds=round(time.monotonic() - started, 3),
+        )
+        return commit
+
+    def _changes(self, commit: str) -> Changes | None:
+        since = self.cursor_before
+        if since is None:
+            return None
+        if self.mirror.local_commit(since) is None:
+            # A force-push, or a mirror cloned afresh: the blob SHAs in the listing,
+            # compared with the store, decide what to read.
+            self.log.info(
+                "git_no_diff", since=since, reason="the last synced commit is not in the mirror"
+            )
+            return None
+        changes = self.mirror.diff(since, commit, self.settings.subpath)
+        self.log.info(
+            "git_changes",
+            since=since,
+            until=commit,
+            added=len(changes.added),
+            modified=len(changes.modified),
+            deleted=len(changes.deleted),
+            renamed=len(changes.renamed),
+        )
+        return changes
+
+    def _relative(self, path: str) -> str | None:
+        """``path`` relative to ``subpath``, or ``None`` when it lies outside."""
+        subpath = self.settings.subpath
+        if not subpath:
+            return path
+        prefix = subpath + "/"
+        return path[len(prefix) :] if path.startswith(prefix) else None
+
+    def _wanted(self, rel: str) -> bool:
+        # Hidden files and folders (.github/, .gitmodules) are never documents, as in
+        # the filesystem connector.
+        if any(part.startswith(".") for part in rel.split("/")):
+            return False
+        return self.include.match_file(rel) and not self.exclude.match_file(rel)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _fetch_one(self, stub: Stub, snapshot: Snapshot, reader: BlobReader) -> Fetched:
+        blob = snapshot.files.get(stub.key)
+        if blob is None:
+            return Failure(stub.key, f"not in the tree of commit {snapshot.commit[:12]}")
+        if blob.size > self.settings.max_file_bytes:
+            return Failure(stub.key, too_big(blob.size, self.settings.max_file_bytes))
+        try:
+            data = reader.read(blob.sha)
+            self.blobs_read += 1
+        except GitError as error:
+            self.mirror.mark_broken(f"blob {blob.sha} of {stub.key} was unreadable")
+            return Failure(
+                stub.key,
+                f"cannot read blob {blob.sha[:12]} from the mirror ({error.message}); "
+                "the mirror will be cloned again on the next run",
+            )
+        if data.startswith(LFS_POINTER):
+            return Failure(
+                stub.key,
+                "a Git LFS pointer: the content lives in LFS, which syncer does not fetch; "
+                "exclude the file or commit it to git",
+            )
+        image_resolver = None
+        if self.raw_template is not None:
+            image_resolver = document_links(stub.key, self.raw_url_of)
+        return convert_bytes(
+            stub.key, blob.sha, data, url_of=self.url_of, image_resolver=image_resolver
+        )
+
+    # -- URLs ----------------------------------------------------------------------------
+
+    def url_of(self, path: str) -> str | None:
+        """The page URL of the document at ``path`` (in the repository), if it is one.
+
+        Decided by ``subpath`` and the patterns alone, like the filesystem connector's.
+        """
+        template = self.settings.page_url
+        if template is None:
+            return None
+        rel = self._relative(path)
+        if rel is None or not self._wanted(rel):
+            return None
+        return self._fill(template, path)
+
+    def raw_url_of(self, path: str) -> str | None:
+        """The raw-file URL of any file of the repository (images), if there is a template."""
+        return self._fill(self.raw_template, path) if self.raw_template else None
+
+    def _fill(self, template: str, path: str) -> str:
+        rel = self._relative(path) or path
+        commit = self.snapshot.commit if self.snapshot else self.settings.ref
+        return fill_template(
+            template,
+            path,
+            rel_path=rel,
+            rel_path_stem=posixpath.splitext(rel)[0],
+            ref=self.settings.ref,
+            commit=commit,
+        )
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _shown_repo(self) -> str:
+        return self.git.redact(self.settings.repo)
+
+    def _error(self, message: str) -> SourceError:
+        return SourceError(message, source=self.settings.name)
+
+    def _git_error(self, error: GitError) -> SourceError:
+        repo = self._shown_repo()
+        detail = error.message
+        if error.kind == "auth":
+            if self.settings.token is not None:
+                hint = "check that token is valid and can read this repository"
+            elif "://" in repo and repo.startswith(("https://", "http://")):
+                hint = "a private repository needs token: (for example ${GITHUB_TOKEN})"
+            else:
+                hint = "check the SSH key this user offers (ssh-agent, ~/.ssh) and known_hosts"
+            return self._error(f"{repo}: the credentials were refused ({detail}); {hint}")
+        if error.kind == "not_found":
+            return self._error(
+                f"{repo}: no repository there ({detail}); check repo, and that the token "
+                "(if any) can see a private repository"
+            )
+        if error.kind == "unreachable":
+            return self._error(f"cannot reach {repo} ({detail}); check the URL and the network")
+        if error.kind == "disk_full":
+            return self._error(
+                f"the disk is full: {repo} does not fit in {self.mirror.folder} ({detail}); "
+                "free space, or set cache_dir to a larger disk"
+            )
+        if error.kind == "timeout":
+            return self._error(f"{repo}: git {error.command} {detail}; raise timeout if it is slow")
+        return self._error(f"{repo}: git {error.command} failed: {detail}")
+
+
+def create(settings: GitSettings, context: Context) -> Connector:
+    """The ``ConnectorType`` factory: the mirror lives in the source's cache folder."""
+    folder = context.cache_dir
+    if settings.cache_dir is not None:
+        folder = settings.cache_dir / settings.name
+    return GitConnector(settings, folder, context.cursor)
