@@ -114,6 +114,11 @@ class GitConnector:
     def cursor(self) -> str | None:
         return self.snapshot.commit if self.snapshot else self.cursor_before
 
+    @property
+    def changes(self) -> Changes | None:
+        """What changed since the last synced commit, or ``None`` (first run, no diff)."""
+        return self.snapshot.changes if self.snapshot else None
+
     # -- listing -------------------------------------------------------------------------
 
     def _with_fresh_mirror_on_corruption(self, step: Callable[[], T]) -> T:
