@@ -103,6 +103,7 @@ _SIGNS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
         ),
     ),
 )
+_REPOSITORY_NOT_FOUND = re.compile(r"repository '[^']*' not found")
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*:[^/@\s]*@")
 _MESSAGE_LINES = ("fatal:", "error:", "remote:", "ssh:", "warning: ")
 MAX_MESSAGE = 400
@@ -270,6 +271,8 @@ def origin(repo: str) -> str:
 def classify(message: str) -> Kind:
     """What kind of failure git's ``message`` describes."""
     lowered = message.lower()
+    if _REPOSITORY_NOT_FOUND.search(lowered):  # smart HTTP's 404
+        return "not_found"
     for kind, signs in _SIGNS:
         if any(sign in lowered for sign in signs):
             return kind

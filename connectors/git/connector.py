@@ -135,6 +135,8 @@ class GitConnector:
         try:
             return step()
         except CorruptMirrorError as error:
+            if error.cause is not None:
+                raise self._git_error(error.cause) from None
             raise self._error(
                 f"the local mirror at {self.mirror.git_dir} is unusable even after cloning "
                 f"again: {error}"
@@ -154,8 +156,9 @@ class GitConnector:
         except GitError as error:
             if created:
                 self.mirror.delete()  # a partial first clone only takes space
-            if error.kind == "other":
-                raise CorruptMirrorError(error.message) from None
+            if error.kind == "other" and error.command == "fetch":
+                # Perhaps the mirror's objects, perhaps the remote: one fresh clone tells.
+                raise CorruptMirrorError(error.message, cause=error) from None
             raise self._git_error(error) from None
         except UnknownRefError as error:
             raise self._error(

@@ -39,7 +39,15 @@ SUBMODULE_MODE = "160000"
 
 
 class CorruptMirrorError(Exception):
-    """The mirror cannot be used as it is; delete it and clone again."""
+    """The mirror cannot be used as it is; delete it and clone again.
+
+    ``cause`` is the fetch failure that suggested it, when it was one: if a fresh clone
+    fails the same way, that failure is the remote's, and is reported as such.
+    """
+
+    def __init__(self, message: str, cause: GitError | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class UnknownRefError(Exception):
