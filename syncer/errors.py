@@ -8,6 +8,7 @@
     ├── SourceError                  stop this source, keep the others (exit 1)
     ├── SafetyStopError                   a guard held deletions back (exit 3)
     └── IntercomError                an Intercom reply that was not a success
+        ├── NotFoundError            404: the object is not there (a delete may count it done)
         ├── RetryableError           429, 5xx, timeouts, dropped connections: back off, retry
         └── FatalIntercomError       401/403: the token is wrong; stop the run (exit 1)
 
@@ -90,11 +91,21 @@ class SafetyStopError(SyncerError):
     exit_code = 3
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """One entry of Intercom's ``error.list``: what went wrong, and with which field."""
+
+    code: str
+    message: str | None = None
+    field: str | None = None
+
+
 class IntercomError(SyncerError):
     """A failed Intercom call, with status, request id and error codes; never the token.
 
-    On its own (a 400 or 422 for one page) it is a per-document problem: the run records
-    it and goes on.
+    ``errors`` holds every entry of the reply's ``error.list``; ``code`` and ``field``
+    are the first one's. On its own (a 400 or 422 for one page) it is a per-document
+    problem: the run records it and goes on.
     """
 
     def __init__(
@@ -104,12 +115,29 @@ class IntercomError(SyncerError):
         status: int | None = None,
         request_id: str | None = None,
         codes: tuple[str, ...] = (),
+        errors: tuple[ErrorDetail, ...] = (),
         **context: Any,
     ) -> None:
+        codes = codes or tuple(e.code for e in errors)
         super().__init__(message, status=status, request_id=request_id, codes=codes, **context)
         self.status = status
         self.request_id = request_id
         self.codes = codes
+        self.errors = errors
+
+    @property
+    def code(self) -> str | None:
+        """The first error's code (``not_found``, ``parameter_invalid``, ...)."""
+        return self.codes[0] if self.codes else None
+
+    @property
+    def field(self) -> str | None:
+        """The field the first error names, when Intercom names one."""
+        return self.errors[0].field if self.errors else None
+
+
+class NotFoundError(IntercomError):
+    """404: the object (or the path) does not exist."""
 
 
 class RetryableError(IntercomError):

@@ -1,35 +1,50 @@
-"""``IntercomClient``: typed methods over the transport, grouped by resource.
+"""``IntercomClient``: every operation of Intercom's Preview API, grouped by resource.
 
-The AI Content resource (Content Import Sources and External Pages) is what sync
-needs; every method maps to one operation of the Preview spec.
+The resources (``client.contacts``, ``client.data_connectors``, ...) are generated from
+the spec into ``syncer.intercom.api``; this module adds what needs judgement. Sync's
+view of AI Content keeps the methods ``publisher`` and ``reconcile`` were written
+against: listings that walk every page, an upsert that insists on every availability
+flag, Content Import Sources always created with ``sync_behavior: api``. The other AI
+Content operations are the generated ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncer.config.settings import IntercomSettings
 from syncer.errors import UsageError
+from syncer.intercom.api import ai_content as generated
+from syncer.intercom.api.resources import Resources
 from syncer.intercom.models import ContentImportSource, ExternalPage
 from syncer.intercom.paging import follow_next
 from syncer.intercom.transport import Transport, base_url_for
 
+if TYPE_CHECKING:
+    from syncer.config.settings import IntercomSettings
 
-class AiContent:
-    """``/ai/content_import_sources`` and ``/ai/external_pages``."""
+
+class AiContent(generated.AiContent):
+    """``/ai/content_import_sources`` and ``/ai/external_pages``, as sync uses them.
+
+    Six methods differ from the generated ones on purpose (hence the ``override``
+    ignores): the two listings return every item of every page rather than one page,
+    the create/update calls keep the narrower, safer signatures sync relies on, and a
+    delete that Intercom confirmed never fails on the shape of its reply.
+    """
 
     def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
         self._t = transport
 
     # -- content import sources ----------------------------------------------------------
 
-    def list_content_import_sources(self) -> Iterator[ContentImportSource]:
+    def list_content_import_sources(self) -> Iterator[ContentImportSource]:  # type: ignore[override]
         """listContentImportSources, every page."""
         for item in follow_next(self._t, "/ai/content_import_sources"):
             yield ContentImportSource.model_validate(item)
 
-    def create_content_import_source(
+    def create_content_import_source(  # type: ignore[override]
         self, *, url: str, audience_ids: Sequence[int] | None = None, status: str | None = None
     ) -> ContentImportSource:
         """createContentImportSource with ``sync_behavior: api``."""
@@ -41,12 +56,7 @@ class AiContent:
         reply = self._t.request("POST", "/ai/content_import_sources", json=body)
         return ContentImportSource.model_validate(reply)
 
-    def get_content_import_source(self, source_id: int | str) -> ContentImportSource:
-        """getContentImportSource."""
-        reply = self._t.request("GET", f"/ai/content_import_sources/{source_id}")
-        return ContentImportSource.model_validate(reply)
-
-    def update_content_import_source(
+    def update_content_import_source(  # type: ignore[override]
         self,
         source_id: int | str,
         *,
@@ -64,18 +74,14 @@ class AiContent:
         reply = self._t.request("PUT", f"/ai/content_import_sources/{source_id}", json=body)
         return ContentImportSource.model_validate(reply)
 
-    def delete_content_import_source(self, source_id: int | str) -> None:
-        """deleteContentImportSource: Intercom deletes the source's pages too."""
-        self._t.request("DELETE", f"/ai/content_import_sources/{source_id}")
-
     # -- external pages --------------------------------------------------------------------
 
-    def list_external_pages(self) -> Iterator[ExternalPage]:
+    def list_external_pages(self) -> Iterator[ExternalPage]:  # type: ignore[override]
         """listExternalPages, every page."""
         for item in follow_next(self._t, "/ai/external_pages"):
             yield ExternalPage.model_validate(item)
 
-    def create_external_page(
+    def create_external_page(  # type: ignore[override]
         self,
         *,
         title: str,
@@ -109,24 +115,26 @@ class AiContent:
         reply = self._t.request("POST", "/ai/external_pages", json=body, idempotent=True)
         return ExternalPage.model_validate(reply)
 
-    def get_external_page(self, page_id: str) -> ExternalPage:
-        """getExternalPage."""
-        return ExternalPage.model_validate(self._t.request("GET", f"/ai/external_pages/{page_id}"))
-
-    def update_external_page(self, page_id: str, **fields: Any) -> ExternalPage:
-        """updateExternalPage; ``title, html, url, locale, source_id`` are required."""
-        reply = self._t.request("PUT", f"/ai/external_pages/{page_id}", json=fields)
-        return ExternalPage.model_validate(reply)
-
-    def delete_external_page(self, page_id: str) -> None:
-        """deleteExternalPage."""
-        self._t.request("DELETE", f"/ai/external_pages/{page_id}")
+    def delete_external_page(  # type: ignore[override]
+        self, page_id: str, *, api_version: str | None = None
+    ) -> None:
+        """deleteExternalPage: the reply's body is not needed, so it is not parsed."""
+        self._call(
+            "deleteExternalPage", returns=object, path={"id": page_id}, api_version=api_version
+        )
 
 
-class IntercomClient:
-    """An explicit client object: build one per process, close it when done."""
+class IntercomClient(Resources):
+    """An explicit client object: build one per process, close it when done.
+
+    ``api_version`` (the transport's, from ``intercom.api_version``) goes with every
+    call; each method takes ``api_version=`` to override it for one call.
+    """
+
+    ai_content: AiContent
 
     def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
         self.transport = transport
         self.ai_content = AiContent(transport)
 

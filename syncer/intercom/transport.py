@@ -20,7 +20,13 @@ import httpx
 import structlog
 
 from syncer import __version__
-from syncer.errors import FatalIntercomError, IntercomError, RetryableError
+from syncer.errors import (
+    ErrorDetail,
+    FatalIntercomError,
+    IntercomError,
+    NotFoundError,
+    RetryableError,
+)
 from syncer.intercom.ratelimit import Quota, RateLimiter
 from syncer.intercom.retry import Backoff, Verdict, classify
 
@@ -101,17 +107,24 @@ class Transport:
         json: Any = None,
         idempotent: bool | None = None,
         version: str | None = None,
+        files: Any = None,
+        accept: str | None = None,
+        raw: bool = False,
     ) -> Any:
         """Send one call, retrying as its verdict allows; return the parsed JSON body.
 
         ``idempotent`` defaults by method (GET, PUT, DELETE); pass ``True`` for a POST
         that is safe to repeat (the external-page upsert). A 429 is retried for every
-        call, since Intercom did nothing with it.
+        call, since Intercom did nothing with it. ``files`` sends a multipart body,
+        ``accept`` overrides the Accept header, and ``raw`` returns the
+        ``httpx.Response`` of a success instead of its JSON (text, downloads, redirects).
         """
         method = method.upper()
         target = self._target(path)
         repeatable = method in IDEMPOTENT if idempotent is None else idempotent
         headers = {"Intercom-Version": version or self.api_version}
+        if accept:
+            headers["Accept"] = accept
         attempt = 0
         rate_limited = 0
         while True:
@@ -120,7 +133,7 @@ class Transport:
             problem: str
             try:
                 reply = self._client.request(
-                    method, target, params=params, json=json, headers=headers
+                    method, target, params=params, json=json, files=files, headers=headers
                 )
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -131,7 +144,7 @@ class Transport:
             verdict = classify(status)
             if verdict is Verdict.OK:
                 assert reply is not None
-                return _body(reply)
+                return reply if raw else _body(reply)
             if reply is not None:
                 problem = _describe(reply)
             if verdict is Verdict.RATE_LIMITED and rate_limited < self.backoff.rate_limit_attempts:
@@ -234,7 +247,7 @@ def _error(
     verdict: Verdict,
 ) -> IntercomError:
     request_id = None
-    codes: tuple[str, ...] = ()
+    details: tuple[ErrorDetail, ...] = ()
     if reply is not None:
         request_id = reply.headers.get("x-request-id")
         try:
@@ -242,13 +255,20 @@ def _error(
             request_id = (body.get("request_id") if isinstance(body, dict) else None) or request_id
         except ValueError:
             pass
-        codes = tuple(str(e.get("code")) for e in _errors_of(reply))
+        details = tuple(
+            ErrorDetail(
+                code=str(e.get("code") or ""),
+                message=str(e["message"]) if e.get("message") is not None else None,
+                field=str(e["field"]) if e.get("field") is not None else None,
+            )
+            for e in _errors_of(reply)
+        )
     where = f"{method} {path}"
     shown = f"{status} " if status else ""
     message = f"Intercom {where}: {shown}{problem}"
     if request_id:
         message += f" (request_id {request_id})"
-    kind: type[IntercomError] = IntercomError
+    kind: type[IntercomError] = NotFoundError if status == 404 else IntercomError
     if verdict is Verdict.FATAL:
         kind = FatalIntercomError
         message += (
@@ -258,4 +278,5 @@ def _error(
         )
     elif verdict in (Verdict.RETRY, Verdict.RATE_LIMITED):
         kind = RetryableError
-    return kind(message, status=status, request_id=request_id, codes=codes)
+    codes = tuple(d.code for d in details)
+    return kind(message, status=status, request_id=request_id, codes=codes, errors=details)
