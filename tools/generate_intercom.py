@@ -333,6 +333,17 @@ class Models:
         return props, required
 
     def object_class(self, node: dict[str, Any], pointer: str, hint: str) -> T:
+        props, required = self.flatten(node, pointer)
+        return self.class_from(node, pointer, hint, props, required)
+
+    def class_from(
+        self,
+        node: dict[str, Any],
+        pointer: str,
+        hint: str,
+        props: dict[str, Any],
+        required: set[str],
+    ) -> T:
         name = self.unique(hint)
         t = T("class", name)
         self.by_pointer[pointer] = t
@@ -342,7 +353,6 @@ class Models:
         if sentence and sentence.rstrip(".") != title.rstrip("."):
             lines.append(sentence)
         cls = ClassDef(name, lines)
-        props, required = self.flatten(node, pointer)
         taken: set[str] = set()
         for prop, (schema, ptr) in props.items():
             python = identifier(prop)
@@ -354,16 +364,32 @@ class Models:
         self.order.append(cls)
         return t
 
-    def union_of_variants(self, node: dict[str, Any], pointer: str, hint: str) -> T:
-        """oneOf/anyOf plus shared properties (a request body): one class per variant."""
+    def shapes(self, node: Any, pointer: str) -> list[tuple[dict[str, Any], set[str], Any]]:
+        """The object shapes ``node`` allows: (properties, required, schema) per variant,
+        nested oneOf/anyOf expanded, shared properties merged into each."""
+        if not isinstance(node, dict):
+            return [({}, set(), {})]
+        own, own_required = self.flatten(node, pointer)
+        choices = node.get("oneOf") or node.get("anyOf")
+        if not choices:
+            return [(own, own_required, node)]
         keyword_ = "oneOf" if node.get("oneOf") else "anyOf"
-        shared = {k: v for k, v in node.items() if k not in ("oneOf", "anyOf")}
-        members = []
-        for i, variant in enumerate(node[keyword_]):
-            merged = {**shared, "allOf": [variant, {"properties": shared.get("properties", {})}]}
-            merged.pop("properties", None)
-            members.append(self.object_class(merged, f"{pointer}/{keyword_}/{i}", f"{hint}{i + 1}"))
-        return T("union", args=tuple(members))
+        out = []
+        for i, choice in enumerate(choices):
+            target, tptr = self.spec.deref(choice, f"{pointer}/{keyword_}/{i}")
+            for props, required, schema in self.shapes(target, tptr):
+                out.append(({**props, **own}, required | own_required, schema))
+        return out
+
+    def union_of_variants(self, node: dict[str, Any], pointer: str, hint: str) -> T:
+        """oneOf/anyOf plus shared properties (a request body): one class per shape."""
+        members = [
+            self.class_from(schema, f"{pointer}/shape/{i}", f"{hint}{i + 1}", props, required)
+            for i, (props, required, schema) in enumerate(self.shapes(node, pointer))
+        ]
+        union = T("union", args=tuple(members))
+        self.by_pointer[pointer] = union
+        return union
 
     def alias(self, hint: str, t: T) -> str:
         """A module-level name for a union (a request body's validator, say)."""
@@ -378,7 +404,7 @@ class Models:
         out.append("from __future__ import annotations\n\n")
         out.append("from typing import Any, Literal\n\n")
         out.append("from pydantic import Field\n\n")
-        out.append(f"from syncer.intercom.resource import {self.base}\n\n")
+        out.append(f"from syncer.intercom.model_base import {self.base}\n\n")
         out.append("__all__ = [\n" + "".join(f'    "{c.name}",\n' for c in self.order))
         out.extend(f'    "{name}",\n' for name, _ in self.aliases)
         out.append("]\n\n")
@@ -636,19 +662,7 @@ class Generator:
 
     def variants(self, schema: Any, pointer: str) -> list[tuple[dict[str, Any], set[str]]]:
         """The object shapes a body may take: (properties, required) per variant."""
-        if not isinstance(schema, dict):
-            return [({}, set())]
-        own_props, own_required = self.requests.flatten(schema, pointer)
-        choices = schema.get("oneOf") or schema.get("anyOf")
-        if not choices:
-            return [(own_props, own_required)]
-        keyword_ = "oneOf" if schema.get("oneOf") else "anyOf"
-        out = []
-        for i, choice in enumerate(choices):
-            target, tptr = self.spec.deref(choice, f"{pointer}/{keyword_}/{i}")
-            for props, required in self.variants(target, tptr):
-                out.append(({**props, **own_props}, required | own_required))
-        return out
+        return [(props, required) for props, required, _ in self.requests.shapes(schema, pointer)]
 
     def reply(
         self, raw: dict[str, Any], ptr: str, hint: str, accept: str | None
@@ -978,22 +992,31 @@ class Generator:
 
     def aggregate(self, resources: dict[str, list[Op]]) -> str:
         out = [
-            '"""Every resource of the API as an attribute: ``client.contacts``, ``client.tags``...\n\n'
+            '"""Every resource of the API as an attribute: ``client.contacts``, ``client.tags``,\n'
+            "... Each is imported on first use, so the client imports in a blink.\n\n"
             f'{HEADER}\n"""\n\n'
             "from __future__ import annotations\n\n"
+            "from functools import cached_property\n"
+            "from typing import TYPE_CHECKING\n\n"
+            "from syncer.intercom.transport import Transport\n\n"
+            "if TYPE_CHECKING:\n"
         ]
         for resource in sorted(resources):
-            out.append(f"from syncer.intercom.api.{resource} import {camel(resource)}\n")
-        out.append("from syncer.intercom.transport import Transport\n\n\n")
-        out.append("class Resources:\n")
+            out.append(f"    from syncer.intercom.api.{resource} import {camel(resource)}\n")
+        out.append("\n\nclass Resources:\n")
         out.append(
             '    """One attribute per resource (a tag of the spec), all on one transport."""\n\n'
         )
+        out.append("    def __init__(self, transport: Transport) -> None:\n")
+        out.append("        self._resource_transport = transport\n")
         for resource in sorted(resources):
-            out.append(f"    {resource}: {camel(resource)}\n")
-        out.append("\n    def __init__(self, transport: Transport) -> None:\n")
-        for resource in sorted(resources):
-            out.append(f"        self.{resource} = {camel(resource)}(transport)\n")
+            cls = camel(resource)
+            out.append(
+                f"\n    @cached_property\n    def {resource}(self) -> {cls}:\n"
+                f'        """``client.{resource}``: {resources[resource][0].tag}."""\n'
+                f"        from syncer.intercom.api.{resource} import {cls}\n\n"
+                f"        return {cls}(self._resource_transport)\n"
+            )
         return "".join(out)
 
 

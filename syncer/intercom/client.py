@@ -11,17 +11,17 @@ Content operations are the generated ones.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from syncer.errors import UsageError
 from syncer.intercom.api import ai_content as generated
 from syncer.intercom.api.resources import Resources
-from syncer.intercom.models import ContentImportSource, ExternalPage
-from syncer.intercom.paging import follow_next
 from syncer.intercom.transport import Transport, base_url_for
 
 if TYPE_CHECKING:
     from syncer.config.settings import IntercomSettings
+    from syncer.intercom.models import ContentImportSource, ExternalPage
 
 
 class AiContent(generated.AiContent):
@@ -30,30 +30,47 @@ class AiContent(generated.AiContent):
     Six methods differ from the generated ones on purpose (hence the ``override``
     ignores): the two listings return every item of every page rather than one page,
     the create/update calls keep the narrower, safer signatures sync relies on, and a
-    delete that Intercom confirmed never fails on the shape of its reply.
+    delete that Intercom confirmed never fails on the shape of its reply. The generated
+    originals stay reachable as ``syncer.intercom.api.ai_content.AiContent``, and the
+    ``*_all`` pagers are inherited as they are.
     """
-
-    def __init__(self, transport: Transport) -> None:
-        super().__init__(transport)
-        self._t = transport
 
     # -- content import sources ----------------------------------------------------------
 
-    def list_content_import_sources(self) -> Iterator[ContentImportSource]:  # type: ignore[override]
+    def list_content_import_sources(  # type: ignore[override]
+        self, *, api_version: str | None = None
+    ) -> Iterator[ContentImportSource]:
         """listContentImportSources, every page."""
-        for item in follow_next(self._t, "/ai/content_import_sources"):
+        from syncer.intercom.models import ContentImportSource
+
+        pager = self._pages(
+            "listContentImportSources",
+            returns=dict,
+            items=lambda page: page.get("data") or [],
+            api_version=api_version,
+        )
+        for item in pager:
             yield ContentImportSource.model_validate(item)
 
     def create_content_import_source(  # type: ignore[override]
-        self, *, url: str, audience_ids: Sequence[int] | None = None, status: str | None = None
+        self,
+        *,
+        url: str,
+        audience_ids: Sequence[int] | None = None,
+        status: str | None = None,
+        api_version: str | None = None,
     ) -> ContentImportSource:
         """createContentImportSource with ``sync_behavior: api``."""
+        from syncer.intercom.models import ContentImportSource
+
         body: dict[str, Any] = {"sync_behavior": "api", "url": url}
         if audience_ids:
             body["audience_ids"] = list(audience_ids)
         if status:
             body["status"] = status
-        reply = self._t.request("POST", "/ai/content_import_sources", json=body)
+        reply = self._call(
+            "createContentImportSource", returns=dict, body=body, api_version=api_version
+        )
         return ContentImportSource.model_validate(reply)
 
     def update_content_import_source(  # type: ignore[override]
@@ -64,21 +81,40 @@ class AiContent(generated.AiContent):
         sync_behavior: str = "api",
         status: str | None = None,
         audience_ids: Sequence[int] | None = None,
+        api_version: str | None = None,
     ) -> ContentImportSource:
         """updateContentImportSource."""
+        from syncer.intercom.models import ContentImportSource
+
         body: dict[str, Any] = {"sync_behavior": sync_behavior, "url": url}
         if status:
             body["status"] = status
         if audience_ids is not None:
             body["audience_ids"] = list(audience_ids)
-        reply = self._t.request("PUT", f"/ai/content_import_sources/{source_id}", json=body)
+        reply = self._call(
+            "updateContentImportSource",
+            returns=dict,
+            path={"id": source_id},
+            body=body,
+            api_version=api_version,
+        )
         return ContentImportSource.model_validate(reply)
 
     # -- external pages --------------------------------------------------------------------
 
-    def list_external_pages(self) -> Iterator[ExternalPage]:  # type: ignore[override]
+    def list_external_pages(  # type: ignore[override]
+        self, *, api_version: str | None = None
+    ) -> Iterator[ExternalPage]:
         """listExternalPages, every page."""
-        for item in follow_next(self._t, "/ai/external_pages"):
+        from syncer.intercom.models import ExternalPage
+
+        pager = self._pages(
+            "listExternalPages",
+            returns=dict,
+            items=lambda page: page.get("data") or [],
+            api_version=api_version,
+        )
+        for item in pager:
             yield ExternalPage.model_validate(item)
 
     def create_external_page(  # type: ignore[override]
@@ -93,6 +129,7 @@ class AiContent(generated.AiContent):
         ai_agent_availability: bool,
         ai_copilot_availability: bool,
         ai_sales_agent_availability: bool,
+        api_version: str | None = None,
     ) -> ExternalPage:
         """createExternalPage: creates, or updates the page with this source and external_id.
 
@@ -100,6 +137,8 @@ class AiContent(generated.AiContent):
         The availability flags are required here: Intercom defaults them to false on
         create and leaves them alone on update, so leaving one out is never what we mean.
         """
+        from syncer.intercom.models import ExternalPage
+
         body: dict[str, Any] = {
             "title": title,
             "html": html,
@@ -112,7 +151,7 @@ class AiContent(generated.AiContent):
         }
         if url:
             body["url"] = url
-        reply = self._t.request("POST", "/ai/external_pages", json=body, idempotent=True)
+        reply = self._call("createExternalPage", returns=dict, body=body, api_version=api_version)
         return ExternalPage.model_validate(reply)
 
     def delete_external_page(  # type: ignore[override]
@@ -131,12 +170,14 @@ class IntercomClient(Resources):
     call; each method takes ``api_version=`` to override it for one call.
     """
 
-    ai_content: AiContent
-
     def __init__(self, transport: Transport) -> None:
         super().__init__(transport)
         self.transport = transport
-        self.ai_content = AiContent(transport)
+
+    @cached_property
+    def ai_content(self) -> AiContent:
+        """``client.ai_content``: AI Content, as sync uses it (see ``AiContent``)."""
+        return AiContent(self.transport)
 
     @classmethod
     def from_settings(cls, settings: IntercomSettings, **options: Any) -> IntercomClient:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,6 +105,13 @@ def build(
         if value is None or value == "":
             raise UsageError(f"{op.id}: path parameter {path_param.name!r} is required")
         target = target.replace("{" + path_param.name + "}", quote(_text(value), safe=""))
+    for name in re.findall(r"\{([^}]+)\}", target):
+        # The spec declares two reporting-export job ids as query parameters while its
+        # path template names them too: send the value in both places.
+        value = (query or {}).get(name)
+        if value is None:
+            raise UsageError(f"{op.id}: {name!r} is required")
+        target = target.replace("{" + name + "}", quote(_text(value), safe=""))
     encoded: dict[str, Any] = {}
     for name, value in (query or {}).items():
         if value is None:

@@ -26,8 +26,6 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-import structlog
-
 from syncer.errors import IntercomError
 from syncer.intercom.operation import Mechanism, Request
 from syncer.intercom.transport import Transport
@@ -99,6 +97,8 @@ class Pager(Generic[PageT, ItemT]):
 
     def _repeated(self, request: Request) -> None:
         self.repeated_cursor = True
+        import structlog
+
         structlog.get_logger("syncer.intercom").warning(
             "pagination_cursor_repeated", path=request.path, pages=self.pages_fetched
         )

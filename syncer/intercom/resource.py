@@ -1,11 +1,9 @@
-"""The base of the generated resources: one call, one pager, two kinds of model.
+"""The base of the generated resources: one call and one pager per operation.
 
 A generated method (``client.contacts.search(...)``) names its operation and hands its
 arguments here; ``Resource`` builds the request (``operation.build``), sends it
-(``operation.send``) and types the reply. Replies are ``ReplyModel`` s: unknown fields
-are kept, since Intercom adds fields without notice, and enums are plain strings.
-Request bodies are ``RequestModel`` s: an unknown field is an error before anything is
-sent, so a typo never reaches Intercom as a silently ignored key.
+(``operation.send``) and types the reply with the generated models (``model_base``),
+which are imported only when a reply first needs one.
 """
 
 from __future__ import annotations
@@ -13,8 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from syncer.errors import IntercomError
 from syncer.intercom.operation import Operation, Request, build, send
@@ -24,22 +20,6 @@ from syncer.intercom.transport import Transport
 T = TypeVar("T")
 PageT = TypeVar("PageT")
 ItemT = TypeVar("ItemT")
-
-
-class ReplyModel(BaseModel):
-    """A reply object: tolerant, so a field Intercom adds tomorrow breaks nothing."""
-
-    model_config = ConfigDict(
-        extra="allow", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
-
-
-class RequestModel(BaseModel):
-    """A request body: strict, so a misspelt field fails here and not at Intercom."""
-
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, defer_build=True, protected_namespaces=()
-    )
 
 
 class Resource:
@@ -140,6 +120,8 @@ def _typed(returns: object, reply: Any) -> Any:
         return None
     if returns in (str, bytes, object):
         return reply
+    from pydantic import BaseModel, ValidationError
+
     try:
         if isinstance(returns, type) and issubclass(returns, BaseModel):
             return returns.model_validate(reply)

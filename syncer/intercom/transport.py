@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import structlog
 
 from syncer import __version__
 from syncer.errors import (
@@ -74,6 +73,10 @@ class Transport:
         self.backoff = backoff or Backoff()
         self.stats = Stats()
         self._stats_lock = threading.Lock()
+        # Imported here: structlog's console renderer pulls in rich, and importing the
+        # client should stay cheap (tests/test_intercom_api.py holds it under 0.5 s).
+        import structlog
+
         self._log = structlog.get_logger("syncer.intercom")
         self._client = httpx.Client(
             base_url=self.base_url,

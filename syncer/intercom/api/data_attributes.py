@@ -46,7 +46,8 @@ class DataAttributes(Resource):
         name: str,
         model: Literal["contact", "company"],
         data_type: Any = "options",
-        options: Sequence[rq.CreateDataAttributeOptionsItem | Mapping[str, Any]] | None = None,
+        options: Sequence[rq.CreateDataAttributeRequest1OptionsItem | Mapping[str, Any]]
+        | None = None,
         description: str | None = None,
         messenger_writable: bool | None = None,
         api_version: str | None = None,
@@ -73,7 +74,8 @@ class DataAttributes(Resource):
         self,
         id: int,
         *,
-        options: Sequence[rq.UpdateDataAttributeOptionsItem | Mapping[str, Any]] | None = None,
+        options: Sequence[rq.UpdateDataAttributeRequest1OptionsItem | Mapping[str, Any]]
+        | None = None,
         archived: bool | None = None,
         description: str | None = None,
         messenger_writable: bool | None = None,

@@ -129,7 +129,7 @@ class FinAgent(Resource):
         self,
         *,
         conversation_id: str | None = None,
-        user: rq.EscalateFinConversationUser | Mapping[str, Any] | None = None,
+        user: rq.EscalateFinConversationRequest1User | Mapping[str, Any] | None = None,
         message: str | None = None,
         context: str | None = None,
         api_version: str | None = None,

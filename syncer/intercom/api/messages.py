@@ -27,7 +27,7 @@ class Messages(Resource):
         self,
         *,
         message_type: Literal["in_app", "email", "sms", "whatsapp"],
-        from_: rq.CreateMessageFrom | Mapping[str, Any],
+        from_: rq.CreateMessageRequest1From | Mapping[str, Any],
         to: rq.Recipient | Mapping[str, Any] | Sequence[rq.Recipient | Mapping[str, Any]],
         subject: str | None = None,
         body: str | None = None,

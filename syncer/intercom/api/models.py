@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from syncer.intercom.resource import ReplyModel
+from syncer.intercom.model_base import ReplyModel
 
 __all__ = [
     "ActivityLog",

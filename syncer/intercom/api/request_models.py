@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from syncer.intercom.resource import RequestModel
+from syncer.intercom.model_base import RequestModel
 
 __all__ = [
     "AdminPriorityLevelRequest",
@@ -82,11 +82,6 @@ __all__ = [
     "ConvertVisitorRequestVisitor1",
     "ConvertVisitorRequestVisitor2",
     "ConvertVisitorRequestVisitor3",
-    "ConvertVisitorUser1",
-    "ConvertVisitorUser2",
-    "ConvertVisitorVisitor1",
-    "ConvertVisitorVisitor2",
-    "ConvertVisitorVisitor3",
     "CreateArticleRequest",
     "CreateAudienceRequest",
     "CreateCollectionRequest",
@@ -109,7 +104,6 @@ __all__ = [
     "CreateConversationAttributeStringRequest",
     "CreateConversationRequest",
     "CreateConversationRequestFrom",
-    "CreateDataAttributeOptionsItem",
     "CreateDataAttributeRequest",
     "CreateDataAttributeRequest1",
     "CreateDataAttributeRequest1OptionsItem",
@@ -130,16 +124,12 @@ __all__ = [
     "CreateHelpCenterRedirectRequest",
     "CreateIdentityVerificationSecretRequest",
     "CreateInternalArticleRequest",
-    "CreateMessageFrom",
     "CreateMessageRequest",
     "CreateMessageRequest1",
     "CreateMessageRequest1From",
     "CreateMessageRequest2",
-    "CreateMessageRequest2From",
     "CreateMessageRequest3",
-    "CreateMessageRequest3From",
     "CreateMessageRequest4",
-    "CreateMessageRequest4From",
     "CreateNoteRequest",
     "CreateOfficeHoursExceptionRequest",
     "CreateOfficeHoursScheduleRequest",
@@ -169,8 +159,6 @@ __all__ = [
     "EscalateFinConversationRequest1",
     "EscalateFinConversationRequest1User",
     "EscalateFinConversationRequest2",
-    "EscalateFinConversationRequest2User",
-    "EscalateFinConversationUser",
     "FinAgentAttachment",
     "FinAgentConversationMetadata",
     "FinAgentMessage",
@@ -203,7 +191,9 @@ __all__ = [
     "ReplyTicketRequest",
     "ReplyTicketRequest1",
     "ReplyTicketRequest2",
-    "ReplyTicketRequest2ReplyOptionsItem",
+    "ReplyTicketRequest3",
+    "ReplyTicketRequest4",
+    "ReplyTicketRequest4ReplyOptionsItem",
     "ReplyToFinRequest",
     "RunFinProcedureRequest",
     "RunFinProcedureRequestConversationMetadata",
@@ -232,7 +222,6 @@ __all__ = [
     "UpdateConversationAttributeRequestReference",
     "UpdateConversationPartRequest",
     "UpdateConversationRequest",
-    "UpdateDataAttributeOptionsItem",
     "UpdateDataAttributeRequest",
     "UpdateDataAttributeRequest1",
     "UpdateDataAttributeRequest1OptionsItem",
@@ -999,10 +988,7 @@ class ContactSearchRequest(RequestModel):
 
 
 class CreateContactRequest1(RequestModel):
-    """Create Contact Request Payload.
-
-    Payload to create a contact
-    """
+    """Create contact with email."""
 
     role: str | None = None
     external_id: str | None = None
@@ -1020,10 +1006,7 @@ class CreateContactRequest1(RequestModel):
 
 
 class CreateContactRequest2(RequestModel):
-    """Create Contact Request Payload.
-
-    Payload to create a contact
-    """
+    """Create contact with external_id."""
 
     role: str | None = None
     external_id: str
@@ -1041,10 +1024,7 @@ class CreateContactRequest2(RequestModel):
 
 
 class CreateContactRequest3(RequestModel):
-    """Create Contact Request Payload.
-
-    Payload to create a contact
-    """
+    """Create contact with role."""
 
     role: str
     external_id: str | None = None
@@ -1807,7 +1787,7 @@ class CreateDataAttributeRequest1OptionsItem(RequestModel):
 
 
 class CreateDataAttributeRequest1(RequestModel):
-    """Create Data Attribute Request."""
+    """list attribute."""
 
     data_type: Any
     options: list[CreateDataAttributeRequest1OptionsItem]
@@ -1818,19 +1798,13 @@ class CreateDataAttributeRequest1(RequestModel):
 
 
 class CreateDataAttributeRequest2(RequestModel):
-    """Create Data Attribute Request."""
+    """other type."""
 
     data_type: Any
     name: str
     model: Literal["contact", "company"]
     description: str | None = None
     messenger_writable: bool | None = None
-
-
-class CreateDataAttributeOptionsItem(RequestModel):
-    """CreateDataAttributeOptionsItem."""
-
-    value: str | None = None
 
 
 class UpdateDataAttributeRequest1OptionsItem(RequestModel):
@@ -1840,7 +1814,7 @@ class UpdateDataAttributeRequest1OptionsItem(RequestModel):
 
 
 class UpdateDataAttributeRequest1(RequestModel):
-    """Update Data Attribute Request."""
+    """list attribute."""
 
     options: list[UpdateDataAttributeRequest1OptionsItem]
     archived: bool | None = None
@@ -1849,17 +1823,11 @@ class UpdateDataAttributeRequest1(RequestModel):
 
 
 class UpdateDataAttributeRequest2(RequestModel):
-    """Update Data Attribute Request."""
+    """other type."""
 
     archived: bool | None = None
     description: str | None = None
     messenger_writable: bool | None = None
-
-
-class UpdateDataAttributeOptionsItem(RequestModel):
-    """UpdateDataAttributeOptionsItem."""
-
-    value: str | None = None
 
 
 class CreateDataConnectorRequestHeadersItem(RequestModel):
@@ -1942,7 +1910,7 @@ class UpdateDataConnectorRequest(RequestModel):
 
 
 class CreateDataEventRequest1(RequestModel):
-    """Create Data Event Request."""
+    """id required."""
 
     event_name: str
     created_at: int
@@ -1953,7 +1921,7 @@ class CreateDataEventRequest1(RequestModel):
 
 
 class CreateDataEventRequest2(RequestModel):
-    """Create Data Event Request."""
+    """user_id required."""
 
     event_name: str
     created_at: int
@@ -1964,7 +1932,7 @@ class CreateDataEventRequest2(RequestModel):
 
 
 class CreateDataEventRequest3(RequestModel):
-    """Create Data Event Request."""
+    """email required."""
 
     event_name: str
     created_at: int
@@ -2027,10 +1995,7 @@ class Recipient(RequestModel):
 
 
 class CreateMessageRequest1(RequestModel):
-    """Create Message Request Payload.
-
-    You can create a message
-    """
+    """message_type: `email`."""
 
     message_type: Literal["in_app", "email", "sms", "whatsapp"]
     subject: str
@@ -2044,55 +2009,29 @@ class CreateMessageRequest1(RequestModel):
     create_conversation_without_contact_reply: bool | None = None
 
 
-class CreateMessageRequest2From(RequestModel):
-    """CreateMessageRequest2From.
-
-    The sender of the message.
-    """
-
-    type: Literal["admin"]
-    id: int
-
-
 class CreateMessageRequest2(RequestModel):
-    """Create Message Request Payload.
-
-    You can create a message
-    """
+    """message_type: `inapp`."""
 
     message_type: Literal["in_app", "email", "sms", "whatsapp"]
     subject: str | None = None
     body: str
     template: str | None = None
-    from_: CreateMessageRequest2From = Field(alias="from")
+    from_: CreateMessageRequest1From = Field(alias="from")
     to: Recipient | list[Recipient]
     cc: Recipient | list[Recipient] | None = None
     bcc: Recipient | list[Recipient] | None = None
     created_at: int | None = None
     create_conversation_without_contact_reply: bool | None = None
-
-
-class CreateMessageRequest3From(RequestModel):
-    """CreateMessageRequest3From.
-
-    The sender of the message.
-    """
-
-    type: Literal["admin"]
-    id: int
 
 
 class CreateMessageRequest3(RequestModel):
-    """Create Message Request Payload.
-
-    You can create a message
-    """
+    """message_type: `sms`."""
 
     message_type: Literal["in_app", "email", "sms", "whatsapp"]
     subject: str | None = None
     body: str
     template: str | None = None
-    from_: CreateMessageRequest3From = Field(alias="from")
+    from_: CreateMessageRequest1From = Field(alias="from")
     to: Recipient | list[Recipient]
     cc: Recipient | list[Recipient] | None = None
     bcc: Recipient | list[Recipient] | None = None
@@ -2100,42 +2039,19 @@ class CreateMessageRequest3(RequestModel):
     create_conversation_without_contact_reply: bool | None = None
 
 
-class CreateMessageRequest4From(RequestModel):
-    """CreateMessageRequest4From.
-
-    The sender of the message.
-    """
-
-    type: Literal["admin"]
-    id: int
-
-
 class CreateMessageRequest4(RequestModel):
-    """Create Message Request Payload.
-
-    You can create a message
-    """
+    """message_type: `whatsapp`."""
 
     message_type: Literal["in_app", "email", "sms", "whatsapp"]
     subject: str | None = None
     body: str | None = None
     template: str
-    from_: CreateMessageRequest4From = Field(alias="from")
+    from_: CreateMessageRequest1From = Field(alias="from")
     to: Recipient | list[Recipient]
     cc: Recipient | list[Recipient] | None = None
     bcc: Recipient | list[Recipient] | None = None
     created_at: int | None = None
     create_conversation_without_contact_reply: bool | None = None
-
-
-class CreateMessageFrom(RequestModel):
-    """CreateMessageFrom.
-
-    The sender of the message.
-    """
-
-    type: Literal["admin"]
-    id: int
 
 
 class NewsfeedAssignment(RequestModel):
@@ -2338,27 +2254,72 @@ class UpdateTicketTypeRequest(RequestModel):
 
 
 class ReplyTicketRequest1(RequestModel):
-    """ReplyTicketRequest1."""
+    """Intercom User ID.
 
+    Payload of the request to reply on behalf of a contact using their `intercom_user_id`
+    """
+
+    message_type: Literal["comment"]
+    type: Literal["user"]
+    body: str
+    created_at: int | None = None
+    attachment_urls: list[str] | None = None
+    reply_options: list[ContactReplyIntercomUserIdRequestReplyOptionsItem] | None = None
+    intercom_user_id: str
     skip_notifications: bool | None = None
 
 
-class ReplyTicketRequest2ReplyOptionsItem(RequestModel):
+class ReplyTicketRequest2(RequestModel):
+    """User ID.
+
+    Payload of the request to reply on behalf of a contact using their `user_id`
+    """
+
+    message_type: Literal["comment"]
+    type: Literal["user"]
+    body: str
+    created_at: int | None = None
+    attachment_urls: list[str] | None = None
+    reply_options: list[ContactReplyIntercomUserIdRequestReplyOptionsItem] | None = None
+    user_id: str
+    skip_notifications: bool | None = None
+
+
+class ReplyTicketRequest3(RequestModel):
+    """Email.
+
+    Payload of the request to reply on behalf of a contact using their `email`
+    """
+
+    message_type: Literal["comment"]
+    type: Literal["user"]
+    body: str
+    created_at: int | None = None
+    attachment_urls: list[str] | None = None
+    reply_options: list[ContactReplyIntercomUserIdRequestReplyOptionsItem] | None = None
+    email: str
+    skip_notifications: bool | None = None
+
+
+class ReplyTicketRequest4ReplyOptionsItem(RequestModel):
     """Quick Reply Option."""
 
     text: str
     uuid: str
 
 
-class ReplyTicketRequest2(RequestModel):
-    """ReplyTicketRequest2."""
+class ReplyTicketRequest4(RequestModel):
+    """Admin Reply on ticket.
+
+    Payload of the request to reply on behalf of an admin
+    """
 
     message_type: Literal["comment", "note", "quick_reply"]
     type: Literal["admin"]
     body: str | None = None
     admin_id: str
     created_at: int | None = None
-    reply_options: list[ReplyTicketRequest2ReplyOptionsItem] | None = None
+    reply_options: list[ReplyTicketRequest4ReplyOptionsItem] | None = None
     attachment_urls: list[str] | None = None
     attachment_files: list[ConversationAttachmentFiles] | None = None
     cross_post: bool | None = None
@@ -2469,10 +2430,7 @@ class ChangeTicketTypeRequest(RequestModel):
 
 
 class UpdateVisitorRequest1(RequestModel):
-    """Update Visitor Request Payload.
-
-    Update an existing visitor.
-    """
+    """UpdateVisitorRequest1."""
 
     id: str
     user_id: str | None = None
@@ -2481,10 +2439,7 @@ class UpdateVisitorRequest1(RequestModel):
 
 
 class UpdateVisitorRequest2(RequestModel):
-    """Update Visitor Request Payload.
-
-    Update an existing visitor.
-    """
+    """UpdateVisitorRequest2."""
 
     id: str | None = None
     user_id: str
@@ -2493,10 +2448,7 @@ class UpdateVisitorRequest2(RequestModel):
 
 
 class ConvertVisitorRequestUser1(RequestModel):
-    """ConvertVisitorRequestUser1.
-
-    The unique identifiers retained after converting or merging.
-    """
+    """ConvertVisitorRequestUser1."""
 
     id: str
     user_id: str | None = None
@@ -2504,10 +2456,7 @@ class ConvertVisitorRequestUser1(RequestModel):
 
 
 class ConvertVisitorRequestUser2(RequestModel):
-    """ConvertVisitorRequestUser2.
-
-    The unique identifiers retained after converting or merging.
-    """
+    """ConvertVisitorRequestUser2."""
 
     id: str | None = None
     user_id: str
@@ -2515,10 +2464,7 @@ class ConvertVisitorRequestUser2(RequestModel):
 
 
 class ConvertVisitorRequestVisitor1(RequestModel):
-    """ConvertVisitorRequestVisitor1.
-
-    The unique identifiers to convert a single Visitor.
-    """
+    """ConvertVisitorRequestVisitor1."""
 
     id: str
     user_id: str | None = None
@@ -2526,10 +2472,7 @@ class ConvertVisitorRequestVisitor1(RequestModel):
 
 
 class ConvertVisitorRequestVisitor2(RequestModel):
-    """ConvertVisitorRequestVisitor2.
-
-    The unique identifiers to convert a single Visitor.
-    """
+    """ConvertVisitorRequestVisitor2."""
 
     id: str | None = None
     user_id: str
@@ -2537,10 +2480,7 @@ class ConvertVisitorRequestVisitor2(RequestModel):
 
 
 class ConvertVisitorRequestVisitor3(RequestModel):
-    """ConvertVisitorRequestVisitor3.
-
-    The unique identifiers to convert a single Visitor.
-    """
+    """ConvertVisitorRequestVisitor3."""
 
     id: str | None = None
     user_id: str | None = None
@@ -2560,61 +2500,6 @@ class ConvertVisitorRequest(RequestModel):
         | ConvertVisitorRequestVisitor2
         | ConvertVisitorRequestVisitor3
     )
-
-
-class ConvertVisitorUser1(RequestModel):
-    """ConvertVisitorUser1.
-
-    The unique identifiers retained after converting or merging.
-    """
-
-    id: str
-    user_id: str | None = None
-    email: str | None = None
-
-
-class ConvertVisitorUser2(RequestModel):
-    """ConvertVisitorUser2.
-
-    The unique identifiers retained after converting or merging.
-    """
-
-    id: str | None = None
-    user_id: str
-    email: str | None = None
-
-
-class ConvertVisitorVisitor1(RequestModel):
-    """ConvertVisitorVisitor1.
-
-    The unique identifiers to convert a single Visitor.
-    """
-
-    id: str
-    user_id: str | None = None
-    email: str | None = None
-
-
-class ConvertVisitorVisitor2(RequestModel):
-    """ConvertVisitorVisitor2.
-
-    The unique identifiers to convert a single Visitor.
-    """
-
-    id: str | None = None
-    user_id: str
-    email: str | None = None
-
-
-class ConvertVisitorVisitor3(RequestModel):
-    """ConvertVisitorVisitor3.
-
-    The unique identifiers to convert a single Visitor.
-    """
-
-    id: str | None = None
-    user_id: str | None = None
-    email: str
 
 
 class RegisterFinVoiceCallRequest(RequestModel):
@@ -2767,31 +2652,13 @@ class EscalateFinConversationRequest1(RequestModel):
     context: str | None = None
 
 
-class EscalateFinConversationRequest2User(RequestModel):
-    """EscalateFinConversationRequest2User."""
-
-    id: str
-    name: str | None = None
-    email: str | None = None
-    attributes: dict[str, Any] | None = None
-
-
 class EscalateFinConversationRequest2(RequestModel):
     """EscalateFinConversationRequest2."""
 
     conversation_id: str | None = None
-    user: EscalateFinConversationRequest2User
+    user: EscalateFinConversationRequest1User
     message: str | None = None
     context: str | None = None
-
-
-class EscalateFinConversationUser(RequestModel):
-    """EscalateFinConversationUser."""
-
-    id: str
-    name: str | None = None
-    email: str | None = None
-    attributes: dict[str, Any] | None = None
 
 
 class SubmitFinCsatRequest(RequestModel):
@@ -2877,7 +2744,9 @@ CreateTagRequest = (
     CreateOrUpdateTagRequest | TagCompanyRequest | UntagCompanyRequest | TagMultipleUsersRequest
 )
 
-ReplyTicketRequest = ReplyTicketRequest1 | ReplyTicketRequest2
+ReplyTicketRequest = (
+    ReplyTicketRequest1 | ReplyTicketRequest2 | ReplyTicketRequest3 | ReplyTicketRequest4
+)
 
 UpdateVisitorRequest = UpdateVisitorRequest1 | UpdateVisitorRequest2
 

@@ -68,11 +68,11 @@ class Visitors(Resource):
         self,
         *,
         type: str,
-        user: rq.ConvertVisitorUser1 | Mapping[str, Any] | rq.ConvertVisitorUser2,
-        visitor: rq.ConvertVisitorVisitor1
+        user: rq.ConvertVisitorRequestUser1 | Mapping[str, Any] | rq.ConvertVisitorRequestUser2,
+        visitor: rq.ConvertVisitorRequestVisitor1
         | Mapping[str, Any]
-        | rq.ConvertVisitorVisitor2
-        | rq.ConvertVisitorVisitor3,
+        | rq.ConvertVisitorRequestVisitor2
+        | rq.ConvertVisitorRequestVisitor3,
         api_version: str | None = None,
     ) -> m.Contact:
         """Convert a visitor.
