@@ -7,6 +7,8 @@
    and wall time of ``syncer sync`` (target under 3 s).
 
     .venv/bin/python bench/intercom_throughput.py [--docs 2000] [--noop-docs 10000]
+    .venv/bin/python bench/intercom_throughput.py --limit 1666 --latency 0.3 --docs 5000 \
+        --noop-docs 0     # Intercom's real per-app limit, slow replies
 """
 
 from __future__ import annotations
@@ -61,8 +63,7 @@ def sync(config: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(count: int) -> None:
-    limit, window, latency = 500, 10.0, 0.1
+def throughput(count: int, limit: int, latency: float, window: float = 10.0) -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeIntercom(TOKEN, rate_limit=limit) as fake:
         work = Path(tmp)
         make_docs(work / "docs", count)
@@ -72,7 +73,10 @@ def throughput(count: int) -> None:
         first, last = calls[0].at, calls[-1].at
         rate = len(calls) / (last - first)
         allowed = limit / window
-        print(f"initial sync of {count} documents, 100 ms replies, limit {limit} per 10 s:")
+        print(
+            f"initial sync of {count} documents, {latency * 1000:.0f} ms replies, "
+            f"limit {limit} per {window:.0f} s:"
+        )
         print(f"  {len(calls)} requests, {fake.rate_limited} answered 429, wall {wall:.1f} s")
         print(
             f"  request rate from first to last call: {rate:.1f}/s = "
@@ -101,10 +105,13 @@ def noop(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
-    parser.add_argument("--noop-docs", type=int, default=10_000)
+    parser.add_argument("--limit", type=int, default=500, help="requests per 10 s window")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per reply")
+    parser.add_argument("--noop-docs", type=int, default=10_000, help="0 skips the no-op run")
     args = parser.parse_args()
-    throughput(args.docs)
-    noop(args.noop_docs)
+    throughput(args.docs, args.limit, args.latency)
+    if args.noop_docs:
+        noop(args.noop_docs)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,14 @@ class FakeTime:
     def __init__(self, now: float = 1_000_000.0) -> None:
         self.now = now
         self.slept: list[float] = []
+        self.refuse = False  # make any wait an error, to prove a call would block
 
     def clock(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
+        if self.refuse:
+            raise TimeoutError(f"would wait {seconds:.2f} s")
         self.slept.append(seconds)
         self.now += seconds
 
@@ -85,6 +88,25 @@ def test_limiter_counts_calls_in_flight_as_spent() -> None:
     # Two calls in flight against a budget of two: a third must wait for the reset.
     limiter.acquire()
     assert time.slept == [pytest.approx(3 + RESET_MARGIN)]
+
+
+def test_a_new_window_allows_the_known_limit_before_any_reply() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(clock=time.clock, sleep=time.sleep)
+    limiter.acquire()
+    limiter.release(Quota(limit=3, remaining=0, reset=time.now + 2))
+    limiter.acquire()  # waits out the spent window
+    assert time.slept == [pytest.approx(2 + RESET_MARGIN)]
+    limiter.acquire()
+    limiter.acquire()  # three in flight: the whole limit of the new window
+    assert len(time.slept) == 1
+    time.refuse = True
+    with pytest.raises(TimeoutError):
+        limiter.acquire()  # a fourth must wait, though no reply has come back yet
+    time.refuse = False
+    limiter.release(None)  # one call ended without a reply (a dropped connection)
+    limiter.acquire()
+    assert len(time.slept) == 1
 
 
 def test_limiter_trusts_the_lowest_remaining_of_a_window() -> None:

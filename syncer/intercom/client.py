@@ -192,7 +192,7 @@ class IntercomClient(Resources):
             base_url=base_url_for(settings.region, settings.base_url),
             api_version=settings.api_version,
             timeout=settings.timeout,
-            **options,
+            **{"max_connections": settings.concurrency, **options},
         )
         return cls(transport)
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 # Our clock and Intercom's are not the same clock, and Reset has a one-second grain:
 # wait a little past it rather than spend a call on a 429.
 RESET_MARGIN = 0.25
+# Until the first reply of a new window names its reset, assume Intercom's 10 seconds.
+WINDOW_GUESS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,10 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._remaining: int | None = None  # None: no reply seen in this window yet
+        self._remaining: int | None = None  # None: no reply has told us a budget yet
+        self._limit: int | None = None
         self._reset = 0.0
+        self._confirmed = False  # has a reply of the current window named its reset?
         self._in_flight = 0
         self.waited = 0.0
 
@@ -62,7 +66,10 @@ class RateLimiter:
             with self._lock:
                 now = self._clock()
                 if self._remaining is not None and now >= self._reset + RESET_MARGIN:
-                    self._remaining = None  # a new window: the next reply will tell
+                    # A new window: the whole limit again, until a reply says otherwise.
+                    self._remaining = self._limit
+                    self._reset = now + WINDOW_GUESS
+                    self._confirmed = False
                 if self._remaining is None or self._remaining - self._in_flight > 0:
                     self._in_flight += 1
                     return
@@ -76,18 +83,22 @@ class RateLimiter:
             self._in_flight -= 1
             if quota is None:
                 return
-            if quota.reset > self._reset or self._remaining is None:
+            self._limit = quota.limit
+            if not self._confirmed or quota.reset > self._reset or self._remaining is None:
                 self._reset = quota.reset
                 self._remaining = quota.remaining
-            else:
+                self._confirmed = True
+            elif quota.reset == self._reset:
                 # Replies of one window arrive out of order: the lowest count is newest.
                 self._remaining = min(self._remaining, quota.remaining)
+            # else: a late reply from a window that has already ended tells nothing.
 
     def exhausted_until(self, reset: float) -> None:
         """A 429 said the window is spent: hold every caller until ``reset``."""
         with self._lock:
             self._reset = max(self._reset, reset)
             self._remaining = 0
+            self._confirmed = True
 
     def pause(self, reset: float) -> None:
         """Sleep until ``reset`` (plus the margin); used after a 429."""
