@@ -37,7 +37,6 @@ from connectors.git.mirror import (
     CURSOR,
     SUBMODULE_MODE,
     SYMLINK_MODE,
-    BlobReader,
     Changes,
     CorruptMirrorError,
     Mirror,
@@ -107,9 +106,15 @@ class GitConnector:
             raise RuntimeError("GitConnector.fetch called before list")
         if not stubs:
             return
-        with self.mirror.locked(shared=True), self.mirror.reader() as reader:
+        blobs = {stub.key: snapshot.files.get(stub.key) for stub in stubs}
+        wanted = [
+            blob.sha
+            for blob in blobs.values()
+            if blob is not None and blob.size <= self.settings.max_file_bytes
+        ]
+        with self.mirror.locked(shared=True), self.mirror.blobs(wanted) as contents:
             for stub in stubs:
-                yield self._fetch_one(stub, snapshot, reader)
+                yield self._fetch_one(stub, snapshot.commit, blobs[stub.key], contents)
 
     def cursor(self) -> str | None:
         return self.snapshot.commit if self.snapshot else self.cursor_before
@@ -272,22 +277,23 @@ class GitConnector:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _fetch_one(self, stub: Stub, snapshot: Snapshot, reader: BlobReader) -> Fetched:
-        blob = snapshot.files.get(stub.key)
+    def _fetch_one(
+        self, stub: Stub, commit: str, blob: Blob | None, contents: Iterator[bytes | GitError]
+    ) -> Fetched:
+        """One stub's document; ``contents`` yields the blobs under the size limit, in order."""
         if blob is None:
-            return Failure(stub.key, f"not in the tree of commit {snapshot.commit[:12]}")
+            return Failure(stub.key, f"not in the tree of commit {commit[:12]}")
         if blob.size > self.settings.max_file_bytes:
             return Failure(stub.key, too_big(blob.size, self.settings.max_file_bytes))
-        try:
-            data = reader.read(blob.sha)
-            self.blobs_read += 1
-        except GitError as error:
+        data = next(contents)
+        if isinstance(data, GitError):
             self.mirror.mark_broken(f"blob {blob.sha} of {stub.key} was unreadable")
             return Failure(
                 stub.key,
-                f"cannot read blob {blob.sha[:12]} from the mirror ({error.message}); "
+                f"cannot read blob {blob.sha[:12]} from the mirror ({data.message}); "
                 "the mirror will be cloned again on the next run",
             )
+        self.blobs_read += 1
         if data.startswith(LFS_POINTER):
             return Failure(
                 stub.key,

@@ -21,6 +21,7 @@ import fcntl
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -335,15 +336,28 @@ class Mirror:
         return Changes(since, until, tuple(added), tuple(modified), tuple(deleted), tuple(renamed))
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[BlobReader]:
-        """A ``git cat-file --batch`` process that reads blobs by SHA, one at a time."""
+    def blobs(self, shas: Sequence[str]) -> Iterator[Iterator[bytes | GitError]]:
+        """The content of each blob in ``shas``, in order (a ``GitError`` for one that
+        cannot be read), from one ``git cat-file --batch`` process.
+
+        Requests are written by a thread while responses are read, so git never waits
+        for a round trip per blob.
+        """
         with tempfile.TemporaryFile() as errors:
-            process = self.git.popen(["cat-file", "--batch"], git_dir=self.git_dir, stderr=errors)
-            reader = BlobReader(process, errors, self.git)
+            process = self.git.popen(
+                ["cat-file", "--batch", "--buffer"], git_dir=self.git_dir, stderr=errors
+            )
+            writer = threading.Thread(target=_request, args=(process, shas), daemon=True)
+            writer.start()
             try:
-                yield reader
+                yield _responses(process, shas, errors, self.git)
             finally:
-                reader.close()
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+                writer.join(timeout=10)
+                if process.stdout is not None:
+                    process.stdout.close()
 
     def _local(
         self,
@@ -369,55 +383,43 @@ _LINK_PROBLEMS = {
 }
 
 
-class BlobReader:
-    """Reads blobs from one ``cat-file --batch`` process; counts what it read."""
-
-    def __init__(self, process: subprocess.Popen[bytes], errors: IO[bytes], git: Git) -> None:
-        self._process = process
-        self._errors = errors
-        self._git = git
-        self.reads = 0
-
-    def read(self, sha: str) -> bytes:
-        """The content of blob ``sha``; ``GitError`` if it is missing or unreadable."""
-        stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None
-        assert stdout is not None
-        try:
+def _request(process: subprocess.Popen[bytes], shas: Sequence[str]) -> None:
+    stdin = process.stdin
+    assert stdin is not None
+    try:
+        for sha in shas:
             stdin.write(sha.encode("ascii") + b"\n")
-            stdin.flush()
-            header = stdout.readline()
-        except (BrokenPipeError, ValueError):
-            header = b""
-        if not header:
-            raise self._died()
+        stdin.close()
+    except (BrokenPipeError, ValueError, OSError):
+        pass  # the reader stopped early, or git died: the reader reports it
+
+
+def _responses(
+    process: subprocess.Popen[bytes], shas: Sequence[str], errors: IO[bytes], git: Git
+) -> Iterator[bytes | GitError]:
+    stdout = process.stdout
+    assert stdout is not None
+    died: GitError | None = None
+    for sha in shas:
+        if died is not None:
+            yield died
+            continue
+        header = stdout.readline()
         words = header.split()
-        if len(words) != 3:
-            raise GitError("cat-file", "other", f"object {sha} is missing from the mirror")
-        size = int(words[2])
-        data = stdout.read(size)
-        stdout.read(1)  # the newline after each object
-        if len(data) != size:
-            raise self._died()
-        self.reads += 1
-        return data
-
-    def _died(self) -> GitError:
-        self._process.wait()
-        self._errors.seek(0)
-        return self._git.error("cat-file", self._errors.read(), self._process.returncode)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            if self._process.stdin is not None:
-                self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+        if len(words) == 3:
+            size = int(words[2])
+            data = stdout.read(size)
+            stdout.read(1)  # the newline after each object
+            if len(data) == size:
+                yield data
+                continue
+        elif len(words) == 2 and words[1] == b"missing":
+            yield GitError("cat-file", "other", f"object {sha} is missing from the mirror")
+            continue
+        process.wait()
+        errors.seek(0)
+        died = git.error("cat-file", errors.read(), process.returncode)
+        yield died
 
 
 def did_you_mean(ref: str, known: Sequence[str]) -> str:
