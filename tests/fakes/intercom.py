@@ -9,11 +9,14 @@ recorded, so a client bug fails the test that caused it.
 It keeps state like Intercom for AI content: Content Import Sources and External Pages,
 with ``POST /ai/external_pages`` upserting by (source_id, external_id) and source
 deletion cascading to its pages. Every other operation is answered from the spec (its
-example when valid, else a synthesised body). Each reply carries the ``X-RateLimit-*``
-headers of a per-10-second window, and `Faults` injects what real networks and real
-Intercom do: 5xx, 429 storms, latency, dropped connections, replies lost after the write
-was applied, and per-document rejections. All randomness is seeded and the clock is
-injectable.
+example when valid, else a synthesised body), unless a test asked for a real listing:
+`serve_list` pages a list of items by the operation's own mechanism (page links, page
+counters, ``starting_after`` cursors, search bodies, a scroll, ``cursor``/``has_more``),
+and `add_contacts` keeps contacts that list, search, show and update like Intercom's.
+Each reply carries the ``X-RateLimit-*`` headers of a per-10-second window, and
+`Faults` injects what real networks and real Intercom do: 5xx, 429 storms, latency,
+dropped connections, replies lost after the write was applied, and per-document
+rejections. All randomness is seeded and the clock is injectable.
 
 Standalone, for end-to-end CLI tests (prints the base URL once ready)::
 
@@ -23,6 +26,7 @@ Standalone, for end-to-end CLI tests (prints the base URL once ready)::
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import copy
 import itertools
@@ -37,6 +41,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import field as dataclass_field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +55,7 @@ __all__ = [
     "Call",
     "FakeIntercom",
     "Faults",
+    "Listing",
     "Quota",
     "RateLimiter",
     "Rejection",
@@ -72,6 +78,10 @@ MAX_PER_PAGE = 150
 # The spec's list operations page by `pages.next` links; the fake's links carry these.
 PAGED = {"listExternalPages", "listContentImportSources"}
 PAGING_QUERY = frozenset({"page", "per_page"})
+# Lists whose replies carry a `pages` object take the paging parameters Intercom
+# documents for all its lists, whether or not the operation declares them.
+LIST_PAGING_QUERY = frozenset({"page", "per_page", "starting_after"})
+CONTACT_OPERATIONS = frozenset({"ListContacts", "SearchContacts", "ShowContact", "UpdateContact"})
 # "Unstable" is the old name of "Preview"; Intercom still accepts it (spec README).
 VERSION_ALIASES = {"unstable": "Preview"}
 
@@ -417,6 +427,18 @@ class _Request:
     params: Mapping[str, Any]  # query parameters, typed
     body: Json
     request_id: str
+    query: Mapping[str, list[str]] = field(default_factory=dict)  # raw, tolerated ones too
+
+
+@dataclass
+class Listing:
+    """A real list served for one operation (see `FakeIntercom.serve_list`)."""
+
+    items: list[dict[str, Any]]
+    mechanism: str  # link | counters | starting_after | search | scroll | cursor
+    field: str = "data"
+    repeat_cursor_at: int | None = None  # this page hands back the cursor it was asked with
+    scrolls: dict[str, int] = dataclass_field(default_factory=dict)  # scroll_param -> offset
 
 
 # ---- the server -------------------------------------------------------------------
@@ -474,6 +496,9 @@ class FakeIntercom:
         self._ids = itertools.count(1)
         self._calls: list[Call] = []
         self._violations: list[str] = []
+        self._listings: dict[str, Listing] = {}
+        self._contacts: dict[str, dict[str, Any]] = {}
+        self._list_paged = _list_operations(self.spec)
         self._handlers: dict[str, Callable[[_Request], _Reply]] = {
             "listContentImportSources": self._list_sources,
             "createContentImportSource": self._create_source,
@@ -597,6 +622,7 @@ class FakeIntercom:
             self._sources, self._pages, self._keys = {}, {}, {}
             self._ids = itertools.count(1)
             self._calls, self._violations = [], []
+            self._listings, self._contacts = {}, {}
         self.faults.clear()
         self.limiter.reset()
 
@@ -616,6 +642,66 @@ class FakeIntercom:
         body.update(source_id=source_id, external_id=external_id)
         with self._lock:
             return copy.deepcopy(self._store_page(body))
+
+    def serve_list(
+        self,
+        operation_id: str,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        mechanism: str | None = None,
+        field: str | None = None,
+        repeat_cursor_at: int | None = None,
+    ) -> Listing:
+        """Answer `operation_id` with `items`, page by page, as Intercom pages it.
+
+        The mechanism follows the operation (``cursor`` where it takes one, ``scroll``
+        for the scroll, ``search`` for a POST with ``pagination``, ``starting_after``
+        where it takes that, else ``link``: ``pages.next`` URLs); ``counters`` serves
+        top-level ``page``/``total_pages`` instead. ``repeat_cursor_at=N`` makes page N
+        hand back the cursor it was asked with, like a buggy server.
+        """
+        op = self.spec.by_id[operation_id]
+        query = {p["name"] for p, _ in op.parameters if p.get("in") == "query"}
+        if mechanism is None:
+            body = self.spec.sample_request(op).body
+            if "cursor" in query:
+                mechanism = "cursor"
+            elif "scroll_param" in query:
+                mechanism = "scroll"
+            elif isinstance(body, dict) and "pagination" in body:
+                mechanism = "search"
+            elif "starting_after" in query:
+                mechanism = "starting_after"
+            else:
+                mechanism = "link"
+        listing = Listing([dict(i) for i in items], mechanism, field or "data", repeat_cursor_at)
+        with self._lock:
+            self._listings[operation_id] = listing
+        return listing
+
+    def add_contacts(self, count: int, **fields: Any) -> list[dict[str, Any]]:
+        """Create `count` contacts that list (cursor), search, show and update."""
+        template = self.spec.sample_value(self.spec.schema_pointer("contact"))
+        made = []
+        with self._lock:
+            for _ in range(count):
+                n = next(self._ids)
+                contact = {
+                    **copy.deepcopy(template),
+                    "id": f"{n:024x}",
+                    "email": f"person{n}@example.com",
+                    "name": f"Person {n}",
+                    "created_at": self._now(),
+                    "updated_at": self._now(),
+                    **fields,
+                }
+                self._contacts[contact["id"]] = contact
+                made.append(copy.deepcopy(contact))
+        return made
+
+    def contacts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(c) for c in self._contacts.values()]
 
     # ---- request pipeline -------------------------------------------------------
 
@@ -665,7 +751,10 @@ class FakeIntercom:
             headers=headers,
             body=body,
             content_type=handler.headers.get("Content-Type"),
-            extra_query=dict.fromkeys(PAGED, PAGING_QUERY),
+            extra_query={
+                **dict.fromkeys(self._list_paged, LIST_PAGING_QUERY),
+                **dict.fromkeys(PAGED, PAGING_QUERY),
+            },
             # Eight Preview operations spell the version enum "preview".
             case_insensitive_headers=("Intercom-Version",),
         )
@@ -706,11 +795,21 @@ class FakeIntercom:
 
     def _dispatch(self, incoming: _Incoming, check: RequestCheck) -> _Reply:
         assert check.match is not None
-        handler = self._handlers.get(check.match.operation_id)
+        op_id = check.match.operation_id
+        handler = self._handlers.get(op_id)
+        if op_id in self._listings:
+            handler = self._serve_listing
+        elif self._contacts and op_id in CONTACT_OPERATIONS:
+            handler = self._contact_handler
         if handler is None:
             return self._from_spec(check)
         request = _Request(
-            incoming.path, check.match.path_params, check.params, check.body, incoming.request_id
+            incoming.path,
+            check.match.path_params,
+            {**check.params, "__operation__": op_id},
+            check.body,
+            incoming.request_id,
+            parse_qs(incoming.query, keep_blank_values=True),
         )
         with self._lock:
             return handler(request)
@@ -920,6 +1019,85 @@ class FakeIntercom:
             return None
         return _error(rejection.status, rejection.code, rejection.message, request.request_id)
 
+    # ---- real listings ----------------------------------------------------------
+
+    def _serve_listing(self, request: _Request) -> _Reply:
+        listing = self._listings[request.params["__operation__"]]
+        return _Reply(200, self._list_page(listing, request, listing.items))
+
+    def _list_page(
+        self, listing: Listing, request: _Request, items: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        raw = request.query
+        body = request.body if isinstance(request.body, dict) else {}
+        paging = body.get("pagination") or {}
+        per_page = int(paging.get("per_page") or _last(raw, "per_page") or self.page_size)
+        kind = listing.mechanism
+        reply: dict[str, Any] = {"type": "list"}
+        if kind in ("link", "counters"):
+            page = int(_last(raw, "page") or 1)
+            start = (page - 1) * per_page
+            total_pages = max(1, math.ceil(len(items) / per_page))
+            chunk = items[start : start + per_page]
+            if kind == "counters":
+                shown = page - 1 if page == listing.repeat_cursor_at else page
+                reply.update(page=shown, per_page=per_page, total_pages=total_pages)
+            else:
+                pages: dict[str, Any] = {"type": "pages", "page": page, "per_page": per_page}
+                pages["total_pages"] = total_pages
+                if page < total_pages:
+                    nxt = page if page == listing.repeat_cursor_at else page + 1
+                    pages["next"] = f"{self.url}{request.path}?page={nxt}&per_page={per_page}"
+                reply["pages"] = pages
+        elif kind == "scroll":
+            token = _last(raw, "scroll_param")
+            if not token or token not in listing.scrolls:
+                token = str(uuid.uuid4())  # one scroll_param for the whole scroll
+                listing.scrolls[token] = 0
+            start = listing.scrolls[token]
+            page = start // per_page + 1
+            chunk = items[start : start + per_page]
+            if page != listing.repeat_cursor_at:
+                listing.scrolls[token] = start + len(chunk)
+            reply.update(pages=None, total_count=None, scroll_param=token)
+        else:
+            asked = paging.get("starting_after") or _last(raw, "starting_after")
+            asked = asked or _last(raw, "cursor")
+            start = _offset(asked)
+            page = start // per_page + 1
+            chunk = items[start : start + per_page]
+            more = start + per_page < len(items)
+            cursor = _cursor(start + per_page)
+            if page == listing.repeat_cursor_at and asked:
+                cursor = asked
+            if kind == "cursor":
+                reply.update(has_more=more, next_cursor=cursor if more else None)
+            else:
+                pages = {"type": "pages", "page": page, "per_page": per_page}
+                pages["total_pages"] = max(1, math.ceil(len(items) / per_page))
+                if more:
+                    pages["next"] = {"per_page": per_page, "starting_after": cursor}
+                reply["pages"] = pages
+        reply[listing.field] = copy.deepcopy(chunk)
+        if kind not in ("cursor", "scroll"):
+            reply["total_count"] = len(items)
+        return reply
+
+    def _contact_handler(self, request: _Request) -> _Reply:
+        op_id = request.params["__operation__"]
+        if op_id in ("ListContacts", "SearchContacts"):
+            listing = Listing([], "search" if op_id == "SearchContacts" else "starting_after")
+            items = sorted(self._contacts.values(), key=lambda c: c["id"])
+            return _Reply(200, self._list_page(listing, request, items))
+        contact = self._contacts.get(request.path_params.get("id", ""))
+        if contact is None:
+            return _not_found(request)
+        if op_id == "UpdateContact":
+            contact.update(request.body or {})
+            contact["updated_at"] = self._now()
+            return _Reply(200, contact, write=True)
+        return _Reply(200, contact)
+
     # ---- helpers ----------------------------------------------------------------
 
     def _paged(self, items: list[dict[str, Any]], request: _Request) -> dict[str, Any]:
@@ -991,6 +1169,41 @@ def _paging(query: str) -> tuple[dict[str, int], list[str]]:
         else:
             problems.append(f"query.{name}: {value!r} is not a valid {name} (1..{high})")
     return found, problems
+
+
+def _list_operations(spec: OpenAPI) -> set[str]:
+    """GET operations whose success reply has a `pages` object: Intercom's lists."""
+    found = set()
+    for op in spec.operations:
+        if op.method != "GET":
+            continue
+        pointer = f"{op.pointer}/responses/200"
+        reply, pointer = spec._deref(spec._deref_ptr(pointer)[0], pointer)
+        media = (reply.get("content") or {}).get("application/json") or {}
+        if "schema" not in media:
+            continue
+        schema_ptr = spec._deref(media["schema"], f"{pointer}/content/application~1json/schema")[1]
+        if "pages" in spec._object_keys(schema_ptr):
+            found.add(op.operation_id)
+    return found
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":")[1])
+    except (ValueError, IndexError):
+        return 0
+
+
+def _last(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
 
 
 def _not_found(request: _Request) -> _Reply:
