@@ -1,16 +1,18 @@
 """When to retry an Intercom call and how long to wait: decisions apart from sleeping.
 
 ``classify`` maps a reply status (or a transport failure) to what the transport does;
-``Backoff`` gives capped, fully jittered delays with the randomness injectable, so
-tests decide both without waiting.
+``Backoff`` (shared with every HTTP client, in ``syncer.http.backoff``) gives capped,
+fully jittered delays with the randomness injectable, so tests decide both without
+waiting.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
+
+from syncer.http.backoff import Backoff
+
+__all__ = ["Backoff", "Verdict", "classify"]
 
 
 class Verdict(Enum):
@@ -33,17 +35,3 @@ def classify(status: int | None) -> Verdict:
     if status >= 400:
         return Verdict.FAILED
     return Verdict.OK
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Full-jitter exponential backoff: ``uniform(0, min(cap, base * 2**attempt))``."""
-
-    base: float = 0.5
-    cap: float = 30.0
-    attempts: int = 8
-    rate_limit_attempts: int = 20
-    jitter: Callable[[], float] = field(default=random.random)
-
-    def delay(self, attempt: int) -> float:
-        return self.jitter() * min(self.cap, self.base * 2.0**attempt)

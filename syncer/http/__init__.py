@@ -1,0 +1,1 @@
+"""HTTP pieces every API client shares (Intercom's, Confluence's): retry timing."""
