@@ -430,3 +430,27 @@ def test_a_changed_repo_setting_starts_a_new_mirror(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert [s.key for s in connector(one.path, cache).list().stubs] == ["a.md"]
     assert [s.key for s in connector(two.path, cache).list().stubs] == ["b.md"]
+
+
+def test_a_missing_subpath_is_an_error_not_an_empty_source(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("docs/a.md", "# A\n")
+    repo.commit()
+    with pytest.raises(SourceError, match="subpath 'doc' is not a folder at commit"):
+        connector(repo.path, tmp_path / "cache", subpath="doc").list()
+    repo.write("empty/.keep", "")
+    repo.commit()
+    assert connector(repo.path, tmp_path / "cache", subpath="empty").list().stubs == ()
+
+
+def test_empty_repositories_unknown_commits_and_unusable_caches(tmp_path: Path) -> None:
+    empty = GitRepo(tmp_path / "empty")
+    with pytest.raises(SourceError, match=r"no branch or tag 'HEAD'; it has no branches"):
+        connector(empty.path, tmp_path / "c1").list()
+    full = GitRepo(tmp_path / "full")
+    full.write("a.md", "# A\n")
+    full.commit()
+    with pytest.raises(SourceError, match="did not serve commit 0{40}"):
+        connector(full.path, tmp_path / "c2", ref="0" * 40).list()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(SourceError, match="cannot use the cache folder"):
+        connector(full.path, tmp_path / "a-file" / "cache").list()

@@ -20,7 +20,9 @@ ref, full disk) raises ``SourceError``; a corrupt mirror is deleted and cloned a
 
 from __future__ import annotations
 
+import errno
 import posixpath
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ from syncer.model import Failure, Fetched, Listing, Stub
 
 T = TypeVar("T")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,16 @@ class GitConnector:
                 self.snapshot = self._with_fresh_mirror_on_corruption(self._snapshot)
         except TimeoutError as error:
             raise self._error(str(error)) from None
+        except OSError as error:  # the cache folder itself: permissions, a full disk
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise self._error(
+                    f"the disk is full: cannot write the mirror in {self.mirror.folder}; "
+                    "free space, or set cache_dir to a larger disk"
+                ) from None
+            raise self._error(
+                f"cannot use the cache folder {self.mirror.folder}: {error.strerror or error}; "
+                "make it writable, or set cache_dir"
+            ) from None
         return self.snapshot.listing
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
@@ -153,11 +166,23 @@ class GitConnector:
         try:
             if created:
                 self.mirror.create()
-            if self.cursor_before and self.mirror.local_commit(self.cursor_before):
+            cursor = self._cursor_in_mirror()
+            if cursor is not None:
                 # Kept reachable, so gc cannot take it before the next diff needs it.
-                self.mirror.keep(CURSOR, self.cursor_before)
+                self.mirror.keep(CURSOR, cursor)
             commit = self._current_commit()
             entries = self.mirror.tree(commit, self.settings.subpath)
+            if (
+                self.settings.subpath
+                and not entries
+                and not self.mirror.is_folder(commit, self.settings.subpath)
+            ):
+                # Not "no documents": a wrong subpath (or a moved folder) must not look
+                # like a source whose every page should be deleted.
+                raise self._error(
+                    f"subpath {self.settings.subpath!r} is not a folder at commit "
+                    f"{commit[:12]} of {self.settings.ref!r}; correct subpath"
+                )
         except GitError as error:
             if created:
                 self.mirror.delete()  # a partial first clone only takes space
@@ -218,7 +243,15 @@ class GitConnector:
             known = self.mirror.local_commit(settings.ref)
             if known is not None:
                 return known  # a commit never moves: no need to ask the remote
-            commit = self.mirror.fetch(settings.ref)
+            try:
+                commit = self.mirror.fetch(settings.ref)
+            except GitError as error:
+                if error.kind != "other":
+                    raise
+                raise self._error(
+                    f"{self._shown_repo()} did not serve commit {settings.ref} ({error.message}); "
+                    "check the SHA, or name a branch or tag that contains it"
+                ) from None
             self.log.info("git_fetched", commit=commit)
             return commit
         name, sha = self.mirror.resolve(settings.ref)
@@ -237,15 +270,24 @@ class GitConnector:
         )
         return commit
 
+    def _cursor_in_mirror(self) -> str | None:
+        """The last synced commit, if the mirror still holds it."""
+        cursor = self.cursor_before
+        if cursor and SHA.match(cursor) and self.mirror.local_commit(cursor):
+            return cursor
+        return None
+
     def _changes(self, commit: str) -> Changes | None:
-        since = self.cursor_before
-        if since is None:
+        if self.cursor_before is None:
             return None
-        if self.mirror.local_commit(since) is None:
+        since = self._cursor_in_mirror()
+        if since is None:
             # A force-push, or a mirror cloned afresh: the blob SHAs in the listing,
             # compared with the store, decide what to read.
             self.log.info(
-                "git_no_diff", since=since, reason="the last synced commit is not in the mirror"
+                "git_no_diff",
+                since=self.cursor_before,
+                reason="the last synced commit is not in the mirror",
             )
             return None
         changes = self.mirror.diff(since, commit, self.settings.subpath)

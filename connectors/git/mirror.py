@@ -258,6 +258,14 @@ class Mirror:
             raise CorruptMirrorError(f"{rev} is not a commit in the mirror after fetching it")
         return commit
 
+    def is_folder(self, commit: str, path: str) -> bool:
+        """True when ``path`` is a folder (tree) at ``commit``."""
+        try:
+            kind = self.git.run(["cat-file", "-t", f"{commit}:{path}"], git_dir=self.git_dir)
+        except GitError:
+            return False
+        return kind.strip() == b"tree"
+
     def keep(self, ref: str, sha: str) -> None:
         """Point ``ref`` at ``sha`` so gc keeps it (the cursor, for the next diff)."""
         self._local(["update-ref", "--no-deref", ref, sha])
@@ -430,4 +438,4 @@ def did_you_mean(ref: str, known: Sequence[str]) -> str:
     if known:
         shown = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
         return f"; its branches: {shown}"
-    return ""
+    return "; it has no branches (is it empty?)"
