@@ -449,7 +449,7 @@ def test_empty_repositories_unknown_commits_and_unusable_caches(tmp_path: Path) 
     full = GitRepo(tmp_path / "full")
     full.write("a.md", "# A\n")
     full.commit()
-    with pytest.raises(SourceError, match="did not serve commit 0{40}"):
+    with pytest.raises(SourceError, match=r"did not serve commit 0{40}"):
         connector(full.path, tmp_path / "c2", ref="0" * 40).list()
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(SourceError, match="cannot use the cache folder"):
