@@ -21,6 +21,7 @@ from syncer import __version__, logs
 from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
+from syncer.intercom import cli as api_cli
 from syncer.run import Options, exit_code, sync
 
 
@@ -112,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
         "--migrate", action="store_true", help="upgrade the store's schema before starting"
     )
 
+    sub = command("api", _api, "Call any Intercom operation by its operationId; print JSON.")
+    config_option(sub)
+    api_cli.add_arguments(sub)
+
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
     sub.add_argument("--json", action="store_true")
@@ -193,6 +198,10 @@ def _sync(args: argparse.Namespace) -> int:
     else:
         print(report.to_text(reports, dry_run=args.dry_run))
     return exit_code(reports)
+
+
+def _api(args: argparse.Namespace) -> int:
+    return api_cli.run(args, lambda: _load(args))
 
 
 def _reconcile(args: argparse.Namespace) -> int:
