@@ -1,0 +1,1229 @@
+"""A stateful fake Confluence for tests: real HTTP on 127.0.0.1, Cloud or Data Center.
+
+`FakeConfluence(deployment="cloud")` serves what the connector uses of Confluence Cloud
+under ``/wiki``: REST v2 (spaces, pages and blog posts per space with cursor paging, by
+id in bulk, users in bulk) and REST v1 CQL search (cursor paging, ``expand``). Every
+Cloud request is checked against Atlassian's published OpenAPI documents
+(`tests/fakes/openapi.py`); one that breaks them is recorded in ``.violations`` and
+answered 400, and leaving the ``with`` block raises if any were recorded.
+
+`FakeConfluence(deployment="datacenter")` serves REST v1 under an optional context
+path: spaces, ``/rest/api/content`` and CQL search with offset paging (``start`` /
+``limit``, ``totalSize``), with the server-side caps Data Center applies to ``limit``.
+No OpenAPI document exists for Data Center; the fake checks its own few rules.
+
+State is a small Confluence: spaces, pages and blog posts with versions, parents,
+labels, read restrictions, statuses (current, archived, trashed; purged is gone),
+attachments and users. A tiny CQL evaluator answers the queries the connector writes
+(``space``, ``type``, ``label``, ``id``, ``title``, ``ancestor``; ``AND``/``OR``/``NOT``,
+``IN``/``NOT IN``). Faults (`Faults`, shared with the fake Intercom) inject 5xx, 429
+storms with ``Retry-After``, dropped connections and latency; Confluence-specific ones
+truncate listing pages, throttle with a 403 as old servers did, and revoke the token.
+Every request is counted, and so is every page body served.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import itertools
+import json
+import math
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from .intercom import Faults
+from .openapi import OpenAPI, load_openapi
+
+__all__ = ["Call", "Content", "FakeConfluence", "Space", "User"]
+
+SPECS = Path(__file__).resolve().parents[3] / "shared" / "confluence-openapi"
+V2_SPEC = SPECS / "confluence-cloud-rest-v2.openapi.json"
+V1_SPEC = SPECS / "confluence-cloud-rest-v1.openapi.json"
+DEFAULT_EMAIL = "bot@acme.test"
+DEFAULT_TOKEN = "confluence-token-1234"
+
+Deployment = Literal["cloud", "datacenter"]
+Json = Any
+
+
+# ---- state --------------------------------------------------------------------------
+
+
+@dataclass
+class Space:
+    id: int
+    key: str
+    name: str
+
+
+@dataclass
+class Content:
+    """A page or blog post. ``version`` moves on every edit, as in Confluence."""
+
+    id: int
+    type: str  # page | blogpost
+    space_key: str
+    title: str
+    body: str
+    version: int = 1
+    status: str = "current"  # current | archived | trashed
+    parent_id: int | None = None
+    labels: set[str] = field(default_factory=set)
+    read_users: list[str] = field(default_factory=list)
+    read_groups: list[str] = field(default_factory=list)
+    created: str = "2024-01-01T00:00:00.000Z"
+
+
+@dataclass
+class Attachment:
+    id: int
+    content_id: int
+    filename: str
+    data: bytes
+    media_type: str = "application/octet-stream"
+
+
+@dataclass
+class User:
+    display_name: str
+    account_id: str | None = None
+    userkey: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: str
+    status: int | None
+    outcome: str  # ok, violation, unauthorized, rate_limited, throttled, fault, dropped
+    bodies: int  # page or blog post bodies in the reply
+
+
+class CqlError(ValueError):
+    """The CQL could not be parsed (Confluence answers 400)."""
+
+
+# ---- the server ---------------------------------------------------------------------
+
+
+class FakeConfluence:
+    """A fake Confluence on 127.0.0.1 (see the module docstring).
+
+    Args:
+        deployment: ``cloud`` (Basic auth with ``email``:``token``, under ``/wiki``) or
+            ``datacenter`` (Bearer ``token``, under ``context``).
+        page_cap: the most items one listing page returns, whatever ``limit`` asks
+            (Cloud v2 honours up to 250; Data Center caps lower).
+        search_cap / body_search_cap: the same for CQL search, without and with bodies.
+        retry_after: seconds in the ``Retry-After`` of 429s and injected 503s.
+        rate_limit: Data Center's token bucket (capacity, refill per second), or None.
+        restricted_visible: whether the bot account can see read-restricted content.
+    """
+
+    def __init__(
+        self,
+        deployment: Deployment = "cloud",
+        *,
+        email: str = DEFAULT_EMAIL,
+        token: str = DEFAULT_TOKEN,
+        context: str | None = None,
+        page_cap: int | None = None,
+        search_cap: int | None = None,
+        body_search_cap: int | None = None,
+        retry_after: int = 1,
+        rate_limit: tuple[int, float] | None = None,
+        restricted_visible: bool = True,
+        strict: bool = True,
+        seed: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.deployment = deployment
+        self.email = email
+        self.token = token
+        self.context = ("/wiki" if deployment == "cloud" else "") if context is None else context
+        cloud = deployment == "cloud"
+        self.page_cap = page_cap or (250 if cloud else 100)
+        self.search_cap = search_cap or (100 if cloud else 50)
+        self.body_search_cap = body_search_cap or (50 if cloud else 25)
+        self.retry_after = retry_after
+        self.restricted_visible = restricted_visible
+        self.strict = strict
+        self.clock = clock
+        self.faults = Faults(seed)
+        self.throttle_status = 429  # 403: throttle like an old server behind a proxy
+        self._bucket = _Bucket(*rate_limit, clock=clock) if rate_limit else None
+        self._v2: OpenAPI | None = load_openapi(V2_SPEC, "/wiki/api/v2") if cloud else None
+        self._v1: OpenAPI | None = load_openapi(V1_SPEC, "") if cloud else None
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.spaces: dict[str, Space] = {}
+        self.contents: dict[int, Content] = {}
+        self.attachments: dict[int, Attachment] = {}
+        self.users: list[User] = []
+        self._space_ids = itertools.count(98_000)
+        self._content_ids = itertools.count(1_000_001)
+        self._calls: list[Call] = []
+        self._violations: list[str] = []
+        self._truncations: list[tuple[str, int]] = []  # (path prefix, remaining)
+        self._revoked = False
+
+    # ---- lifecycle --------------------------------------------------------------
+
+    def start(self) -> FakeConfluence:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = _Server(("127.0.0.1", 0), _Handler, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-confluence",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeConfluence:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        if self.strict and exc_type is None:
+            self.assert_no_violations()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeConfluence is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What an admin writes as ``base_url``: the site with its context path."""
+        return self.origin + self.context
+
+    # ---- observability ----------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def requests(self) -> int:
+        """Every request received, whatever its outcome."""
+        with self._lock:
+            return len(self._calls)
+
+    @property
+    def bodies_served(self) -> int:
+        """Page and blog post bodies sent, over all replies."""
+        with self._lock:
+            return sum(call.bodies for call in self._calls)
+
+    @property
+    def violations(self) -> list[str]:
+        with self._lock:
+            return list(self._violations)
+
+    def assert_no_violations(self) -> None:
+        found = self.violations
+        if found:
+            listing = "\n  ".join(found)
+            raise AssertionError(f"Requests broke the Confluence spec ({len(found)}):\n  {listing}")
+
+    # ---- state, seeded directly -------------------------------------------------
+
+    def add_space(self, key: str, name: str | None = None) -> Space:
+        with self._lock:
+            space = Space(next(self._space_ids), key, name or f"Space {key}")
+            self.spaces[key] = space
+            return space
+
+    def add_page(
+        self,
+        space_key: str,
+        title: str,
+        body: str = "",
+        *,
+        parent: int | None = None,
+        labels: tuple[str, ...] = (),
+        kind: str = "page",
+        status: str = "current",
+    ) -> Content:
+        with self._lock:
+            if space_key not in self.spaces:
+                self.add_space(space_key)
+            content = Content(
+                id=next(self._content_ids),
+                type=kind,
+                space_key=space_key,
+                title=title,
+                body=body or f"<p>{title}</p>",
+                parent_id=parent,
+                labels=set(labels),
+                status=status,
+            )
+            self.contents[content.id] = content
+            return content
+
+    def edit(self, content_id: int, *, body: str | None = None, title: str | None = None) -> None:
+        """A new version: what an author saving the page does."""
+        with self._lock:
+            content = self.contents[content_id]
+            content.body = body if body is not None else content.body + "<p>edited</p>"
+            content.title = title if title is not None else content.title
+            content.version += 1
+
+    def move(self, content_id: int, space_key: str, parent: int | None = None) -> None:
+        """Move to another space; Confluence keeps the version number."""
+        with self._lock:
+            if space_key not in self.spaces:
+                self.add_space(space_key)
+            content = self.contents[content_id]
+            content.space_key, content.parent_id = space_key, parent
+
+    def set_status(self, content_id: int, status: str) -> None:
+        """``trashed`` (in the space's trash), ``archived``, or back to ``current``."""
+        with self._lock:
+            self.contents[content_id].status = status
+
+    def purge(self, content_id: int) -> None:
+        """Deleted for good (emptied from the trash)."""
+        with self._lock:
+            del self.contents[content_id]
+
+    def restrict(
+        self, content_id: int, users: tuple[str, ...] = ("admin",), groups: tuple[str, ...] = ()
+    ) -> None:
+        """Read restrictions on the content (and so on its descendants)."""
+        with self._lock:
+            content = self.contents[content_id]
+            content.read_users, content.read_groups = list(users), list(groups)
+
+    def label(self, content_id: int, *labels: str, remove: bool = False) -> None:
+        with self._lock:
+            content = self.contents[content_id]
+            if remove:
+                content.labels -= set(labels)
+            else:
+                content.labels |= set(labels)
+
+    def add_attachment(self, content_id: int, filename: str, data: bytes = b"data") -> Attachment:
+        with self._lock:
+            attachment = Attachment(next(self._content_ids), content_id, filename, data)
+            self.attachments[attachment.id] = attachment
+            return attachment
+
+    def add_user(self, display_name: str, **ids: str) -> User:
+        with self._lock:
+            user = User(display_name, **ids)
+            self.users.append(user)
+            return user
+
+    # ---- faults -----------------------------------------------------------------
+
+    def revoke_token(self) -> None:
+        """Every request from now on gets 401, as after the token was revoked."""
+        self._revoked = True
+
+    def truncate(self, times: int, path_prefix: str = "") -> None:
+        """The next ``times`` listing pages under ``path_prefix`` come back cut short.
+
+        Cloud: half the items, with a ``next`` link that continues after them. Data
+        Center: half the items and no ``next`` link, while ``totalSize`` says more.
+        ``times=-1``: the next listing page is empty while the totals say more.
+        """
+        with self._lock:
+            self._truncations.append((path_prefix, times))
+
+    def _take_truncation(self, path: str) -> int:
+        """0: no truncation; 1: halve; -1: empty page."""
+        with self._lock:
+            for i, (prefix, remaining) in enumerate(self._truncations):
+                if remaining != 0 and path.startswith(prefix):
+                    if remaining == -1:
+                        self._truncations[i] = (prefix, 0)
+                        return -1
+                    self._truncations[i] = (prefix, remaining - 1)
+                    return 1
+        return 0
+
+    # ---- visibility and paths ---------------------------------------------------
+
+    def ancestors(self, content: Content) -> list[Content]:
+        """Root first, as Confluence lists them."""
+        chain: list[Content] = []
+        seen = {content.id}
+        parent = content.parent_id
+        while parent is not None and parent in self.contents and parent not in seen:
+            seen.add(parent)
+            chain.append(self.contents[parent])
+            parent = self.contents[parent].parent_id
+        return list(reversed(chain))
+
+    def is_restricted(self, content: Content) -> bool:
+        return any(c.read_users or c.read_groups for c in [content, *self.ancestors(content)])
+
+    def _visible(self, content: Content) -> bool:
+        return self.restricted_visible or not self.is_restricted(content)
+
+    def webui(self, content: Content) -> str:
+        if self.deployment == "cloud":
+            kind = "pages" if content.type == "page" else "blog"
+            return f"/spaces/{content.space_key}/{kind}/{content.id}/{quote(content.title)}"
+        return f"/pages/viewpage.action?pageId={content.id}"
+
+    # ---- request pipeline -------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        split = urlsplit(handler.path)
+        path, query = unquote(split.path), split.query
+        method = handler.command
+        body = handler.read_body()
+        delay = self.faults.latency(method, path)
+        if delay:
+            self._stopping.wait(delay)
+        if self.faults.take_drop(method, path):
+            self._log(method, path, query, None, "dropped", 0)
+            handler.drop()
+            return
+        reply, outcome = self._decide(method, path, query, handler, body)
+        self._log(method, path, query, reply.status, outcome, reply.bodies)
+        self._send(handler, reply)
+
+    def _decide(
+        self, method: str, path: str, query: str, handler: _Handler, body: bytes
+    ) -> tuple[_Reply, str]:
+        if self._revoked or not self._authorised(handler.headers.get("Authorization", "")):
+            return self._error(401, "Unauthorized: the credentials are wrong or revoked"), (
+                "unauthorized"
+            )
+        quota = self._bucket.take() if self._bucket else None
+        if quota is not None and quota.over:
+            return self._throttled(quota.headers()), "rate_limited"
+        if self.faults.take_storm(method, path):
+            return self._throttled({}), "throttled" if self.throttle_status == 403 else (
+                "rate_limited"
+            )
+        status = self.faults.take_error(method, path)
+        if status is not None:
+            headers = {"Retry-After": str(self.retry_after)} if status == 503 else {}
+            return self._error(status, "Injected fault", headers), "fault"
+        problems = self._check(method, path, query, handler, body)
+        if problems:
+            with self._lock:
+                self._violations.extend(problems)
+            return self._error(400, "; ".join(problems)), "violation"
+        try:
+            reply = self._route(method, path, parse_qs(query, keep_blank_values=True), body)
+        except CqlError as exc:
+            reply = self._error(400, f"Could not parse cql : {exc}")
+        if quota is not None:
+            reply = _Reply(
+                reply.status, reply.body, {**reply.headers, **quota.headers()}, reply.bodies
+            )
+        return reply, "ok" if reply.status < 400 else "error"
+
+    def _authorised(self, header: str) -> bool:
+        if self.deployment == "datacenter":
+            return header == f"Bearer {self.token}"
+        expected = base64.b64encode(f"{self.email}:{self.token}".encode()).decode()
+        return header == f"Basic {expected}"
+
+    def _throttled(self, headers: Mapping[str, str]) -> _Reply:
+        reset = datetime.fromtimestamp(self.clock() + self.retry_after, UTC)
+        merged = {
+            "Retry-After": str(self.retry_after),
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
+            **headers,
+        }
+        if self.throttle_status == 403:
+            return _Reply(403, {"message": "Rate limit exceeded. Try again later."}, merged)
+        return _Reply(429, {"message": "Too many requests"}, merged)
+
+    def _check(
+        self, method: str, path: str, query: str, handler: _Handler, body: bytes
+    ) -> list[str]:
+        if self.deployment != "cloud":
+            return self._check_datacenter(method, path, query)
+        if path.startswith("/wiki/download/"):
+            return []
+        spec = self._v2 if path.startswith("/wiki/api/v2/") else self._v1
+        assert spec is not None
+        check = spec.check_request(
+            method,
+            path,
+            query=query,
+            headers=dict(handler.headers.items()),
+            body=body,
+            content_type=handler.headers.get("Content-Type"),
+        )
+        return list(check.violations)
+
+    def _check_datacenter(self, method: str, path: str, query: str) -> list[str]:
+        params = parse_qs(query, keep_blank_values=True)
+        problems = []
+        for name in ("start", "limit"):
+            for value in params.get(name, []):
+                if not value.isdigit():
+                    problems.append(f"{method} {path}: query.{name}: {value!r} is not a number")
+        if path.endswith("/rest/api/content/search") and not params.get("cql"):
+            problems.append(f"{method} {path}: query.cql: required parameter is missing")
+        return problems
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> _Reply:
+        if not path.startswith(self.context + "/") and self.context:
+            return self._error(404, f"No such path {path}")
+        local = path[len(self.context) :]
+        with self._lock:
+            if self.deployment == "cloud":
+                return self._route_cloud(method, local, path, query, body)
+            return self._route_datacenter(method, local, path, query)
+
+    def _route_cloud(
+        self, method: str, local: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> _Reply:
+        if method == "POST" and local == "/api/v2/users-bulk":
+            return self._users_bulk(json.loads(body or b"{}"))
+        if method != "GET":
+            return self._error(405, f"{method} is not served by the fake")
+        if local == "/api/v2/spaces":
+            return self._v2_spaces(path, query)
+        if match := re.fullmatch(r"/api/v2/spaces/(\d+)/(pages|blogposts)", local):
+            space = next((s for s in self.spaces.values() if s.id == int(match[1])), None)
+            if space is None:
+                return self._error(404, "Space not found")
+            kind = "page" if match[2] == "pages" else "blogpost"
+            return self._v2_contents(path, query, kind, space_key=space.key)
+        if local in ("/api/v2/pages", "/api/v2/blogposts"):
+            kind = "page" if local.endswith("pages") else "blogpost"
+            return self._v2_contents(path, query, kind, space_key=None)
+        if match := re.fullmatch(r"/api/v2/(pages|blogposts)/(\d+)", local):
+            return self._v2_content(int(match[2]), query)
+        if local == "/rest/api/content/search":
+            return self._search(path, query)
+        if local == "/rest/api/user":
+            return self._user(query)
+        if match := re.fullmatch(r"/download/attachments/(\d+)/(.+)", local):
+            return self._download(int(match[1]), match[2])
+        return self._error(404, f"No such path {path}")
+
+    def _route_datacenter(
+        self, method: str, local: str, path: str, query: dict[str, list[str]]
+    ) -> _Reply:
+        if method != "GET":
+            return self._error(405, f"{method} is not served by the fake")
+        if local == "/rest/api/space":
+            keys = query.get("spaceKey", [])
+            found = [self._v1_space(s) for s in self.spaces.values() if not keys or s.key in keys]
+            return self._offset_page(path, query, found, self.page_cap, totals=False)
+        if match := re.fullmatch(r"/rest/api/space/([^/]+)", local):
+            space = self.spaces.get(match[1])
+            return _Reply(200, self._v1_space(space)) if space else self._error(404, "No space")
+        if local == "/rest/api/content":
+            return self._dc_content_list(path, query)
+        if match := re.fullmatch(r"/rest/api/content/(\d+)", local):
+            content = self.contents.get(int(match[1]))
+            if content is None or not self._visible(content) or content.status != "current":
+                return self._error(404, "No content found with id")
+            expand = _expand(query)
+            item = self._v1_content(content, expand)
+            return _Reply(200, item, bodies=int("body.storage" in expand))
+        if local == "/rest/api/content/search":
+            return self._search(path, query)
+        if local == "/rest/api/user":
+            return self._user(query)
+        if match := re.fullmatch(r"/download/attachments/(\d+)/(.+)", local):
+            return self._download(int(match[1]), match[2])
+        return self._error(404, f"No such path {path}")
+
+    # ---- Cloud v2 ---------------------------------------------------------------
+
+    def _v2_spaces(self, path: str, query: dict[str, list[str]]) -> _Reply:
+        keys = set(query.get("keys", []))
+        spaces = [s for s in self.spaces.values() if not keys or s.key in keys]
+        items = [
+            {
+                "id": str(s.id),
+                "key": s.key,
+                "name": s.name,
+                "type": "global",
+                "status": "current",
+                "_links": {"webui": f"/spaces/{s.key}"},
+            }
+            for s in sorted(spaces, key=lambda s: s.id)
+        ]
+        return self._cursor_page(path, query, items)
+
+    def _v2_contents(
+        self, path: str, query: dict[str, list[str]], kind: str, space_key: str | None
+    ) -> _Reply:
+        default = ["current", "archived"] if kind == "page" else ["current"]
+        statuses = set(query.get("status") or default)
+        ids = {int(i) for i in query.get("id", [])}
+        space_ids = {int(i) for i in query.get("space-id", [])}
+        found = [
+            c
+            for c in sorted(self.contents.values(), key=lambda c: c.id)
+            if c.type == kind
+            and c.status in statuses
+            and self._visible(c)
+            and (space_key is None or c.space_key == space_key)
+            and (not ids or c.id in ids)
+            and (not space_ids or self.spaces[c.space_key].id in space_ids)
+        ]
+        with_body = query.get("body-format", [""])[-1] == "storage"
+        items = [self._v2_item(c, with_body) for c in found]
+        reply = self._cursor_page(path, query, items)
+        if with_body:
+            reply = _Reply(reply.status, reply.body, reply.headers, len(reply.body["results"]))
+        return reply
+
+    def _v2_content(self, content_id: int, query: dict[str, list[str]]) -> _Reply:
+        content = self.contents.get(content_id)
+        if content is None or not self._visible(content) or content.status == "trashed":
+            return self._error(404, "Content not found")
+        with_body = query.get("body-format", [""])[-1] == "storage"
+        return _Reply(200, self._v2_item(content, with_body), bodies=int(with_body))
+
+    def _v2_item(self, content: Content, with_body: bool) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": str(content.id),
+            "status": content.status,
+            "title": content.title,
+            "spaceId": str(self.spaces[content.space_key].id),
+            "authorId": "557058:author",
+            "createdAt": content.created,
+            "version": {
+                "number": content.version,
+                "createdAt": content.created,
+                "message": "",
+                "minorEdit": False,
+                "authorId": "557058:author",
+            },
+            "_links": {"webui": self.webui(content), "tinyui": f"/x/{content.id}"},
+        }
+        if content.parent_id is not None and content.type == "page":
+            item["parentId"] = str(content.parent_id)
+            item["parentType"] = "page"
+        if with_body:
+            item["body"] = {"storage": {"representation": "storage", "value": content.body}}
+        return item
+
+    def _users_bulk(self, body: Mapping[str, Any]) -> _Reply:
+        wanted = set(body.get("accountIds") or [])
+        found = [
+            {"accountId": u.account_id, "displayName": u.display_name, "accountType": "atlassian"}
+            for u in self.users
+            if u.account_id in wanted
+        ]
+        return _Reply(200, {"results": found, "_links": {"base": self.base_url}})
+
+    def _cursor_page(
+        self, path: str, query: dict[str, list[str]], items: list[dict[str, Any]]
+    ) -> _Reply:
+        """One page of a Cloud cursor listing: ``_links.next`` and a ``Link`` header."""
+        limit = int(query.get("limit", ["25"])[-1])
+        offset = _decode_cursor(query.get("cursor", [""])[-1])
+        size = min(limit, self.page_cap)
+        chunk = items[offset : offset + size]
+        if self._take_truncation(path) and len(chunk) > 1:
+            chunk = chunk[: len(chunk) // 2]
+        body: dict[str, Any] = {"results": chunk, "_links": {"base": self.base_url}}
+        headers: dict[str, str] = {}
+        end = offset + len(chunk)
+        if end < len(items):
+            rest = {k: v for k, v in query.items() if k != "cursor"}
+            rest["cursor"] = [_encode_cursor(end)]
+            following = f"{path}?{urlencode(rest, doseq=True)}"
+            body["_links"]["next"] = following
+            headers["Link"] = f'<{following}>; rel="next", <{self.base_url}>; rel="base"'
+        return _Reply(200, body, headers)
+
+    # ---- v1 (Cloud search, Data Center) -----------------------------------------
+
+    def _search(self, path: str, query: dict[str, list[str]]) -> _Reply:
+        cql = query.get("cql", [""])[-1]
+        predicate, order = parse_cql(cql)
+        expand = _expand(query)
+        found = [
+            c
+            for c in self.contents.values()
+            if c.status == "current" and self._visible(c) and predicate(_Facts(self, c))
+        ]
+        found.sort(key=order)
+        cap = self.body_search_cap if "body.storage" in expand else self.search_cap
+        items = [self._v1_content(c, expand) for c in found]
+        reply = self._offset_page(path, query, items, cap, totals=True)
+        bodies = len(reply.body["results"]) if "body.storage" in expand else 0
+        return _Reply(reply.status, reply.body, reply.headers, bodies)
+
+    def _dc_content_list(self, path: str, query: dict[str, list[str]]) -> _Reply:
+        space_key = query.get("spaceKey", [""])[-1]
+        kind = query.get("type", ["page"])[-1]
+        status = query.get("status", ["current"])[-1]
+        expand = _expand(query)
+        found = [
+            c
+            for c in sorted(self.contents.values(), key=lambda c: c.id)
+            if c.type == kind
+            and c.status == status
+            and self._visible(c)
+            and (not space_key or c.space_key == space_key)
+        ]
+        items = [self._v1_content(c, expand) for c in found]
+        return self._offset_page(path, query, items, self.page_cap, totals=False)
+
+    def _offset_page(
+        self,
+        path: str,
+        query: dict[str, list[str]],
+        items: list[dict[str, Any]],
+        cap: int,
+        *,
+        totals: bool,
+    ) -> _Reply:
+        """One page of a v1 listing: Cloud search pages by cursor, Data Center by offset."""
+        limit = min(int(query.get("limit", ["25"])[-1]), cap)
+        cursor = self.deployment == "cloud"
+        start = _decode_cursor(query.get("cursor", [""])[-1]) if cursor else 0
+        if not cursor:
+            start = int(query.get("start", ["0"])[-1])
+        chunk = items[start : start + limit]
+        truncation = self._take_truncation(path)
+        if truncation == -1:
+            chunk = []
+        elif truncation and len(chunk) > 1:
+            chunk = chunk[: len(chunk) // 2]
+        end = start + len(chunk)
+        links: dict[str, Any] = {"base": self.base_url, "context": self.context}
+        if end < len(items) and not (truncation and not cursor):
+            rest = {k: v for k, v in query.items() if k not in ("cursor", "start")}
+            if cursor:
+                rest["cursor"] = [_encode_cursor(end)]
+            else:
+                rest["start"] = [str(end)]
+            rest["limit"] = [str(limit)]
+            local = path[len(self.context) :]
+            links["next"] = f"{local}?{urlencode(rest, doseq=True)}"
+        body: dict[str, Any] = {
+            "results": chunk,
+            "start": start,
+            "limit": limit,
+            "size": len(chunk),
+            "_links": links,
+        }
+        if totals:
+            body["totalSize"] = len(items)
+        return _Reply(200, body)
+
+    def _v1_space(self, space: Space) -> dict[str, Any]:
+        return {
+            "id": space.id,
+            "key": space.key,
+            "name": space.name,
+            "type": "global",
+            "status": "current",
+            "_expandable": {},
+            "_links": {"webui": f"/display/{space.key}"},
+        }
+
+    def _v1_content(self, content: Content, expand: set[str]) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": str(content.id),
+            "type": content.type,
+            "status": content.status,
+            "title": content.title,
+            "_links": {"webui": self.webui(content)},
+            "_expandable": {},
+        }
+        if "space" in expand:
+            item["space"] = self._v1_space(self.spaces[content.space_key])
+        if "version" in expand:
+            item["version"] = {
+                "number": content.version,
+                "when": content.created,
+                "minorEdit": False,
+            }
+        if "ancestors" in expand:
+            item["ancestors"] = [
+                {"id": str(a.id), "type": a.type, "status": a.status, "title": a.title}
+                for a in self.ancestors(content)
+            ]
+        if "body.storage" in expand:
+            item["body"] = {"storage": {"value": content.body, "representation": "storage"}}
+        if any(e.startswith("restrictions.read") for e in expand):
+            users = [self._restriction_user(name) for name in content.read_users]
+            groups = [{"type": "group", "name": name} for name in content.read_groups]
+            item["restrictions"] = {
+                "read": {
+                    "operation": "read",
+                    "restrictions": {
+                        "user": {"results": users, "size": len(users), "start": 0, "limit": 200},
+                        "group": {"results": groups, "size": len(groups), "start": 0, "limit": 200},
+                    },
+                    "_expandable": {},
+                    "_links": {},
+                }
+            }
+        return item
+
+    def _restriction_user(self, name: str) -> dict[str, Any]:
+        if self.deployment == "cloud":
+            return {"type": "known", "accountId": name, "displayName": name}
+        return {"type": "known", "username": name, "userKey": name, "displayName": name}
+
+    def _user(self, query: dict[str, list[str]]) -> _Reply:
+        account = query.get("accountId", [None])[-1]
+        key = query.get("key", [None])[-1]
+        username = query.get("username", [None])[-1]
+        for user in self.users:
+            if (
+                (account and user.account_id == account)
+                or (key and user.userkey == key)
+                or (username and user.username == username)
+            ):
+                body = {
+                    "type": "known",
+                    "displayName": user.display_name,
+                    "accountId": user.account_id,
+                    "userKey": user.userkey,
+                    "username": user.username,
+                }
+                return _Reply(200, {k: v for k, v in body.items() if v is not None})
+        return self._error(404, "No user found")
+
+    def _download(self, content_id: int, filename: str) -> _Reply:
+        for attachment in self.attachments.values():
+            if attachment.content_id == content_id and attachment.filename == filename:
+                return _Reply(200, attachment.data, {"Content-Type": attachment.media_type})
+        return self._error(404, "No attachment")
+
+    # ---- plumbing ---------------------------------------------------------------
+
+    def _error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> _Reply:
+        if self.deployment == "cloud":
+            body = {"errors": [{"status": status, "code": _reason(status), "title": message}]}
+        else:
+            body = {"statusCode": status, "message": message, "reason": _reason(status)}
+        return _Reply(status, body, dict(headers or {}))
+
+    def _log(
+        self, method: str, path: str, query: str, status: int | None, outcome: str, bodies: int
+    ) -> None:
+        with self._lock:
+            self._calls.append(Call(method, path, query, status, outcome, bodies))
+
+    def _send(self, handler: _Handler, reply: _Reply) -> None:
+        data = reply.encode()
+        handler.send_response(reply.status)
+        headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
+        headers["Content-Length"] = str(len(data))
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: Json = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    bodies: int = 0
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        return json.dumps(self.body).encode()
+
+
+@dataclass(frozen=True)
+class _Quota:
+    limit: int
+    remaining: int
+    interval: float
+    fill: float
+    wait: float
+    over: bool
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Interval-Seconds": f"{self.interval:g}",
+            "X-RateLimit-FillRate": f"{self.fill:g}",
+            "Retry-After": str(math.ceil(self.wait)),
+        }
+
+
+class _Bucket:
+    """Data Center's token bucket: ``capacity`` tokens, ``per_second`` back each second."""
+
+    def __init__(self, capacity: int, per_second: float, *, clock: Callable[[], float]) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self._clock = clock
+        self._tokens = float(capacity)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> _Quota:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.per_second)
+            self._at = now
+            over = self._tokens < 1
+            if not over:
+                self._tokens -= 1
+            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.per_second
+            return _Quota(self.capacity, int(self._tokens), 1.0, self.per_second, wait, over)
+
+
+def _reason(status: int) -> str:
+    return {
+        400: "BAD_REQUEST",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN",
+        404: "NOT_FOUND",
+        405: "METHOD_NOT_ALLOWED",
+        429: "TOO_MANY_REQUESTS",
+    }.get(status, "SERVER_ERROR" if status >= 500 else "ERROR")
+
+
+def _expand(query: Mapping[str, list[str]]) -> set[str]:
+    return {part.strip() for value in query.get("expand", []) for part in value.split(",")}
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    if not cursor:
+        return 0
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        return int(base64.urlsafe_b64decode(padded).decode().removeprefix("offset:"))
+    except ValueError:
+        return 0
+
+
+# ---- a tiny CQL ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What CQL fields mean for one content item."""
+
+    fake: FakeConfluence
+    content: Content
+
+    def values(self, name: str) -> list[str]:
+        c = self.content
+        if name in ("space", "space.key"):
+            return [c.space_key]
+        if name == "type":
+            return [c.type]
+        if name in ("label", "labeltext"):
+            return sorted(c.labels)
+        if name in ("id", "content"):
+            return [str(c.id)]
+        if name == "title":
+            return [c.title]
+        if name == "ancestor":
+            return [str(a.id) for a in self.fake.ancestors(c)]
+        if name == "parent":
+            return [str(c.parent_id)] if c.parent_id else []
+        if name in ("text", "sitesearch"):
+            return [c.title + " " + c.body]
+        raise CqlError(f"unsupported field {name!r}")
+
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|!~|=|~|\(|\)|,)'
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*|-?\d+))"
+)
+Predicate = Callable[[_Facts], bool]
+
+
+def parse_cql(cql: str) -> tuple[Predicate, Callable[[Content], Any]]:
+    """A predicate over content and a sort key, for the CQL the connector writes."""
+    tokens = _tokens(cql)
+    parser = _Cql(tokens)
+    predicate = parser.expression()
+    order = parser.order()
+    if parser.peek() is not None:
+        raise CqlError(f"unexpected {parser.peek()!r}")
+    return predicate, order
+
+
+def _tokens(cql: str) -> list[tuple[str, str]]:
+    tokens = []
+    position = 0
+    text = cql.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise CqlError(f"cannot read {text[position : position + 20]!r}")
+        position = match.end()
+        kind = match.lastgroup
+        assert kind is not None
+        value = match.group(kind)
+        if kind == "string":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        tokens.append((kind, value))
+    return tokens
+
+
+class _Cql:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.at][1] if self.at < len(self.tokens) else None
+
+    def keyword(self, word: str) -> bool:
+        found = self.tokens[self.at] if self.at < len(self.tokens) else ("", "")
+        if found[0] == "word" and found[1].upper() == word:
+            self.at += 1
+            return True
+        return False
+
+    def take(self) -> tuple[str, str]:
+        if self.at >= len(self.tokens):
+            raise CqlError("unexpected end of query")
+        self.at += 1
+        return self.tokens[self.at - 1]
+
+    def expect(self, value: str) -> None:
+        _, found = self.take()
+        if found != value:
+            raise CqlError(f"expected {value!r}, found {found!r}")
+
+    def expression(self) -> Predicate:
+        terms = [self.conjunction()]
+        while self.keyword("OR"):
+            terms.append(self.conjunction())
+        return lambda facts: any(term(facts) for term in terms)
+
+    def conjunction(self) -> Predicate:
+        terms = [self.negation()]
+        while self.keyword("AND"):
+            terms.append(self.negation())
+        return lambda facts: all(term(facts) for term in terms)
+
+    def negation(self) -> Predicate:
+        if self.keyword("NOT"):
+            inner = self.negation()
+            return lambda facts: not inner(facts)
+        if self.peek() == "(":
+            self.take()
+            inner = self.expression()
+            self.expect(")")
+            return inner
+        return self.clause()
+
+    def clause(self) -> Predicate:
+        kind, name = self.take()
+        if kind != "word":
+            raise CqlError(f"expected a field, found {name!r}")
+        field_name = name.lower()
+        negated = self.keyword("NOT")
+        if self.keyword("IN"):
+            values = self.values()
+            wanted = {v.casefold() for v in values}
+
+            def among(facts: _Facts) -> bool:
+                found = {v.casefold() for v in facts.values(field_name)}
+                return bool(found & wanted) != negated
+
+            return among
+        if negated:
+            raise CqlError("NOT must be followed by IN here")
+        _, op = self.take()
+        _, value = self.take()
+        target = value.casefold()
+        if op == "=":
+            return lambda facts: target in {v.casefold() for v in facts.values(field_name)}
+        if op == "!=":
+            return lambda facts: target not in {v.casefold() for v in facts.values(field_name)}
+        if op == "~":
+            return lambda facts: any(target in v.casefold() for v in facts.values(field_name))
+        if op == "!~":
+            return lambda facts: not any(target in v.casefold() for v in facts.values(field_name))
+        raise CqlError(f"unsupported operator {op!r}")
+
+    def values(self) -> list[str]:
+        self.expect("(")
+        values = [self.take()[1]]
+        while self.peek() == ",":
+            self.take()
+            values.append(self.take()[1])
+        self.expect(")")
+        return values
+
+    def order(self) -> Callable[[Content], Any]:
+        if not self.keyword("ORDER"):
+            return lambda c: c.id
+        if not self.keyword("BY"):
+            raise CqlError("expected BY after ORDER")
+        _, name = self.take()
+        descending = self.keyword("DESC")
+        self.keyword("ASC")
+        keys: dict[str, Callable[[Content], Any]] = {
+            "id": lambda c: c.id,
+            "created": lambda c: (c.created, c.id),
+            "title": lambda c: (c.title.casefold(), c.id),
+            "lastmodified": lambda c: (c.version, c.id),
+        }
+        key = keys.get(name.lower())
+        if key is None:
+            raise CqlError(f"cannot order by {name!r}")
+        if descending:
+            return lambda c: _Reverse(key(c))
+        return key
+
+
+@dataclass(frozen=True)
+class _Reverse:
+    value: Any
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return bool(self.value > other.value)
+
+
+# ---- HTTP plumbing ------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[_Handler], fake: FakeConfluence
+    ) -> None:
+        self.fake = fake
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for conn in self.connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def do_GET(self) -> None:
+        self.server.fake._serve(self)
+
+    def do_POST(self) -> None:
+        self.server.fake._serve(self)
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def seed_space(
+    fake: FakeConfluence, key: str, pages: int, body: Callable[[int], str] | None = None
+) -> list[Content]:
+    """``pages`` pages in space ``key`` with small, varied bodies; returns them in order."""
+    made = []
+    for n in range(pages):
+        text = body(n) if body else _body(key, n)
+        made.append(fake.add_page(key, f"{key} page {n:05d}", text))
+    return made
+
+
+def _body(key: str, n: int) -> str:
+    return (
+        f"<h2>Topic {n}</h2><p>How to handle case {n} in {key}.</p>"
+        '<ac:structured-macro ac:name="info"><ac:rich-text-body>'
+        f"<p>Note for case {n}.</p></ac:rich-text-body></ac:structured-macro>"
+        f'<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash'
+        f"</ac:parameter><ac:plain-text-body><![CDATA[run --case {n}]]></ac:plain-text-body>"
+        "</ac:structured-macro>"
+        f'<p>See <ac:link><ri:page ri:content-title="{key} page {(n + 1):05d}"/></ac:link>.</p>'
+    )
+
+
+def iter_pages(fake: FakeConfluence, space_key: str) -> Iterator[Content]:
+    """The current pages of a space, oldest first."""
+    for content in sorted(fake.contents.values(), key=lambda c: c.id):
+        if content.space_key == space_key and content.status == "current":
+            yield copy.copy(content)
