@@ -136,8 +136,9 @@ def _exercise(
 
     takeover = wait_for("the survivor to take s0 over", taken_over, LEASE_S + 10)
     delay = (takeover.started_at - killed_at).total_seconds()
-    # The lease runs out within LEASE_S of the last renewal; s0 fires every 1 s (+10% jitter).
-    assert delay < LEASE_S + 1.5, f"took over after {delay:.1f}s"
+    # The lease runs out within LEASE_S of the last renewal; s0 fires every 1 s (+10% jitter);
+    # a second more for a loaded machine.
+    assert delay < LEASE_S + 2.5, f"took over after {delay:.1f}s"
 
     def converged() -> bool:
         runs = _runs(store_url)["s0"]
