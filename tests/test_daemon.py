@@ -347,6 +347,39 @@ def test_sigterm_mid_run_exits_in_the_grace_period_and_the_next_start_converges(
     assert second.wait(10) == 0
 
 
+def test_a_run_that_outlasts_the_grace_period_is_recorded_and_the_exit_is_still_0(
+    tmp_path: Path, fake: FakeIntercom, daemons: list[DaemonProcess]
+) -> None:
+    make_docs(tmp_path / "docs", 5)
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = tmp_path / "syncer.yaml"
+    write_config(
+        config,
+        fake=fake,
+        store=store_url,
+        sources=[("docs", tmp_path / "docs")],
+        run_on_start=True,
+        daemon="  shutdown_grace_seconds: 0.5",
+        intercom="  concurrency: 1",
+    )
+    fake.faults.slow_down(3.0, method="POST", path_prefix="/ai/external_pages")
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    daemons.append(daemon)
+    wait_for("a page write under way", lambda: daemon.status()["sources"][0]["running"], 20)
+    time.sleep(0.3)
+    signalled = time.monotonic()
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait(10) == 0
+    assert time.monotonic() - signalled < 2.5  # the grace, not the 3 s page write
+    assert daemon.events("shutdown_grace_expired")[0]["sources"] == ["docs"]
+    assert daemon.events("daemon_stopped")[0]["clean"] is False
+    (run,) = runs_of(store_url, "docs")
+    assert run.status == "interrupted"
+    assert "grace period" in run.errors[0]
+    with Store.open_read_only(store_url) as store:
+        assert store.leases() == {}
+
+
 def test_sighup_keeps_the_schedules_on_a_broken_config_and_replaces_them_on_a_valid_one(
     tmp_path: Path, fake: FakeIntercom, daemons: list[DaemonProcess]
 ) -> None:

@@ -328,7 +328,10 @@ class Daemon:
             runtime.users += 1
         try:
             self._run_leased(runtime, source, stop, first=first)
-        except Exception as exc:  # a store outage, a bug: this run only, never the daemon
+        except StoreError as exc:  # the store is down: said once per run, no traceback
+            self.metrics.runs.labels(name, "crashed").inc()
+            self.log.error("run_crashed", source=name, error=str(exc))
+        except Exception as exc:  # a bug: this run only, never the daemon
             self.metrics.runs.labels(name, "crashed").inc()
             self.log.exception("run_crashed", source=name, error=str(exc))
         finally:
