@@ -196,8 +196,11 @@ class Daemon:
                     break
                 self._idle.wait(min(remaining, SIGNAL_POLL_S))
             left = sorted(self._running)
+        held = set(self.leases.held())
         self.leases.close()
-        for name in left:
+        # Only runs under this replica's leases: one still claiming may be waiting on a
+        # lease another replica holds, and that replica's run is none of ours.
+        for name in sorted(held.intersection(left)):
             try:
                 self.store.interrupt_abandoned_runs(
                     name, self._clock(), "interrupted: the shutdown grace period ran out"
