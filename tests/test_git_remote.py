@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from connectors.git import GitConnector, GitSettings, create
 from connectors.git.command import classify
@@ -99,12 +100,13 @@ def test_the_token_is_sent_as_a_header_and_never_written_or_printed(
     with GitHttpServer(served, token=TOKEN) as server:
         sync = git_sync(f"    repo: {server.url('docs.git')}\n    token: ${{GIT_TEST_TOKEN}}\n")
         assert "**" in repr(sync.settings.sources[0])
-        report = sync.run()
-        assert report.status == "succeeded", report.errors
-        work.write("docs/doc-0.md", "# Doc 0\n\nEdited.\n")
-        work.commit()
-        publish(work, served)
-        assert sync.run().counts.updated == 1
+        with capture_logs() as logs:
+            report = sync.run()
+            assert report.status == "succeeded", report.errors
+            work.write("docs/doc-0.md", "# Doc 0\n\nEdited.\n")
+            work.commit()
+            publish(work, served)
+            assert sync.run().counts.updated == 1
 
     expected = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert server.authorizations
@@ -116,17 +118,31 @@ def test_the_token_is_sent_as_a_header_and_never_written_or_printed(
             assert TOKEN.encode() not in data, path
             assert encoded.encode() not in data, path
     output = capfd.readouterr()
-    assert TOKEN not in output.out + output.err
-    assert encoded not in output.out + output.err
+    assert "git_fetched" in repr(logs)
+    for shown in (output.out, output.err, repr(logs)):
+        assert TOKEN not in shown
+        assert encoded not in shown
 
 
 def test_refused_and_missing_credentials_are_clear_and_never_show_the_token(
-    work: GitRepo, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    work: GitRepo,
+    tmp_path: Path,
+    git_sync: SyncFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     served = tmp_path / "served"
     publish(work, served)
+    monkeypatch.setenv("GIT_TEST_TOKEN", "wrong-" + TOKEN)
     with GitHttpServer(served, token=TOKEN) as server:
         url = server.url("docs.git")
+        sync = git_sync(f"    repo: {url}\n    token: ${{GIT_TEST_TOKEN}}\n")
+        with capture_logs() as logs:
+            report = sync.run()
+        assert report.status == "failed"
+        assert "credentials were refused" in report.errors[0]
+        assert "wrong-" not in report.errors[0] + repr(logs)
+        assert sync.cursor() is None
         with pytest.raises(SourceError, match="credentials were refused") as refused:
             source(url, token="wrong-" + TOKEN).list()
         assert "check that token is valid" in str(refused.value)
