@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "syncer.connectors"
 BUILTIN: dict[str, str] = {
     "filesystem": "connectors.filesystem:CONNECTOR",
     "git": "connectors.git:CONNECTOR",
+    "confluence": "connectors.confluence:CONNECTOR",
 }
 
 

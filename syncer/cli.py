@@ -131,6 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
     sub = config_commands.add_parser("schema", help="Print the config's JSON Schema.")
     sub.set_defaults(handler=_config_schema)
+
+    confluence = commands.add_parser("confluence", help="Confluence helpers.")
+    confluence_commands = confluence.add_subparsers(title="confluence commands", metavar="COMMAND")
+    sub = confluence_commands.add_parser(
+        "preview", help="Print the HTML Fin would get for one Confluence page."
+    )
+    sub.set_defaults(handler=_confluence_preview)
+    config_option(sub)
+    sub.add_argument("page_id", metavar="PAGE_ID", help="the number in the page's URL")
+    sub.add_argument("--source", metavar="NAME", help="the confluence source (if several)")
     return parser
 
 
@@ -302,3 +312,10 @@ def _config_schema(args: argparse.Namespace) -> int:
 
     print(json.dumps(json_schema(), indent=2))
     return 0
+
+
+def _confluence_preview(args: argparse.Namespace) -> int:
+    from connectors.confluence.preview import choose_source, preview
+
+    source = choose_source(_load(args), args.source)
+    return preview(source, args.page_id, sys.stdout, sys.stderr)

@@ -31,6 +31,7 @@ def _source_json(report: SourceReport) -> dict[str, Any]:
         "counts": report.counts.as_dict(),
         "errors": list(report.errors),
         "duration_s": round(report.duration, 3),
+        "notes": dict(report.notes),
     }
     the_plan = report.plan
     if the_plan is not None:
@@ -76,6 +77,8 @@ def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
             f"{verb}update {c.updated}, {verb}delete {c.deleted}, unchanged {c.unchanged}, "
             f"excluded {c.excluded}, failed {c.failed}"
         )
+        if report.notes:
+            lines.append("  notes: " + ", ".join(f"{name} {n}" for name, n in report.notes))
         if report.plan is not None:
             lines.extend(_plan_lines(report.plan))
         elif report.errors:

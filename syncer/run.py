@@ -90,6 +90,9 @@ class SourceReport:
     duration: float = 0.0
     # Intercom refused the token: no other source will fare better, so the pass stops.
     fatal: bool = False
+    # Counts a connector reports beside its documents (macros it dropped, pages it
+    # skipped), sorted by name; see ``_notes``.
+    notes: tuple[tuple[str, int], ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -199,6 +202,7 @@ def sync_source(
                 the_plan,
                 tuple(f.key + ": " + f.message for f in the_plan.failed[:MAX_ERRORS]),
                 time.monotonic() - started,
+                notes=_notes(connector),
             )
             log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
             return report
@@ -246,7 +250,20 @@ def sync_source(
         the_plan,
         tuple(tally.errors[:MAX_ERRORS]),
         time.monotonic() - started,
+        notes=_notes(connector),
     )
+
+
+def _notes(connector: Connector) -> tuple[tuple[str, int], ...]:
+    """What the connector counted beside its documents, if it counts anything.
+
+    A connector may offer ``notes() -> Mapping[str, int]`` (Confluence: macros dropped
+    by name, restricted pages skipped, requests made); the report shows them as they are.
+    """
+    notes = getattr(connector, "notes", None)
+    if not callable(notes):
+        return ()
+    return tuple(sorted((str(name), int(count)) for name, count in notes().items() if count))
 
 
 def _plan_source(

@@ -1,5 +1,15 @@
 """The ``type: confluence`` connector: Confluence Cloud (REST v2) and Data Center (REST v1).
 
-``convert`` turns storage format into clean HTML, ``site`` builds the site's URLs and
-``resolve`` answers the converter's questions about links, users and included pages.
+``connector`` lists and fetches; ``api`` speaks the two dialects and ``http`` owns the
+wire (auth, retries, rate limits). ``convert`` turns storage format into clean HTML,
+``site`` builds the site's URLs and ``resolve`` answers the converter's questions about
+links, users and included pages. ``preview`` prints one page as Fin would get it.
 """
+
+from connectors.confluence.connector import ConfluenceConnector, create
+from connectors.confluence.settings import ConfluenceSettings
+from connectors.protocol import ConnectorType
+
+CONNECTOR = ConnectorType(name="confluence", settings=ConfluenceSettings, create=create)
+
+__all__ = ["CONNECTOR", "ConfluenceConnector", "ConfluenceSettings"]

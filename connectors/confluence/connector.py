@@ -1,0 +1,427 @@
+"""The Confluence connector: list spaces by version, fetch and convert only what changed.
+
+``list`` resolves the space keys, then lists each space's pages (and blog posts) with
+their version number and no body: REST v2 on Cloud, v1 on Data Center, CQL search when
+labels or a filter narrow the scope. A stub's version is ``"<number>@<space key>"``, so
+an edit or a move between two synced spaces fetches the page again.
+
+A space whose listing fails part-way (an error, a 403, a listing cut short) is marked
+with a ``Failure`` and deletes nothing: its pages missing from this listing are listed
+as they were when the last successful run saw them (the cursor keeps that, per space),
+while complete spaces still sweep their deletions. Without that knowledge the whole
+listing is incomplete.
+
+``fetch`` reads bodies in bulk (250 per request on Cloud), checks read restrictions
+(their own and their ancestors', one CQL search per batch) unless
+``include_restricted``, looks up mentioned users once per run, and converts. A
+restricted page is ``Excluded`` (so it leaves Fin if it was there); a page that cannot
+be read is a ``Failure`` (kept as it was). A 401 stops the whole source.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import re
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import structlog
+
+from connectors.confluence.api import (
+    Body,
+    CloudApi,
+    ConfluenceApi,
+    DataCenterApi,
+    IncompleteListingError,
+    Kind,
+    Listed,
+    Restriction,
+    Space,
+    chunks,
+    scope_cql,
+)
+from connectors.confluence.convert import CONVERTER_VERSION, PageRef, UserRef, convert_page
+from connectors.confluence.http import (
+    AuthError,
+    ConfluenceError,
+    ConfluenceHttp,
+    basic_auth,
+    bearer_auth,
+)
+from connectors.confluence.resolve import FoundPage, SiteResolver, title_key
+from connectors.confluence.settings import ConfluenceSettings
+from connectors.protocol import Connector, Context
+from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
+
+CURSOR_FORMAT = 1
+FETCH_BATCH = 250
+RESTRICTED = "read-restricted pages skipped"
+_USER = re.compile(r"<ri:user\b([^>]*)>")
+_USER_ATTRIBUTE = re.compile(r'ri:(account-id|userkey|username)\s*=\s*"([^"]*)"')
+
+
+def make_http(settings: ConfluenceSettings) -> ConfluenceHttp:
+    """The HTTP client for a source: Basic auth on Cloud, a bearer PAT on Data Center."""
+    token = settings.token.get_secret_value()
+    if settings.deployment == "cloud":
+        authorization = basic_auth(settings.email or "", token)
+    else:
+        authorization = bearer_auth(token)
+    return ConfluenceHttp(
+        settings.base_url,
+        authorization=authorization,
+        deployment=settings.deployment,
+        timeout=settings.timeout,
+    )
+
+
+class ConfluenceConnector:
+    """Reads one ``type: confluence`` source for one run; not shared between threads."""
+
+    def __init__(
+        self,
+        settings: ConfluenceSettings,
+        context: Context | None = None,
+        *,
+        http: ConfluenceHttp | None = None,
+    ) -> None:
+        from connectors.confluence.site import Site
+
+        self.settings = settings
+        self.site = Site(settings.base_url, settings.deployment, settings.page_url)
+        self.http = http or make_http(settings)
+        weakref.finalize(self, self.http.close)
+        self.api: ConfluenceApi = (
+            CloudApi(self.http) if settings.deployment == "cloud" else DataCenterApi(self.http)
+        )
+        self.previous = read_cursor(context.cursor if context else None)
+        self.listed: dict[str, Listed] = {}
+        self.known: dict[str, dict[str, str]] | None = None
+        self.counts: Counter[str] = Counter()
+        self.resolver = SiteResolver(
+            self.site,
+            find_page=self._find_page,
+            find_users=self._find_users,
+            include_restricted=settings.include_restricted,
+        )
+        self._own_restriction: dict[str, bool] = {}
+        self._log = structlog.get_logger("syncer.confluence").bind(source=settings.name)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---- listing -------------------------------------------------------------------
+
+    def list(self) -> Listing:
+        settings = self.settings
+        kinds: list[Kind] = ["page", "blogpost"] if settings.include_blogposts else ["page"]
+        filtered = bool(settings.labels or settings.exclude_labels or settings.cql)
+        spaces = self.api.spaces(settings.spaces)  # a 401 here fails the source, clearly
+        stubs: dict[str, Stub] = {}
+        failures: list[Failure] = []
+        incomplete: list[str] = []
+        for key in settings.spaces:
+            space = spaces.get(key)
+            if space is None:
+                failures.append(
+                    Failure(
+                        f"space:{key}",
+                        f"space {key} was not found or this account cannot see it; "
+                        "its pages in Fin are kept",
+                    )
+                )
+                incomplete.append(key)
+                continue
+            cql = (
+                scope_cql(
+                    key,
+                    kinds,
+                    labels=settings.labels,
+                    exclude_labels=settings.exclude_labels,
+                    extra=settings.cql,
+                )
+                if filtered
+                else None
+            )
+            problem = self._list_space(space, kinds, cql, stubs)
+            if problem is not None:
+                failures.append(Failure(f"space:{key}", problem))
+                incomplete.append(key)
+        complete = True
+        for key in incomplete:
+            kept = self.previous.get(key)
+            if kept is None:
+                complete = False  # nothing known of it: the whole listing deletes nothing
+                continue
+            for page_id, version in kept.items():
+                stubs.setdefault(page_id, Stub(page_id, version))
+        self.known = {}
+        for stub in stubs.values():
+            listed = self.listed.get(stub.key)
+            space_key = listed.space_key if listed else _space_of(stub.version)
+            self.known.setdefault(space_key, {})[stub.key] = stub.version
+        self.resolver.titles = {
+            title_key(item.space_key, item.title): item.id
+            for item in self.listed.values()
+            if item.kind == "page"
+        }
+        self._log.info(
+            "confluence_listed",
+            spaces=len(settings.spaces),
+            listed=len(self.listed),
+            incomplete_spaces=incomplete,
+            requests=self.http.stats.requests,
+        )
+        ordered = sorted(stubs.values(), key=lambda stub: (len(stub.key), stub.key))
+        return Listing(tuple(ordered), complete, tuple(failures))
+
+    def _list_space(
+        self, space: Space, kinds: Sequence[Kind], cql: str | None, stubs: dict[str, Stub]
+    ) -> str | None:
+        """List one space into ``stubs``; why it is incomplete, or ``None``."""
+        count = 0
+        try:
+            for item in self.api.listing(space, kinds, cql):
+                if item.id in stubs:
+                    continue  # listed twice (moved while listing, or offsets shifted)
+                self.listed[item.id] = item
+                stubs[item.id] = Stub(item.id, stub_version(item.version, item.space_key))
+                count += 1
+        except AuthError:
+            raise
+        except (ConfluenceError, IncompleteListingError) as exc:
+            self._log.warning("confluence_space_incomplete", space=space.key, error=str(exc))
+            return (
+                f"listing of space {space.key} stopped after {count} pages ({exc}); "
+                "nothing in this space is deleted this run"
+            )
+        return None
+
+    def cursor(self) -> str | None:
+        """Per space, every page id and version listed: the fallback of a failed listing."""
+        if self.known is None:
+            return None
+        return json.dumps(
+            {"format": CURSOR_FORMAT, "spaces": self.known}, separators=(",", ":"), sort_keys=True
+        )
+
+    # ---- fetching ------------------------------------------------------------------
+
+    def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
+        groups: dict[Kind, list[Stub]] = {"page": [], "blogpost": []}
+        for stub in stubs:
+            listed = self.listed.get(stub.key)
+            groups[listed.kind if listed else "page"].append(stub)
+        for kind, group in groups.items():
+            for batch in chunks_of(group, FETCH_BATCH):
+                yield from self._fetch_batch(kind, batch)
+
+    def _fetch_batch(self, kind: Kind, batch: Sequence[Stub]) -> Iterator[Fetched]:
+        ids = [stub.key for stub in batch]
+        try:
+            bodies = self.api.bodies(ids, kind)
+            reasons, unknown = (
+                ({}, set())
+                if self.settings.include_restricted
+                else (self.restrictions(list(bodies)))
+            )
+        except AuthError:
+            raise
+        except (ConfluenceError, IncompleteListingError) as exc:
+            for stub in batch:
+                yield Failure(stub.key, f"could not be read: {exc}")
+            return
+        self._prefetch_users(body.storage for body in bodies.values())
+        for stub in batch:
+            body = bodies.get(stub.key)
+            if body is None:
+                yield Failure(
+                    stub.key,
+                    "not found when fetched (deleted, moved or hidden since it was listed); "
+                    "kept until a listing no longer shows it",
+                )
+            elif stub.key in unknown:
+                yield Failure(
+                    stub.key, "its read restrictions could not be checked; kept as it was"
+                )
+            else:
+                yield self.document(stub.key, body, reasons.get(stub.key))
+
+    def document(self, key: str, body: Body, restricted: str | None) -> Fetched:
+        """The ``Document`` for a fetched body (or why it is excluded or failed)."""
+        listed = self.listed.get(key)
+        space_key = (listed.space_key if listed else None) or body.space_key or ""
+        version = stub_version(body.version, space_key)
+        if restricted:
+            self.counts[RESTRICTED] += 1
+            return Excluded(
+                key, version, f"{restricted}; set include_restricted: true to sync such pages"
+            )
+        title = body.title or (listed.title if listed else key)
+        url = self.site.document_url(body.id, space_key, title)
+        try:
+            converted = convert_page(
+                body.storage, PageRef(body.id, space_key, title, url), self.resolver
+            )
+        except AuthError:
+            raise
+        except Exception as exc:  # a converter bug must cost one page, not the run
+            self._log.exception("confluence_convert_failed", key=key)
+            return Failure(key, f"could not be converted: {type(exc).__name__}: {exc}")
+        self.counts.update(converted.notes)
+        if not converted.html.strip():
+            return Excluded(key, version, "nothing left after conversion (only dropped macros)")
+        return Document(
+            key=key,
+            version=version,
+            external_id=key,
+            title=title,
+            html=converted.html,
+            url=url,
+            converter_version=CONVERTER_VERSION,
+        )
+
+    def restrictions(self, ids: Sequence[str]) -> tuple[dict[str, str], set[str]]:
+        """Why each of ``ids`` must not reach Fin (restricted), and ids that could not be
+        checked; ancestors are looked up once per run."""
+        found = self.api.restrictions(ids)
+        for content_id, restriction in found.items():
+            self._own_restriction[content_id] = restriction.own
+        ancestors = {a for r in found.values() for a, _ in r.ancestors}
+        missing = [a for a in ancestors if a not in self._own_restriction]
+        if missing:
+            for content_id, restriction in self.api.restrictions(missing).items():
+                self._own_restriction[content_id] = restriction.own
+        reasons: dict[str, str] = {}
+        unknown: set[str] = set()
+        for content_id in ids:
+            checked = found.get(content_id)
+            if checked is None:
+                unknown.add(content_id)
+                continue
+            reason = self._reason(checked)
+            if reason:
+                reasons[content_id] = reason
+        return reasons, unknown
+
+    def _reason(self, restriction: Restriction) -> str | None:
+        if restriction.own:
+            return "read-restricted"
+        for ancestor_id, title in restriction.ancestors:
+            # An ancestor that could not be checked counts as restricted: fail closed.
+            if self._own_restriction.get(ancestor_id, True):
+                return f"inherits read restrictions from {title!r} ({ancestor_id})"
+        return None
+
+    # ---- the resolver's lookups ----------------------------------------------------
+
+    def _find_page(self, space_key: str, title: str) -> FoundPage | None:
+        try:
+            found = self.api.find_page(space_key, title)
+        except AuthError:
+            raise
+        except (ConfluenceError, IncompleteListingError) as exc:
+            self.counts["page lookups failed"] += 1
+            self._log.warning(
+                "confluence_lookup_failed", space=space_key, title=title, error=str(exc)
+            )
+            return None
+        if found is None:
+            return None
+        body, restriction = found
+        reason = None
+        if not self.settings.include_restricted:
+            self._own_restriction[body.id] = restriction.own
+            missing = [a for a, _ in restriction.ancestors if a not in self._own_restriction]
+            if missing:
+                try:
+                    for content_id, r in self.api.restrictions(missing).items():
+                        self._own_restriction[content_id] = r.own
+                except (ConfluenceError, IncompleteListingError):
+                    pass  # unchecked ancestors count as restricted
+            reason = self._reason(restriction)
+        return FoundPage(body.id, body.space_key or space_key, body.title, body.storage, reason)
+
+    def _find_users(self, refs: builtins.list[UserRef]) -> dict[UserRef, str]:
+        try:
+            return self.api.users(refs)
+        except AuthError:
+            raise
+        except ConfluenceError as exc:
+            self.counts["user lookups failed"] += 1
+            self._log.warning("confluence_user_lookup_failed", error=str(exc))
+            return {}
+
+    def _prefetch_users(self, storages: Iterable[str]) -> None:
+        refs: list[UserRef] = []
+        for storage in storages:
+            for match in _USER.finditer(storage):
+                found = dict(_USER_ATTRIBUTE.findall(match.group(1)))
+                refs.append(
+                    UserRef(
+                        account_id=found.get("account-id", "").strip() or None,
+                        userkey=found.get("userkey", "").strip() or None,
+                        username=found.get("username", "").strip() or None,
+                    )
+                )
+        if refs:
+            self.resolver.prefetch_users(refs)
+
+    # ---- the run report ------------------------------------------------------------
+
+    def notes(self) -> dict[str, int]:
+        """Counts for the run report: dropped macros, skipped pages, Confluence traffic."""
+        notes = Counter(self.counts)
+        notes.update(self.resolver.notes)
+        stats = self.http.stats
+        notes["Confluence requests"] = stats.requests
+        if stats.throttled or stats.paced:
+            notes["Confluence rate-limit waits"] = stats.throttled + stats.paced
+        if stats.retries:
+            notes["Confluence retries"] = stats.retries
+        return dict(notes)
+
+
+def stub_version(number: int, space_key: str) -> str:
+    return f"{number}@{space_key}"
+
+
+def _space_of(version: str) -> str:
+    return version.partition("@")[2]
+
+
+def chunks_of(stubs: Sequence[Stub], size: int) -> Iterator[Sequence[Stub]]:
+    for start in range(0, len(stubs), size):
+        yield stubs[start : start + size]
+
+
+def read_cursor(cursor: str | None) -> dict[str, dict[str, str]]:
+    """Space key -> {page id: version} from a cursor; empty when there is none or it is
+    from another format (the first listing then decides alone)."""
+    if not cursor:
+        return {}
+    try:
+        data: Any = json.loads(cursor)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or data.get("format") != CURSOR_FORMAT:
+        return {}
+    spaces = data.get("spaces")
+    if not isinstance(spaces, dict):
+        return {}
+    return {
+        str(key): {str(k): str(v) for k, v in pages.items()}
+        for key, pages in spaces.items()
+        if isinstance(pages, dict)
+    }
+
+
+def create(settings: ConfluenceSettings, context: Context) -> Connector:
+    """The ``ConnectorType`` factory."""
+    return ConfluenceConnector(settings, context)
+
+
+__all__ = ["ConfluenceConnector", "chunks", "create", "make_http"]

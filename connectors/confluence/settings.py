@@ -1,0 +1,162 @@
+"""``type: confluence`` settings: the site, how to sign in, and which content is in scope."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from connectors.confluence.site import PAGE_URL_PLACEHOLDERS, page_url_problem
+from syncer.config.settings import SourceSettings
+
+_SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
+_LABEL = re.compile(r"^[^\s\"',()]{1,255}$")
+
+
+class ConfluenceSettings(SourceSettings):
+    """Pages (and optionally blog posts) of some spaces of a Confluence site."""
+
+    type: Literal["confluence"]
+    base_url: str = Field(
+        description="The site with its context path: https://acme.atlassian.net/wiki (Cloud), "
+        "https://wiki.acme.com or https://acme.com/confluence (Data Center)"
+    )
+    deployment: Literal["cloud", "datacenter"] = Field(
+        default="cloud", description="cloud (REST v2) or datacenter (REST v1, also Server)"
+    )
+    email: str | None = Field(
+        default=None, description="Cloud: the account's email; the token is its API token"
+    )
+    token: SecretStr = Field(
+        description="Cloud: an API token; Data Center: a personal access token. Never logged."
+    )
+    spaces: tuple[str, ...] = Field(min_length=1, description="Space keys to sync")
+    labels: tuple[str, ...] = Field(
+        default=(), description="Only pages with at least one of these labels"
+    )
+    exclude_labels: tuple[str, ...] = Field(
+        default=(), description="Leave out pages with any of these labels"
+    )
+    cql: str | None = Field(
+        default=None, description='An extra CQL filter, e.g. ancestor = 123456 or title ~ "FAQ"'
+    )
+    include_blogposts: bool = Field(default=False, description="Sync blog posts too")
+    include_restricted: bool = Field(
+        default=False,
+        description="Also sync pages with read restrictions (their own or a parent's)",
+    )
+    page_url: str | None = Field(
+        default=None,
+        description="Page URL template with {id}, {space} and {title}; default: the "
+        "page's own Confluence URL",
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _site_is_the_default_url(cls, data: Any) -> Any:
+        # The Content Import Source URL Intercom shows: the site, unless ``url:`` says.
+        if (
+            isinstance(data, dict)
+            and data.get("url") is None
+            and isinstance(data.get("base_url"), str)
+        ):
+            return {**data, "url": data["base_url"].rstrip("/")}
+        return data
+
+    @field_validator("base_url")
+    @classmethod
+    def _site_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url {value!r} must be an http:// or https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"base_url {value!r} must not have a query or fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @field_validator("token")
+    @classmethod
+    def _token_present(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("token is empty; set it, e.g. token: ${CONFLUENCE_TOKEN}")
+        return value
+
+    @field_validator("spaces")
+    @classmethod
+    def _space_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [key for key in value if not _SPACE_KEY.match(key)]
+        if bad:
+            raise ValueError(
+                f"not a space key: {', '.join(map(repr, bad))} (write the key, e.g. SUP)"
+            )
+        doubled = sorted({key for key in value if value.count(key) > 1})
+        if doubled:
+            raise ValueError(f"space {', '.join(doubled)} is listed twice")
+        return value
+
+    @field_validator("labels", "exclude_labels")
+    @classmethod
+    def _label_names(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        bad = [label for label in value if not _LABEL.match(label)]
+        if bad:
+            raise ValueError(
+                f"{info.field_name}: {', '.join(map(repr, bad))} cannot be a Confluence label "
+                "(labels have no spaces, quotes, commas or parentheses)"
+            )
+        return value
+
+    @field_validator("cql")
+    @classmethod
+    def _cql_filter(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not text:
+            raise ValueError("cql is empty; remove it or write a filter")
+        if re.search(r"\border\s+by\b", text, re.IGNORECASE):
+            raise ValueError("cql is a filter: remove ORDER BY (syncer orders the results)")
+        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+        if unquoted.count('"') % 2:
+            raise ValueError(f"cql {text!r} has an unclosed quote")
+        depth = 0
+        for char in unquoted:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth < 0:
+                break
+        if depth:
+            raise ValueError(f"cql {text!r} has unbalanced parentheses")
+        return text
+
+    @field_validator("page_url")
+    @classmethod
+    def _page_url_template(cls, value: str | None) -> str | None:
+        if value is not None and (problem := page_url_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_fit_deployment(self) -> Self:
+        host = urlsplit(self.base_url).netloc.lower()
+        if self.deployment == "cloud":
+            if not self.email:
+                raise ValueError(
+                    "a cloud source needs email (the account's) beside token (its API token); "
+                    "for Data Center write deployment: datacenter"
+                )
+            if host.endswith(".atlassian.net") and urlsplit(self.base_url).path != "/wiki":
+                raise ValueError(
+                    f"base_url of Confluence Cloud ends with /wiki: write https://{host}/wiki"
+                )
+        elif self.email:
+            raise ValueError(
+                "email is for Cloud only; Data Center signs in with a personal access token "
+                "in token alone"
+            )
+        elif host.endswith(".atlassian.net"):
+            raise ValueError(f"{host} is Confluence Cloud: write deployment: cloud")
+        return self
+
+
+__all__ = ["PAGE_URL_PLACEHOLDERS", "ConfluenceSettings"]
