@@ -24,6 +24,7 @@ import keyword
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -1044,39 +1045,27 @@ def nouns_of(resource: str) -> set[str]:
 def generate(preview: Path = PREVIEW_SPEC, stable: Path = STABLE_SPEC) -> dict[str, str]:
     """File name -> formatted source of every module in ``syncer/intercom/api/``."""
     files = Generator(Spec(preview), Spec(stable)).run()
-    return {name: ruff_format(name, text) for name, text in sorted(files.items())}
+    return ruff_format(files)
 
 
-def ruff_format(name: str, text: str) -> str:
+def ruff_format(files: dict[str, str]) -> dict[str, str]:
+    """The files as ``ruff`` leaves them (unused imports dropped, then formatted), with
+    the project's settings: two ruff runs over a scratch folder, not one per file."""
     ruff = [sys.executable, "-m", "ruff"]
     config = ["--config", str(ROOT / "pyproject.toml")]
-    fixed = subprocess.run(
-        [
-            *ruff,
-            "check",
-            *config,
-            "--select",
-            "F401,UP,RUF022",
-            "--fix-only",
-            "--quiet",
-            "--stdin-filename",
-            str(OUT / name),
-            "-",
-        ],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    return subprocess.run(
-        [*ruff, "format", *config, "--stdin-filename", str(OUT / name), "-"],
-        input=fixed,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    with tempfile.TemporaryDirectory(prefix="intercom-api-") as scratch:
+        folder = Path(scratch)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        fix = ["check", *config, "--select", "F401,UP,RUF022", "--fix-only", "--quiet"]
+        subprocess.run([*ruff, *fix, str(folder)], check=True, cwd=ROOT, capture_output=True)
+        subprocess.run(
+            [*ruff, "format", *config, "--quiet", str(folder)],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        return {name: (folder / name).read_text(encoding="utf-8") for name in sorted(files)}
 
 
 def main(argv: list[str] | None = None) -> int:
