@@ -96,7 +96,8 @@ def first_sentence(text: str | None) -> str:
     text = " ".join(text.split())
     match = re.match(r"(.+?[.!?])(\s|$)", text)
     sentence = match.group(1) if match else text
-    return sentence[:300]
+    sentence = sentence[:300]
+    return sentence if not sentence or sentence[-1] in ".!?:" else sentence + "."
 
 
 def docstring(lines: list[str], indent: int) -> str:

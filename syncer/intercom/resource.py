@@ -118,7 +118,7 @@ def _typed(returns: object, reply: Any) -> Any:
     """``reply`` as ``returns``; a reply that does not fit is an ``IntercomError``."""
     if returns is None or reply is None:
         return None
-    if returns in (str, bytes, object):
+    if returns in (str, bytes, object, dict):
         return reply
     from pydantic import BaseModel, ValidationError
 

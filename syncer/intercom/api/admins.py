@@ -19,7 +19,7 @@ else:
 
 
 class Admins(Resource):
-    """Admins. Everything about your Admins"""
+    """Admins. Everything about your Admins."""
 
     def identify(
         self,

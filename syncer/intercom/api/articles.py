@@ -21,7 +21,7 @@ else:
 
 
 class Articles(Resource):
-    """Articles. Everything about your Articles"""
+    """Articles. Everything about your Articles."""
 
     def list(
         self,

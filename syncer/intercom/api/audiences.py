@@ -21,7 +21,7 @@ else:
 
 
 class Audiences(Resource):
-    """Audiences. Everything about your Audiences"""
+    """Audiences. Everything about your Audiences."""
 
     def list(
         self,

@@ -17,7 +17,7 @@ else:
 
 
 class AwayStatusReasons(Resource):
-    """Away Status Reasons. Everything about your Away Status Reasons"""
+    """Away Status Reasons. Everything about your Away Status Reasons."""
 
     def list(
         self,

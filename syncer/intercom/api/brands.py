@@ -17,7 +17,7 @@ else:
 
 
 class Brands(Resource):
-    """Brands. Everything about your Brands"""
+    """Brands. Everything about your Brands."""
 
     def list(
         self,

@@ -20,7 +20,7 @@ else:
 
 
 class Calls(Resource):
-    """Calls. Everything about your Calls"""
+    """Calls. Everything about your Calls."""
 
     def list(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class Companies(Resource):
-    """Companies. Everything about your Companies"""
+    """Companies. Everything about your Companies."""
 
     def retrieve(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class Contacts(Resource):
-    """Contacts. Everything about your contacts"""
+    """Contacts. Everything about your contacts."""
 
     def list_companies_for_a_contact(
         self,

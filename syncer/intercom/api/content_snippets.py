@@ -19,7 +19,7 @@ else:
 
 
 class ContentSnippets(Resource):
-    """Content Snippets. Everything about your Content Snippets"""
+    """Content Snippets. Everything about your Content Snippets."""
 
     def list(
         self,

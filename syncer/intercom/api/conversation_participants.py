@@ -20,7 +20,7 @@ else:
 
 
 class ConversationParticipants(Resource):
-    """Conversation Participants. Manage contacts participating in conversations"""
+    """Conversation Participants. Manage contacts participating in conversations."""
 
     def attach_contact_to_conversation(
         self,

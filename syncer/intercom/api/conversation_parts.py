@@ -17,7 +17,7 @@ else:
 
 
 class ConversationParts(Resource):
-    """Conversation Parts. Update and redact individual conversation parts"""
+    """Conversation Parts. Update and redact individual conversation parts."""
 
     def update(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class Conversations(Resource):
-    """Conversations. Everything about your Conversations"""
+    """Conversations. Everything about your Conversations."""
 
     def list(
         self,

@@ -20,7 +20,7 @@ else:
 
 
 class ConversationsAttributes(Resource):
-    """Conversations Attributes. Manage custom attributes for conversations"""
+    """Conversations Attributes. Manage custom attributes for conversations."""
 
     def list_conversation_attributes(
         self,

@@ -20,7 +20,7 @@ else:
 
 
 class DataAttributes(Resource):
-    """Data Attributes. Everything about your Data Attributes"""
+    """Data Attributes. Everything about your Data Attributes."""
 
     def lis(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class DataConnectors(Resource):
-    """Data Connectors. Everything about your Data Connectors"""
+    """Data Connectors. Everything about your Data Connectors."""
 
     def list(
         self,

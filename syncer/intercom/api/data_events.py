@@ -20,7 +20,7 @@ else:
 
 
 class DataEvents(Resource):
-    """Data Events. Everything about your Data Events"""
+    """Data Events. Everything about your Data Events."""
 
     def lis(
         self,

@@ -17,7 +17,7 @@ else:
 
 
 class Emails(Resource):
-    """Emails. Everything about your Emails"""
+    """Emails. Everything about your Emails."""
 
     def list(
         self,

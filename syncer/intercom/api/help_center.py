@@ -21,7 +21,7 @@ else:
 
 
 class HelpCenter(Resource):
-    """Help Center. Everything about your Help Center"""
+    """Help Center. Everything about your Help Center."""
 
     def list_help_center_redirects(
         self,

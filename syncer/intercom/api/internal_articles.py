@@ -19,7 +19,7 @@ else:
 
 
 class InternalArticles(Resource):
-    """Internal Articles. Everything about your Internal Articles"""
+    """Internal Articles. Everything about your Internal Articles."""
 
     def list(
         self,

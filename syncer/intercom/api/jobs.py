@@ -17,7 +17,7 @@ else:
 
 
 class Jobs(Resource):
-    """Jobs. Everything about jobs"""
+    """Jobs. Everything about jobs."""
 
     def jobs_status(
         self,

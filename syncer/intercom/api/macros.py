@@ -18,7 +18,7 @@ else:
 
 
 class Macros(Resource):
-    """Macros. Operations related to saved replies (macros) in conversations"""
+    """Macros. Operations related to saved replies (macros) in conversations."""
 
     def list(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class Messages(Resource):
-    """Messages. Everything about your messages"""
+    """Messages. Everything about your messages."""
 
     def create(
         self,

@@ -402,7 +402,7 @@ class AdminWithAppRole(ReplyModel):
 class App(ReplyModel):
     """App.
 
-    App is a workspace on Intercom
+    App is a workspace on Intercom.
     """
 
     type: str | None = None
@@ -417,7 +417,7 @@ class App(ReplyModel):
 class AdminWithApp(ReplyModel):
     """Admin.
 
-    Admins are the teammate accounts that have access to a workspace
+    Admins are the teammate accounts that have access to a workspace.
     """
 
     type: str | None = None
@@ -438,7 +438,7 @@ class AdminWithApp(ReplyModel):
 class TeamPriorityLevel(ReplyModel):
     """Team Priority Level.
 
-    Admin priority levels for teams
+    Admin priority levels for teams.
     """
 
     primary_team_ids: list[int] | None = None
@@ -741,7 +741,7 @@ class ArticleTranslatedContent(ReplyModel):
 class Reference(ReplyModel):
     """Reference.
 
-    reference to another object
+    reference to another object.
     """
 
     type: str | None = None
@@ -765,7 +765,7 @@ class Tag(ReplyModel):
 class Tags(ReplyModel):
     """Tags.
 
-    A list of tags objects associated with a conversation
+    A list of tags objects associated with a conversation.
     """
 
     type: str | None = None
@@ -879,7 +879,7 @@ class Article(ReplyModel):
 class DeletedArticleObject(ReplyModel):
     """Deleted Article Object.
 
-    Response returned when an object is deleted
+    Response returned when an object is deleted.
     """
 
     id: str | None = None
@@ -985,7 +985,7 @@ class ArticleSearchResponseData(ReplyModel):
 class ArticleSearchResponse(ReplyModel):
     """Article Search Response.
 
-    The results of an Article search
+    The results of an Article search.
     """
 
     type: str | None = None
@@ -1318,7 +1318,7 @@ class CollectionList(ReplyModel):
 class DeletedCollectionObject(ReplyModel):
     """Deleted Collection Object.
 
-    Response returned when an object is deleted
+    Response returned when an object is deleted.
     """
 
     id: str | None = None
@@ -1329,7 +1329,7 @@ class DeletedCollectionObject(ReplyModel):
 class HelpCenter(ReplyModel):
     """Help Center.
 
-    Help Centers contain collections
+    Help Centers contain collections.
     """
 
     id: str | None = None
@@ -1348,7 +1348,7 @@ class HelpCenter(ReplyModel):
 class HelpCenterList(ReplyModel):
     """Help Centers.
 
-    A list of Help Centers belonging to the App
+    A list of Help Centers belonging to the App.
     """
 
     type: str | None = None
@@ -1394,7 +1394,7 @@ class InternalArticleList(ReplyModel):
 class DeletedInternalArticleObject(ReplyModel):
     """Deleted Internal Article Object.
 
-    Response returned when an object is deleted
+    Response returned when an object is deleted.
     """
 
     id: str | None = None
@@ -1414,7 +1414,7 @@ class InternalArticleSearchResponseData(ReplyModel):
 class InternalArticleSearchResponse(ReplyModel):
     """Internal Article Search Response.
 
-    The results of an Internal Article search
+    The results of an Internal Article search.
     """
 
     type: str | None = None
@@ -1426,7 +1426,7 @@ class InternalArticleSearchResponse(ReplyModel):
 class Folder(ReplyModel):
     """Folder.
 
-    A folder for organizing content
+    A folder for organizing content.
     """
 
     id: int | None = None
@@ -1451,7 +1451,7 @@ class ListFoldersResponse(ReplyModel):
 class DeletedFolderObject(ReplyModel):
     """Deleted Folder Object.
 
-    Response returned when a folder is deleted
+    Response returned when a folder is deleted.
     """
 
     id: int | None = None
@@ -1482,7 +1482,7 @@ class TagBasic(ReplyModel):
 class CompanyTags(ReplyModel):
     """CompanyTags.
 
-    The list of tags associated with the company
+    The list of tags associated with the company.
     """
 
     type: str | None = None
@@ -1507,7 +1507,7 @@ class Segment(ReplyModel):
 class CompanySegments(ReplyModel):
     """CompanySegments.
 
-    The list of segments associated with the company
+    The list of segments associated with the company.
     """
 
     type: str | None = None
@@ -1541,7 +1541,7 @@ class CompanyNote(ReplyModel):
 class CompanyNotes(ReplyModel):
     """CompanyNotes.
 
-    The list of notes associated with the company
+    The list of notes associated with the company.
     """
 
     type: str | None = None
@@ -1591,7 +1591,7 @@ class CompanyList(ReplyModel):
 class DeletedCompanyObject(ReplyModel):
     """Deleted Company Object.
 
-    Response returned when an object is deleted
+    Response returned when an object is deleted.
     """
 
     id: str | None = None
@@ -1767,7 +1767,7 @@ class Contact(ReplyModel):
 class CompanyAttachedContacts(ReplyModel):
     """Company Attached Contacts.
 
-    A list of Contact Objects
+    A list of Contact Objects.
     """
 
     type: str | None = None
@@ -1779,7 +1779,7 @@ class CompanyAttachedContacts(ReplyModel):
 class CompanyAttachedSegments(ReplyModel):
     """Company Attached Segments.
 
-    A list of Segment Objects
+    A list of Segment Objects.
     """
 
     type: str | None = None
@@ -1849,7 +1849,7 @@ class CompanyScroll(ReplyModel):
 class ContactAttachedCompanies(ReplyModel):
     """Contact Attached Companies.
 
-    A list of Company Objects
+    A list of Company Objects.
     """
 
     type: str | None = None
@@ -2051,7 +2051,7 @@ class UpdateContactResponse(ReplyModel):
 class ContactDeleted(ReplyModel):
     """Contact Deleted.
 
-    deleted contact object
+    deleted contact object.
     """
 
     type: str | None = None
@@ -2411,7 +2411,7 @@ class ShowContactByExternalIdResponse(ReplyModel):
 class ContactArchived(ReplyModel):
     """Contact Archived.
 
-    archived contact object
+    archived contact object.
     """
 
     type: str | None = None
@@ -2423,7 +2423,7 @@ class ContactArchived(ReplyModel):
 class ContactUnarchived(ReplyModel):
     """Contact Unarchived.
 
-    unarchived contact object
+    unarchived contact object.
     """
 
     type: str | None = None
@@ -2435,7 +2435,7 @@ class ContactUnarchived(ReplyModel):
 class ContactBlocked(ReplyModel):
     """Contact Blocked.
 
-    blocked contact object
+    blocked contact object.
     """
 
     type: str | None = None
@@ -2657,7 +2657,7 @@ class ContentSnippetList(ReplyModel):
 class ContactReference(ReplyModel):
     """Contact Reference.
 
-    reference to contact object
+    reference to contact object.
     """
 
     type: str | None = None
@@ -2710,7 +2710,7 @@ class ConversationSourceAuthor(ReplyModel):
 class PartAttachment(ReplyModel):
     """Part attachment.
 
-    The file attached to a part
+    The file attached to a part.
     """
 
     type: str | None = None
@@ -2737,7 +2737,7 @@ class EmailAddressHeader(ReplyModel):
 class SourceEmailMessageMetadata(ReplyModel):
     """Email Message Metadata.
 
-    Contains metadata if the message was sent as an email
+    Contains metadata if the message was sent as an email.
     """
 
     message_id: str | None = None
@@ -3123,7 +3123,7 @@ class ConversationPartAuthor(ReplyModel):
 class EmailMessageMetadata(ReplyModel):
     """Email Message Metadata.
 
-    Contains metadata if the message was sent as an email
+    Contains metadata if the message was sent as an email.
     """
 
     subject: str | None = None
@@ -3142,7 +3142,7 @@ class ConversationPartMetadataQuickReplyOptionsItem(ReplyModel):
 class ConversationPartMetadata(ReplyModel):
     """Conversation Part Metadata.
 
-    Metadata for a conversation part
+    Metadata for a conversation part.
     """
 
     quick_reply_options: list[ConversationPartMetadataQuickReplyOptionsItem] | None = None
@@ -3322,7 +3322,7 @@ class PriorityChanged(ReplyModel):
 class ConversationSlaAppliedByRuleSlaDefinition(ReplyModel):
     """ConversationSlaAppliedByRuleSlaDefinition.
 
-    Target times configured for the SLA (in seconds)
+    Target times configured for the SLA (in seconds).
     """
 
     first_reply_time: int | None = None
@@ -3345,7 +3345,7 @@ class ConversationSlaAppliedByRule(ReplyModel):
 class ConversationSlaAppliedByWorkflowSlaDefinition(ReplyModel):
     """ConversationSlaAppliedByWorkflowSlaDefinition.
 
-    Target times configured for the SLA (in seconds)
+    Target times configured for the SLA (in seconds).
     """
 
     first_reply_time: int | None = None
@@ -3567,7 +3567,7 @@ class Conversation(ReplyModel):
 class ConversationDeleted(ReplyModel):
     """Conversation Deleted.
 
-    deleted conversation object
+    deleted conversation object.
     """
 
     id: str | None = None
@@ -3578,7 +3578,7 @@ class ConversationDeleted(ReplyModel):
 class TeammateReference(ReplyModel):
     """Teammate Reference.
 
-    A reference to a teammate (admin, team, or bot)
+    A reference to a teammate (admin, team, or bot).
     """
 
     type: str
@@ -3590,7 +3590,7 @@ class TeammateReference(ReplyModel):
 class HandlingEvent(ReplyModel):
     """Handling Event.
 
-    A pause or resume event for a conversation
+    A pause or resume event for a conversation.
     """
 
     teammate: TeammateReference
@@ -3602,7 +3602,7 @@ class HandlingEvent(ReplyModel):
 class HandlingEventList(ReplyModel):
     """Handling Event List.
 
-    A list of handling events for a conversation
+    A list of handling events for a conversation.
     """
 
     handling_events: list[HandlingEvent] | None = None
@@ -3646,7 +3646,7 @@ class SideConversationList(ReplyModel):
 class FileAttribute(ReplyModel):
     """File.
 
-    The value describing a file upload set for a custom attribute
+    The value describing a file upload set for a custom attribute.
     """
 
     type: str | None = None
@@ -4067,7 +4067,7 @@ class CustomObjectInstancesPaginatedList(ReplyModel):
 class CustomObjectInstanceDeleted(ReplyModel):
     """Custom Object Instance Deleted.
 
-    deleted custom object instance object
+    deleted custom object instance object.
     """
 
     object: str | None = None
@@ -4451,7 +4451,7 @@ class Macro(ReplyModel):
 class MacroListPagesNext(ReplyModel):
     """MacroListPagesNext.
 
-    Cursor for the next page
+    Cursor for the next page.
     """
 
     starting_after: str | None = None
@@ -4460,7 +4460,7 @@ class MacroListPagesNext(ReplyModel):
 class MacroListPages(ReplyModel):
     """MacroListPages.
 
-    Pagination information
+    Pagination information.
     """
 
     type: str | None = None
@@ -4482,7 +4482,7 @@ class MacroList(ReplyModel):
 class WhatsappMessageStatusListPagesNext(ReplyModel):
     """WhatsappMessageStatusListPagesNext.
 
-    Information for fetching next page (null if no more pages)
+    Information for fetching next page (null if no more pages).
     """
 
     starting_after: str | None = None
@@ -4523,7 +4523,7 @@ class WhatsappMessageStatusList(ReplyModel):
 class WhatsappMessageStatusError(ReplyModel):
     """WhatsappMessageStatusError.
 
-    Error details, present only when status is "failed"
+    Error details, present only when status is "failed".
     """
 
     message: str | None = None
@@ -4627,7 +4627,7 @@ class PaginatedResponse(ReplyModel):
 class DeletedObject(ReplyModel):
     """Deleted Object.
 
-    Response returned when an object is deleted
+    Response returned when an object is deleted.
     """
 
     id: str | None = None
@@ -4691,7 +4691,7 @@ class SegmentList(ReplyModel):
 class PhoneSwitch(ReplyModel):
     """Phone Switch.
 
-    Phone Switch Response
+    Phone Switch Response.
     """
 
     type: str | None = None
@@ -4701,7 +4701,7 @@ class PhoneSwitch(ReplyModel):
 class Call(ReplyModel):
     """Call.
 
-    Represents a phone call in Intercom
+    Represents a phone call in Intercom.
     """
 
     type: str | None = None
@@ -4809,7 +4809,7 @@ class TagCreateResponse(ReplyModel):
 class AdminPriorityLevel(ReplyModel):
     """Admin Priority Level.
 
-    Admin priority levels for the team
+    Admin priority levels for the team.
     """
 
     primary_admin_ids: list[int] | None = None
@@ -4904,7 +4904,7 @@ class TicketReply(ReplyModel):
 class TicketDeleted(ReplyModel):
     """Ticket Deleted.
 
-    deleted ticket object
+    deleted ticket object.
     """
 
     id: str | None = None
@@ -5024,7 +5024,7 @@ class Visitor(ReplyModel):
 class Brand(ReplyModel):
     """Brand.
 
-    Represents a branding configuration for the workspace
+    Represents a branding configuration for the workspace.
     """
 
     type: str | None = None
@@ -5040,7 +5040,7 @@ class Brand(ReplyModel):
 class BrandList(ReplyModel):
     """Brand List.
 
-    A list of brands
+    A list of brands.
     """
 
     type: str | None = None
@@ -5050,7 +5050,7 @@ class BrandList(ReplyModel):
 class EmailSetting(ReplyModel):
     """Email Setting.
 
-    Represents a sender email address configuration
+    Represents a sender email address configuration.
     """
 
     type: str | None = None
@@ -5068,7 +5068,7 @@ class EmailSetting(ReplyModel):
 class EmailList(ReplyModel):
     """Email List.
 
-    A list of email settings
+    A list of email settings.
     """
 
     type: str | None = None
@@ -5078,7 +5078,7 @@ class EmailList(ReplyModel):
 class AiCallResponse(ReplyModel):
     """AI Call Response.
 
-    Response containing information about a Fin Voice call
+    Response containing information about a Fin Voice call.
     """
 
     id: int | None = None

@@ -21,7 +21,7 @@ else:
 
 
 class News(Resource):
-    """News. Everything about your News"""
+    """News. Everything about your News."""
 
     def list_news_items(
         self,

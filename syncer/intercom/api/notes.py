@@ -18,7 +18,7 @@ else:
 
 
 class Notes(Resource):
-    """Notes. Everything about your Notes"""
+    """Notes. Everything about your Notes."""
 
     def list_company_notes(
         self,

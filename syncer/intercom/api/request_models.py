@@ -398,7 +398,7 @@ class ArticleTranslatedContent(RequestModel):
 class CreateArticleRequest(RequestModel):
     """Create Article Request Payload.
 
-    You can create an Article
+    You can create an Article.
     """
 
     title: str
@@ -423,7 +423,7 @@ class CreateArticleRequest(RequestModel):
 class UpdateArticleRequest(RequestModel):
     """Update Article Request Payload.
 
-    You can Update an Article
+    You can Update an Article.
     """
 
     title: str | None = None
@@ -635,7 +635,7 @@ class GroupTranslatedContent(RequestModel):
 class CreateCollectionRequest(RequestModel):
     """Create Collection Request Payload.
 
-    You can create a collection
+    You can create a collection.
     """
 
     name: str
@@ -648,7 +648,7 @@ class CreateCollectionRequest(RequestModel):
 class UpdateCollectionRequest(RequestModel):
     """Update Collection Request Payload.
 
-    You can update a collection
+    You can update a collection.
     """
 
     name: str | None = None
@@ -660,7 +660,7 @@ class UpdateCollectionRequest(RequestModel):
 class CreateInternalArticleRequest(RequestModel):
     """Create Internal Article Request Payload.
 
-    You can create an Internal Article
+    You can create an Internal Article.
     """
 
     title: str
@@ -678,7 +678,7 @@ class CreateInternalArticleRequest(RequestModel):
 class UpdateInternalArticleRequest(RequestModel):
     """Update Internal Article Request Payload.
 
-    You can Update an Internal Article
+    You can Update an Internal Article.
     """
 
     title: str | None = None
@@ -733,7 +733,7 @@ class UpdateFolderRequest(RequestModel):
 class CreateOrUpdateCompanyRequest(RequestModel):
     """Create Or Update Company Request Payload.
 
-    You can create or update a Company
+    You can create or update a Company.
     """
 
     name: str | None = None
@@ -929,7 +929,7 @@ class AttachTagToContactRequest(RequestModel):
 class UpdateContactRequest(RequestModel):
     """Update Contact Request Payload.
 
-    You can update a contact
+    You can update a contact.
     """
 
     role: str | None = None
@@ -1353,7 +1353,7 @@ class CustomObjectInstanceList(RequestModel):
 class UpdateConversationRequest(RequestModel):
     """Update Conversation Request.
 
-    Payload of the request to update a conversation
+    Payload of the request to update a conversation.
     """
 
     read: bool | None = None
@@ -1384,7 +1384,7 @@ class ContactReplyIntercomUserIdRequestReplyOptionsItem(RequestModel):
 class ConversationAttachmentFiles(RequestModel):
     """Conversation attachment files.
 
-    Properties of the attachment files in a conversation part
+    Properties of the attachment files in a conversation part.
     """
 
     content_type: str | None = None
@@ -1395,7 +1395,7 @@ class ConversationAttachmentFiles(RequestModel):
 class ContactReplyIntercomUserIdRequest(RequestModel):
     """Intercom User ID.
 
-    Payload of the request to reply on behalf of a contact using their `intercom_user_id`
+    Payload of the request to reply on behalf of a contact using their `intercom_user_id`.
     """
 
     message_type: Literal["comment"]
@@ -1411,7 +1411,7 @@ class ContactReplyIntercomUserIdRequest(RequestModel):
 class ContactReplyEmailRequest(RequestModel):
     """Email.
 
-    Payload of the request to reply on behalf of a contact using their `email`
+    Payload of the request to reply on behalf of a contact using their `email`.
     """
 
     message_type: Literal["comment"]
@@ -1427,7 +1427,7 @@ class ContactReplyEmailRequest(RequestModel):
 class ContactReplyUserIdRequest(RequestModel):
     """User ID.
 
-    Payload of the request to reply on behalf of a contact using their `user_id`
+    Payload of the request to reply on behalf of a contact using their `user_id`.
     """
 
     message_type: Literal["comment"]
@@ -1450,7 +1450,7 @@ class QuickReplyOption(RequestModel):
 class AdminReplyConversationRequest(RequestModel):
     """Admin Reply.
 
-    Payload of the request to reply on behalf of an admin
+    Payload of the request to reply on behalf of an admin.
     """
 
     message_type: Literal["comment", "note", "quick_reply"]
@@ -1468,7 +1468,7 @@ class AdminReplyConversationRequest(RequestModel):
 class CloseConversationRequest(RequestModel):
     """Close Conversation Request.
 
-    Payload of the request to close a conversation
+    Payload of the request to close a conversation.
     """
 
     message_type: Literal["close"]
@@ -1480,7 +1480,7 @@ class CloseConversationRequest(RequestModel):
 class SnoozeConversationRequest(RequestModel):
     """Snooze Conversation Request.
 
-    Payload of the request to snooze a conversation
+    Payload of the request to snooze a conversation.
     """
 
     message_type: Literal["snoozed"]
@@ -1491,7 +1491,7 @@ class SnoozeConversationRequest(RequestModel):
 class OpenConversationRequest(RequestModel):
     """Open Conversation Request.
 
-    Payload of the request to open a conversation
+    Payload of the request to open a conversation.
     """
 
     message_type: Literal["open"]
@@ -1501,7 +1501,7 @@ class OpenConversationRequest(RequestModel):
 class AssignConversationRequest(RequestModel):
     """Assign Conversation Request.
 
-    Payload of the request to assign a conversation
+    Payload of the request to assign a conversation.
     """
 
     message_type: Literal["assignment"]
@@ -1573,7 +1573,7 @@ class AttachContactToConversationRequestCustomerVariant3(RequestModel):
 class AttachContactToConversationRequest(RequestModel):
     """Assign Conversation Request.
 
-    Payload of the request to assign a conversation
+    Payload of the request to assign a conversation.
     """
 
     admin_id: str | None = None
@@ -1594,7 +1594,7 @@ class DetachContactFromConversationRequest(RequestModel):
 class RedactConversationRequestVariant1(RequestModel):
     """Redact Conversation Part Request.
 
-    Payload of the request to redact a conversation part
+    Payload of the request to redact a conversation part.
     """
 
     type: Literal["conversation_part"]
@@ -1605,7 +1605,7 @@ class RedactConversationRequestVariant1(RequestModel):
 class RedactConversationRequestVariant2(RequestModel):
     """Redact Conversation Source Request.
 
-    Payload of the request to redact a conversation source
+    Payload of the request to redact a conversation source.
     """
 
     type: Literal["source"]
@@ -1625,7 +1625,7 @@ class MergeConversationsRequest(RequestModel):
 class ConvertConversationToTicketRequest(RequestModel):
     """Convert Ticket Request Payload.
 
-    You can convert a Conversation to a Ticket
+    You can convert a Conversation to a Ticket.
     """
 
     ticket_type_id: str
@@ -1771,7 +1771,7 @@ class UpdateConversationAttributeOptionRequest(RequestModel):
 class CreateOrUpdateCustomObjectInstanceRequest(RequestModel):
     """Create Or Update Custom Object Instance Request Payload.
 
-    Payload to create or update a Custom Object instance
+    Payload to create or update a Custom Object instance.
     """
 
     external_id: str | None = None
@@ -1967,7 +1967,7 @@ class CreateDataEventSummariesRequest(RequestModel):
 class CreateDataExportsRequest(RequestModel):
     """Create Data Export Request.
 
-    Request for creating a data export
+    Request for creating a data export.
     """
 
     created_at_after: int
@@ -1987,7 +1987,7 @@ class CreateMessageRequest1From(RequestModel):
 class Recipient(RequestModel):
     """Recipient.
 
-    A recipient of a message
+    A recipient of a message.
     """
 
     type: Literal["user", "lead"]
@@ -2096,7 +2096,7 @@ class CreateIdentityVerificationSecretRequest(RequestModel):
 class CreatePhoneSwitchRequest(RequestModel):
     """Create Phone Switch Request Payload.
 
-    You can create an phone switch
+    You can create an phone switch.
     """
 
     phone: str
@@ -2173,7 +2173,7 @@ class TagMultipleUsersRequest(RequestModel):
 class AdminPriorityLevelRequest(RequestModel):
     """Admin Priority Level Request.
 
-    The priority levels to set, naming only the teammates whose level is being set
+    The priority levels to set, naming only the teammates whose level is being set.
     """
 
     primary_admin_ids: list[int] | None = None
@@ -2193,7 +2193,7 @@ class UpdateTeamMembersRequest(RequestModel):
 class CreateTicketTypeAttributeRequest(RequestModel):
     """Create Ticket Type Attribute Request Payload.
 
-    You can create a Ticket Type Attribute
+    You can create a Ticket Type Attribute.
     """
 
     name: str
@@ -2211,7 +2211,7 @@ class CreateTicketTypeAttributeRequest(RequestModel):
 class UpdateTicketTypeAttributeRequest(RequestModel):
     """Update Ticket Type Attribute Request Payload.
 
-    You can update a Ticket Type Attribute
+    You can update a Ticket Type Attribute.
     """
 
     name: str | None = None
@@ -2256,7 +2256,7 @@ class UpdateTicketTypeRequest(RequestModel):
 class ReplyTicketRequest1(RequestModel):
     """Intercom User ID.
 
-    Payload of the request to reply on behalf of a contact using their `intercom_user_id`
+    Payload of the request to reply on behalf of a contact using their `intercom_user_id`.
     """
 
     message_type: Literal["comment"]
@@ -2272,7 +2272,7 @@ class ReplyTicketRequest1(RequestModel):
 class ReplyTicketRequest2(RequestModel):
     """User ID.
 
-    Payload of the request to reply on behalf of a contact using their `user_id`
+    Payload of the request to reply on behalf of a contact using their `user_id`.
     """
 
     message_type: Literal["comment"]
@@ -2288,7 +2288,7 @@ class ReplyTicketRequest2(RequestModel):
 class ReplyTicketRequest3(RequestModel):
     """Email.
 
-    Payload of the request to reply on behalf of a contact using their `email`
+    Payload of the request to reply on behalf of a contact using their `email`.
     """
 
     message_type: Literal["comment"]
@@ -2311,7 +2311,7 @@ class ReplyTicketRequest4ReplyOptionsItem(RequestModel):
 class ReplyTicketRequest4(RequestModel):
     """Admin Reply on ticket.
 
-    Payload of the request to reply on behalf of an admin
+    Payload of the request to reply on behalf of an admin.
     """
 
     message_type: Literal["comment", "note", "quick_reply"]
@@ -2421,7 +2421,7 @@ class UpdateTicketRequest(RequestModel):
 class ChangeTicketTypeRequest(RequestModel):
     """Change Ticket Type Request.
 
-    You can change the type of a Ticket
+    You can change the type of a Ticket.
     """
 
     ticket_type_id: str
@@ -2505,7 +2505,7 @@ class ConvertVisitorRequest(RequestModel):
 class RegisterFinVoiceCallRequest(RequestModel):
     """Register Fin Voice Call Request Payload.
 
-    Register a Fin Voice call with Intercom
+    Register a Fin Voice call with Intercom.
     """
 
     phone_number: str

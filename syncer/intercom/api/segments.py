@@ -18,7 +18,7 @@ else:
 
 
 class Segments(Resource):
-    """Segments. Everything about your Segments"""
+    """Segments. Everything about your Segments."""
 
     def list(
         self,

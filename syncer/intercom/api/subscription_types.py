@@ -17,7 +17,7 @@ else:
 
 
 class SubscriptionTypes(Resource):
-    """Subscription Types. Everything about subscription types"""
+    """Subscription Types. Everything about subscription types."""
 
     def attach_subscription_type_to_contact(
         self,

@@ -18,7 +18,7 @@ else:
 
 
 class Switch(Resource):
-    """Switch. Everything about Switch"""
+    """Switch. Everything about Switch."""
 
     def create_phone_switch(
         self,

@@ -20,7 +20,7 @@ else:
 
 
 class Tags(Resource):
-    """Tags. Everything about tags"""
+    """Tags. Everything about tags."""
 
     def attach_tag_to_contact(
         self,

@@ -20,7 +20,7 @@ else:
 
 
 class Teams(Resource):
-    """Teams. Everything about your Teams"""
+    """Teams. Everything about your Teams."""
 
     def get_team_metrics(
         self,

@@ -17,7 +17,7 @@ else:
 
 
 class TicketStates(Resource):
-    """Ticket States. Everything about your ticket states"""
+    """Ticket States. Everything about your ticket states."""
 
     def list(
         self,

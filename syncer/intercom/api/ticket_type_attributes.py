@@ -17,7 +17,7 @@ else:
 
 
 class TicketTypeAttributes(Resource):
-    """Ticket Type Attributes. Everything about your ticket type attributes"""
+    """Ticket Type Attributes. Everything about your ticket type attributes."""
 
     def create(
         self,

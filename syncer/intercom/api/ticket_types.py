@@ -17,7 +17,7 @@ else:
 
 
 class TicketTypes(Resource):
-    """Ticket Types. Everything about your ticket types"""
+    """Ticket Types. Everything about your ticket types."""
 
     def list(
         self,

@@ -21,7 +21,7 @@ else:
 
 
 class Tickets(Resource):
-    """Tickets. Everything about your tickets"""
+    """Tickets. Everything about your tickets."""
 
     def reply(
         self,

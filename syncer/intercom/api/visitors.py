@@ -20,7 +20,7 @@ else:
 
 
 class Visitors(Resource):
-    """Visitors. Everything about your Visitors"""
+    """Visitors. Everything about your Visitors."""
 
     def retrieve_visitor_with_user_id(
         self,
