@@ -192,8 +192,13 @@ def render(t: T, mode: str, prefix: str = "") -> str:
         text = "Mapping[str, Any]" if mode == "sig" else f"dict[str, {value}]"
     elif t.kind == "union":
         parts: list[str] = []
-        for arg in t.args:
-            for piece in render(arg, mode, prefix).split(" | "):
+        values = tuple(dict.fromkeys(v for a in t.args if a.kind == "literal" for v in a.values))
+        args = [a for a in t.args if a.kind != "literal"]
+        if values:
+            nullable = any(a.nullable for a in t.args if a.kind == "literal")
+            args.insert(0, T("literal", values=values, nullable=nullable))
+        for arg in args:
+            for piece in top_level_parts(render(arg, mode, prefix)):
                 if piece not in parts:
                     parts.append(piece)
         if "None" in parts:
@@ -208,6 +213,18 @@ def render(t: T, mode: str, prefix: str = "") -> str:
     if t.nullable and text != "Any" and not text.endswith("| None"):
         text += " | None"
     return text
+
+
+def top_level_parts(text: str) -> list[str]:
+    """``A | list[B | C] | None`` -> ``A``, ``list[B | C]``, ``None``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth == 0 and text.startswith(" | ", i):
+            parts.append(text[start:i])
+            start = i + 3
+    parts.append(text[start:])
+    return parts
 
 
 @dataclass
@@ -631,34 +648,42 @@ class Generator:
                 )
             )
             return kind, model
-        # Every variant's properties become keyword arguments; the model picks the variant.
-        seen: dict[str, Arg] = {}
+        # Every variant's properties become keyword arguments, typed by the union of what
+        # the variants allow; the request model then picks the variant.
+        occurrences: dict[str, list[tuple[Any, str]]] = {}
         for props, _required in variants:
             for name, (pschema, pptr) in props.items():
-                if name in seen:
-                    continue
-                python = identifier(name)
-                if python in names or python in RESERVED_KWARGS:
-                    python = f"body_{python}"
-                t = self.requests.type_of(pschema, pptr, f"{hint}{camel(name)}")
-                target = self.spec.deref(pschema, pptr)[0]
-                sig = render(t, "sig", "rq.")
-                if kind == "multipart" and t.kind == "prim" and t.name == "bytes":
-                    sig = "bytes | BinaryIO"
-                everywhere = all(name in req for _, req in variants)
-                default = None
-                enum = (target.get("enum") or []) if isinstance(target, dict) else []
-                if everywhere and len(enum) == 1:
-                    default = repr(enum[0])  # the only value there is: no need to ask for it
-                seen[name] = Arg(
-                    name,
-                    python,
-                    "body",
-                    sig,
-                    everywhere and default is None,
-                    kind_of(target) if isinstance(target, dict) else "any",
-                    default=default,
-                )
+                occurrences.setdefault(name, []).append((pschema, pptr))
+        seen: dict[str, Arg] = {}
+        for name, found in occurrences.items():
+            python = identifier(name)
+            if python in names or python in RESERVED_KWARGS:
+                python = f"body_{python}"
+            types = [self.requests.type_of(ps, pp, f"{hint}{camel(name)}") for ps, pp in found]
+            t = types[0] if len(set(types)) == 1 else T("union", args=tuple(dict.fromkeys(types)))
+            targets = [self.spec.deref(ps, pp)[0] for ps, pp in found]
+            target = targets[0]
+            sig = render(t, "sig", "rq.")
+            if kind == "multipart" and t.kind == "prim" and t.name == "bytes":
+                sig = "bytes | BinaryIO"
+            everywhere = all(name in req for _, req in variants)
+            values = {
+                repr(v)
+                for tg in targets
+                for v in ((tg.get("enum") or [None]) if isinstance(tg, dict) else [None])
+            }
+            default = None
+            if everywhere and len(values) == 1 and values != {"None"}:
+                default = values.pop()  # the only value there is: no need to ask for it
+            seen[name] = Arg(
+                name,
+                python,
+                "body",
+                sig,
+                everywhere and default is None,
+                kind_of(target) if isinstance(target, dict) else "any",
+                default=default,
+            )
         args.extend(seen.values())
         return kind, model
 
@@ -1059,13 +1084,10 @@ def ruff_format(files: dict[str, str]) -> dict[str, str]:
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
         fix = ["check", *config, "--select", "F401,UP,RUF022", "--fix-only", "--quiet"]
-        subprocess.run([*ruff, *fix, str(folder)], check=True, cwd=ROOT, capture_output=True)
-        subprocess.run(
-            [*ruff, "format", *config, "--quiet", str(folder)],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-        )
+        for command in ([*ruff, *fix, str(folder)], [*ruff, "format", *config, str(folder)]):
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"ruff failed on the generated code:\n{done.stderr}")
         return {name: (folder / name).read_text(encoding="utf-8") for name in sorted(files)}
 
 

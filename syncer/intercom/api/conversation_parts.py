@@ -55,8 +55,8 @@ class ConversationParts(Resource):
     def redact_conversation(
         self,
         *,
+        type: Literal["conversation_part", "source"],
         conversation_id: str,
-        type: Literal["conversation_part"] = "conversation_part",
         conversation_part_id: str | None = None,
         source_id: str | None = None,
         api_version: str | None = None,

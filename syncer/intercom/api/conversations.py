@@ -231,14 +231,15 @@ class Conversations(Resource):
         self,
         id: str,
         *,
-        message_type: Literal["comment"] = "comment",
-        type: Literal["user"] = "user",
+        message_type: Literal["comment", "note", "quick_reply"],
+        type: Literal["user", "admin"],
         body: str | None = None,
         created_at: int | None = None,
         attachment_urls: Sequence[str] | None = None,
         reply_options: Sequence[
             rq.ContactReplyIntercomUserIdRequestReplyOptionsItem | Mapping[str, Any]
         ]
+        | Sequence[rq.QuickReplyOption | Mapping[str, Any]]
         | None = None,
         intercom_user_id: str | None = None,
         attachment_files: Sequence[rq.ConversationAttachmentFiles | Mapping[str, Any]]
@@ -280,9 +281,9 @@ class Conversations(Resource):
         self,
         id: str,
         *,
+        message_type: Literal["close", "snoozed", "open", "assignment"],
         admin_id: str,
-        message_type: Literal["close"] = "close",
-        type: Literal["admin"] | None = None,
+        type: Literal["admin", "team"] | None = None,
         body: str | None = None,
         snoozed_until: int | None = None,
         assignee_id: str | None = None,

@@ -43,8 +43,10 @@ class ConversationsAttributes(Resource):
         self,
         *,
         name: str,
+        data_type: Literal[
+            "string", "integer", "list", "decimal", "boolean", "datetime", "relationship", "files"
+        ],
         description: str | None = None,
-        data_type: Literal["string"] = "string",
         required: bool | None = None,
         visible_to_team_ids: Sequence[str] | None = None,
         multiline: bool | None = None,

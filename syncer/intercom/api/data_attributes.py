@@ -43,9 +43,9 @@ class DataAttributes(Resource):
     def create(
         self,
         *,
+        data_type: Any,
         name: str,
         model: Literal["contact", "company"],
-        data_type: Any = "options",
         options: Sequence[rq.CreateDataAttributeRequest1OptionsItem | Mapping[str, Any]]
         | None = None,
         description: str | None = None,

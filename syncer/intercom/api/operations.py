@@ -2079,8 +2079,8 @@ OPERATIONS: dict[str, Operation] = {
             summary="Reply to a conversation",
             params=(
                 Param("id", "id", "path", "string", required=True),
-                Param("message_type", "message_type", "body", "string"),
-                Param("type", "type", "body", "string"),
+                Param("message_type", "message_type", "body", "string", required=True),
+                Param("type", "type", "body", "string", required=True),
                 Param("body", "body", "body", "string"),
                 Param("created_at", "created_at", "body", "integer"),
                 Param("attachment_urls", "attachment_urls", "body", "array"),
@@ -2105,7 +2105,7 @@ OPERATIONS: dict[str, Operation] = {
             summary="Manage a conversation",
             params=(
                 Param("id", "id", "path", "string", required=True),
-                Param("message_type", "message_type", "body", "string"),
+                Param("message_type", "message_type", "body", "string", required=True),
                 Param("type", "type", "body", "string"),
                 Param("admin_id", "admin_id", "body", "string", required=True),
                 Param("body", "body", "body", "string"),
@@ -2201,7 +2201,7 @@ OPERATIONS: dict[str, Operation] = {
             path="/conversations/redact",
             summary="Redact a conversation part",
             params=(
-                Param("type", "type", "body", "string"),
+                Param("type", "type", "body", "string", required=True),
                 Param("conversation_id", "conversation_id", "body", "string", required=True),
                 Param("conversation_part_id", "conversation_part_id", "body", "string"),
                 Param("source_id", "source_id", "body", "string"),
@@ -2280,7 +2280,7 @@ OPERATIONS: dict[str, Operation] = {
             params=(
                 Param("name", "name", "body", "string", required=True),
                 Param("description", "description", "body", "string"),
-                Param("data_type", "data_type", "body", "string"),
+                Param("data_type", "data_type", "body", "string", required=True),
                 Param("required", "required", "body", "boolean"),
                 Param("visible_to_team_ids", "visible_to_team_ids", "body", "array"),
                 Param("multiline", "multiline", "body", "boolean"),
@@ -2500,7 +2500,7 @@ OPERATIONS: dict[str, Operation] = {
             path="/data_attributes",
             summary="Create a data attribute",
             params=(
-                Param("data_type", "data_type", "body", "any"),
+                Param("data_type", "data_type", "body", "any", required=True),
                 Param("options", "options", "body", "array"),
                 Param("name", "name", "body", "string", required=True),
                 Param("model", "model", "body", "string", required=True),
@@ -3343,8 +3343,8 @@ OPERATIONS: dict[str, Operation] = {
             summary="Reply to a ticket",
             params=(
                 Param("id", "id", "path", "string", required=True),
-                Param("message_type", "message_type", "body", "string"),
-                Param("type", "type", "body", "string"),
+                Param("message_type", "message_type", "body", "string", required=True),
+                Param("type", "type", "body", "string", required=True),
                 Param("body", "body", "body", "string"),
                 Param("created_at", "created_at", "body", "integer"),
                 Param("attachment_urls", "attachment_urls", "body", "array"),

@@ -119,7 +119,9 @@ class Tags(Resource):
         *,
         name: str,
         id: str | None = None,
-        companies: Sequence[rq.TagCompanyRequestCompaniesItem | Mapping[str, Any]] | None = None,
+        companies: Sequence[rq.TagCompanyRequestCompaniesItem | Mapping[str, Any]]
+        | Sequence[rq.UntagCompanyRequestCompaniesItem | Mapping[str, Any]]
+        | None = None,
         users: Sequence[rq.TagMultipleUsersRequestUsersItem | Mapping[str, Any]] | None = None,
         api_version: str | None = None,
     ) -> m.TagCreateResponse:

@@ -27,14 +27,15 @@ class Tickets(Resource):
         self,
         id: str,
         *,
-        message_type: Literal["comment"] = "comment",
-        type: Literal["user"] = "user",
+        message_type: Literal["comment", "note", "quick_reply"],
+        type: Literal["user", "admin"],
         body: str | None = None,
         created_at: int | None = None,
         attachment_urls: Sequence[str] | None = None,
         reply_options: Sequence[
             rq.ContactReplyIntercomUserIdRequestReplyOptionsItem | Mapping[str, Any]
         ]
+        | Sequence[rq.ReplyTicketRequest4ReplyOptionsItem | Mapping[str, Any]]
         | None = None,
         intercom_user_id: str | None = None,
         skip_notifications: bool | None = None,
