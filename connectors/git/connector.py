@@ -36,6 +36,7 @@ from connectors.filesystem.patterns import compile_patterns
 from connectors.filesystem.reading import convert_bytes, too_big
 from connectors.git.command import Credentials, Git, GitError
 from connectors.git.mirror import (
+    CURRENT,
     CURSOR,
     SUBMODULE_MODE,
     SYMLINK_MODE,
@@ -54,6 +55,7 @@ from syncer.model import Failure, Fetched, Listing, Stub
 T = TypeVar("T")
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+ABBREVIATED_SHA = re.compile(r"^[0-9a-f]{4,39}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +173,7 @@ class GitConnector:
                 # Kept reachable, so gc cannot take it before the next diff needs it.
                 self.mirror.keep(CURSOR, cursor)
             commit = self._current_commit()
+            self.mirror.keep(CURRENT, commit)
             entries = self.mirror.tree(commit, self.settings.subpath)
             if (
                 self.settings.subpath
@@ -195,9 +198,9 @@ class GitConnector:
                 f"{self._shown_repo()} has no branch or tag {error.ref!r}"
                 f"{did_you_mean(error.ref, error.known)}"
                 + (
-                    ""
-                    if self.settings.is_commit
-                    else "; for a commit, give its full 40-character SHA"
+                    "; for a commit, give its full 40-character SHA"
+                    if ABBREVIATED_SHA.match(error.ref)
+                    else ""
                 )
             ) from None
         files: dict[str, Blob] = {}
@@ -205,12 +208,13 @@ class GitConnector:
         links: list[str] = []
         skipped_submodules = 0
         for entry in entries:
+            if entry.mode == SUBMODULE_MODE or entry.kind == "commit":
+                skipped_submodules += 1  # another repository's commit: not ours to read
+                continue
             rel = self._relative(entry.path)
             if rel is None or not self._wanted(rel):
                 continue
-            if entry.mode == SUBMODULE_MODE or entry.kind == "commit":
-                skipped_submodules += 1
-            elif entry.mode == SYMLINK_MODE:
+            if entry.mode == SYMLINK_MODE:
                 links.append(entry.path)
             elif entry.kind == "blob":
                 files[entry.path] = Blob(entry.sha, entry.size)

@@ -1,11 +1,12 @@
 """The local mirror of one git source: a bare repository under the source's cache folder.
 
 Nothing is checked out. ``fetch`` brings one commit (shallow: depth 1 where the server
-allows it) into ``refs/syncer/fetched``; the commit of the last successful run is kept
-reachable under ``refs/syncer/cursor`` so the next run can diff against it. The remote
-is never configured: its URL is given to each ``ls-remote`` / ``fetch``, and the folder
-records only which repository it mirrors (``syncer-origin``), so a changed ``repo``
-starts a fresh mirror.
+allows it) into ``refs/syncer/fetched``. Refs keep what matters reachable, so gc never
+takes it: ``refs/syncer/current`` the commit being listed, ``refs/syncer/cursor`` the
+one the last successful run listed (the next diff starts there). The remote is never
+configured: its URL is given to each ``ls-remote`` / ``fetch``, and the folder records
+only which repository it mirrors (``syncer-origin``), so a changed ``repo`` starts a
+fresh mirror.
 
 Failures of local commands mean a broken mirror (``CorruptMirrorError``): the caller
 deletes it and clones again. Failures that talk to the remote keep git's reason
@@ -31,7 +32,8 @@ from typing import IO
 from connectors.git.command import Git, GitError
 
 FETCHED = "refs/syncer/fetched"
-CURSOR = "refs/syncer/cursor"
+CURRENT = "refs/syncer/current"  # the commit this run lists
+CURSOR = "refs/syncer/cursor"  # the commit the last successful run listed
 ORIGIN_FILE = "syncer-origin"
 # Left by a reader that met a bad object: the next ``prepare`` clones afresh.
 BROKEN_FILE = "syncer-broken"
