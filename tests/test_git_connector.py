@@ -106,6 +106,12 @@ def test_fetch_converts_links_to_page_urls_and_images_to_raw_urls(
         "[a draft](../drafts/wip.md).\n\n![logo](../../assets/logo.png)\n",
     )
     repo.write("docs/intro.md", "# Intro\n\nHello.\n")
+    repo.write(
+        "docs/page.html",
+        "<html><head><title>An HTML page</title></head><body><nav>Menu</nav>"
+        '<main><p>See <a href="intro.md">intro</a>.</p></main></body></html>',
+    )
+    repo.write("docs/notes.txt", "Plain <text>.\n\nTwo paragraphs.\n")
     repo.write("docs/drafts/wip.md", "---\ndraft: true\n---\n# WIP\n")
     repo.write("docs/big.md", "# Big\n\n" + "word " * 400)
     repo.write("docs/lfs.md", "version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n")
@@ -131,6 +137,14 @@ def test_fetch_converts_links_to_page_urls_and_images_to_raw_urls(
     # Not a document of the source: resolved against the page URL, like a browser would.
     assert 'href="https://github.com/acme/docs/blob/main/README.md"' in setup.html
     assert f'src="https://raw.example.com/acme/docs/{commit}/assets/logo.png"' in setup.html
+    page = fetched["docs/page.html"]
+    assert isinstance(page, Document)
+    assert page.title == "An HTML page"
+    assert "Menu" not in page.html
+    assert 'href="https://github.com/acme/docs/blob/main/docs/intro.md"' in page.html
+    notes = fetched["docs/notes.txt"]
+    assert isinstance(notes, Document)
+    assert notes.html == "<p>Plain &lt;text&gt;.</p>\n<p>Two paragraphs.</p>"
     assert isinstance(fetched["docs/drafts/wip.md"], Excluded)
     big = fetched["docs/big.md"]
     assert isinstance(big, Failure)
@@ -139,7 +153,7 @@ def test_fetch_converts_links_to_page_urls_and_images_to_raw_urls(
     assert isinstance(lfs, Failure)
     assert "Git LFS" in lfs.message
     # The oversized file is never read.
-    assert source.blobs_read == 4
+    assert source.blobs_read == 6
 
 
 def test_rel_path_and_commit_placeholders(repo: GitRepo, tmp_path: Path) -> None:
