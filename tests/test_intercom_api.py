@@ -290,7 +290,7 @@ def test_the_client_imports_fast_and_loads_no_model_until_used() -> None:
         "print('pydantic' in sys.modules, 'syncer.config.settings' in sys.modules)"
     )
     best = 99.0
-    for _ in range(3):
+    for _ in range(5):
         out = subprocess.run(
             [sys.executable, "-X", "frozen_modules=on", "-c", code],
             capture_output=True,
@@ -300,6 +300,8 @@ def test_the_client_imports_fast_and_loads_no_model_until_used() -> None:
         ).stdout.split("\n")
         best = min(best, float(out[0]))
         assert out[1] == "False False"
+        if best < 0.25:
+            break  # clearly fast: no need to wait out a busy machine
     assert best < 0.5, f"import syncer.intercom.client took {best:.3f} s"
 
 
