@@ -593,7 +593,8 @@ class FakeIntercom:
     @property
     def writes(self) -> int:
         """Requests that changed state (create, update, delete), lost replies included."""
-        return sum(call.write for call in self.calls)
+        with self._lock:
+            return sum(call.write for call in self._calls)
 
     @property
     def rate_limited(self) -> int:
