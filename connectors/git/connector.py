@@ -168,12 +168,11 @@ class GitConnector:
         try:
             if created:
                 self.mirror.create()
+            # Checked before fetching: until refs move, the last listed commit (normally
+            # the cursor) is still what refs/syncer/current holds, safe from gc.
             cursor = self._cursor_in_mirror()
-            if cursor is not None:
-                # Kept reachable, so gc cannot take it before the next diff needs it.
-                self.mirror.keep(CURSOR, cursor)
             commit = self._current_commit()
-            self.mirror.keep(CURRENT, commit)
+            self.mirror.keep({CURRENT: commit, **({CURSOR: cursor} if cursor else {})})
             entries = self.mirror.tree(commit, self.settings.subpath)
             if (
                 self.settings.subpath
@@ -223,7 +222,7 @@ class GitConnector:
                 failures.append(Failure(path, followed.problem or "unreadable symlink"))
             else:
                 files[path] = Blob(followed.sha, followed.size)
-        changes = self._changes(commit)
+        changes = self._changes(commit, cursor)
         stubs = tuple(Stub(path, files[path].sha) for path in sorted(files))
         self.log.info(
             "git_listed",
@@ -281,10 +280,10 @@ class GitConnector:
             return cursor
         return None
 
-    def _changes(self, commit: str) -> Changes | None:
+    def _changes(self, commit: str, since: str | None) -> Changes | None:
+        """What changed between ``since`` (the cursor, if the mirror has it) and ``commit``."""
         if self.cursor_before is None:
             return None
-        since = self._cursor_in_mirror()
         if since is None:
             # A force-push, or a mirror cloned afresh: the blob SHAs in the listing,
             # compared with the store, decide what to read.

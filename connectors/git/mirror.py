@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -268,9 +268,10 @@ class Mirror:
             return False
         return kind.strip() == b"tree"
 
-    def keep(self, ref: str, sha: str) -> None:
-        """Point ``ref`` at ``sha`` so gc keeps it (the cursor, for the next diff)."""
-        self._local(["update-ref", "--no-deref", ref, sha])
+    def keep(self, refs: Mapping[str, str]) -> None:
+        """Point each ref at its commit, in one transaction, so gc keeps them."""
+        request = "".join(f"update {ref} {sha}\n" for ref, sha in refs.items())
+        self._local(["update-ref", "--no-deref", "--stdin"], stdin=request.encode("ascii"))
 
     def tree(self, commit: str, subpath: str) -> list[TreeEntry]:
         """Every file under ``subpath`` at ``commit``, with blob SHAs and sizes."""
