@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from syncer.errors import UsageError
 from syncer.intercom.api import ai_content as generated
+from syncer.intercom.api.operations import OPERATIONS
 from syncer.intercom.api.resources import Resources
+from syncer.intercom.operation import Request, send
 from syncer.intercom.transport import Transport, base_url_for
 
 if TYPE_CHECKING:
@@ -68,9 +70,7 @@ class AiContent(generated.AiContent):
             body["audience_ids"] = list(audience_ids)
         if status:
             body["status"] = status
-        reply = self._call(
-            "createContentImportSource", returns=dict, body=body, api_version=api_version
-        )
+        reply = self._send("createContentImportSource", body, api_version=api_version)
         return ContentImportSource.model_validate(reply)
 
     def update_content_import_source(  # type: ignore[override]
@@ -91,11 +91,10 @@ class AiContent(generated.AiContent):
             body["status"] = status
         if audience_ids is not None:
             body["audience_ids"] = list(audience_ids)
-        reply = self._call(
+        reply = self._send(
             "updateContentImportSource",
-            returns=dict,
-            path={"id": source_id},
-            body=body,
+            body,
+            path=f"/ai/content_import_sources/{source_id}",
             api_version=api_version,
         )
         return ContentImportSource.model_validate(reply)
@@ -151,8 +150,17 @@ class AiContent(generated.AiContent):
         }
         if url:
             body["url"] = url
-        reply = self._call("createExternalPage", returns=dict, body=body, api_version=api_version)
+        reply = self._send("createExternalPage", body, api_version=api_version)
         return ExternalPage.model_validate(reply)
+
+    def _send(
+        self, operation: str, body: Any, *, path: str | None = None, api_version: str | None
+    ) -> Any:
+        """Send a body built here, skipping the request model: sync's write path stays
+        light (no few hundred models to build before the first page goes out)."""
+        op = OPERATIONS[operation]
+        request = Request(path or op.path, {}, body)
+        return send(self._transport, op, request, api_version=api_version)
 
     def delete_external_page(  # type: ignore[override]
         self, page_id: str, *, api_version: str | None = None
