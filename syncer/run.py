@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -369,8 +369,8 @@ def _apply(
     retired = {r.key for r in the_plan.retire}
     removals = [r for r in [*the_plan.retire, *deletes] if r.page_id is not None]
     removals_done = [r for r in [*the_plan.retire, *deletes] if r.page_id is None]
-    # Workers only talk to Intercom; this thread alone writes the store, one document
-    # at a time as each answer arrives.
+    # Workers only talk to Intercom; this thread alone writes the store, as answers
+    # arrive (all those that arrived together in one commit).
     with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
         try:
             upserts = {
@@ -379,25 +379,36 @@ def _apply(
                 ): (item, is_new)
                 for item, is_new in writes
             }
-            for future in as_completed(upserts):
-                item, is_new = upserts[future]
-                progress.advance()
-                try:
-                    page_id = future.result()
-                except _StoppedError:
-                    tally.interrupted = True
-                    continue
-                except FatalIntercomError:
-                    raise
-                except IntercomError as exc:
-                    tally.error(f"{item.document.key}: {exc}")
-                    log.warning("page_failed", key=item.document.key, error=str(exc))
-                    continue
-                store.record_pushed(source.name, item, page_id, clock())
-                if is_new:
-                    tally.created += 1
-                else:
-                    tally.updated += 1
+            pending = set(upserts)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                answered: list[tuple[Hashed, str]] = []
+                fatal: FatalIntercomError | None = None
+                for future in done:
+                    item, is_new = upserts[future]
+                    progress.advance()
+                    try:
+                        page_id = future.result()
+                    except _StoppedError:
+                        tally.interrupted = True
+                        continue
+                    except FatalIntercomError as exc:
+                        fatal = exc
+                        continue
+                    except IntercomError as exc:
+                        tally.error(f"{item.document.key}: {exc}")
+                        log.warning("page_failed", key=item.document.key, error=str(exc))
+                        continue
+                    answered.append((item, page_id))
+                    if is_new:
+                        tally.created += 1
+                    else:
+                        tally.updated += 1
+                # Every answer that has arrived is recorded before anything else happens,
+                # in one commit: a crash can only lose answers still in flight.
+                store.record_pushed_many(source.name, answered, clock())
+                if fatal is not None:
+                    raise fatal
             deletions = {
                 pool.submit(_unless_stopped, stop, publisher.delete, record.page_id or ""): record
                 for record in removals

@@ -265,6 +265,20 @@ def test_record_pushed_is_an_idempotent_upsert(store: Store, store_url: str) -> 
     assert seen_times(store_url, "docs") == {"a.md": (later, later)}
 
 
+def test_record_pushed_many_writes_every_answer_at_once(store: Store, store_url: str) -> None:
+    store.ensure_source("docs", "filesystem")
+    store.record_pushed("docs", hashed("a.md", "old"), "p1", T0)
+    store.record_pushed_many(
+        "docs", [(hashed("a.md", "h2", version="v2"), "p1"), (hashed("b.md"), "p2")], T0
+    )
+    store.record_pushed_many("docs", [], T0)
+    assert store.records("docs") == {
+        "a.md": Record("a.md", "a.md", "v2", "h2", "p1", "Title"),
+        "b.md": Record("b.md", "b.md", "v1", "h1", "p2", "Title"),
+    }
+    assert seen_times(store_url, "docs") == {"a.md": (T0, T0), "b.md": (T0, T0)}
+
+
 def test_record_pushed_over_a_draft_sends_it(store: Store) -> None:
     store.ensure_source("docs", "filesystem")
     store.record_excluded("docs", [Excluded("a.md", "v1", "draft")], T0)

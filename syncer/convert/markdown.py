@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = "---"
 _CLOSERS = ("---", "...")
 
@@ -40,7 +41,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(raw)
+        # libyaml's loader: the same safe subset, several times faster than pure Python.
+        data = yaml.load(raw, Loader=_SAFE_LOADER)  # noqa: S506
     except yaml.MarkedYAMLError as error:
         # +2: the mark counts from 0 within the block, which starts after the '---' line.
         line = f" on line {error.problem_mark.line + 2}" if error.problem_mark else ""

@@ -293,19 +293,34 @@ class Store:
         Committed before returning: the run calls this right after Intercom answers, so a
         crash afterwards cannot make syncer forget a page it created.
         """
-        document = hashed.document
-        row = {
-            "key": document.key,
-            "external_id": document.external_id,
-            "version": document.version,
-            "content_hash": hashed.content_hash,
-            "page_id": page_id,
-            "title": document.title,
-            "last_pushed_at": _aware(at),
-            "last_seen_at": _aware(at),
-        }
+        self.record_pushed_many(source, [(hashed, page_id)], at)
+
+    def record_pushed_many(
+        self, source: str, pushed: Sequence[tuple[Hashed, str | None]], at: datetime
+    ) -> None:
+        """``record_pushed`` for several answers at once, in one transaction.
+
+        For the answers that arrive together while many calls are in flight: one commit
+        instead of one each, still before any of them is reported done.
+        """
+        if not pushed:
+            return
+        when = _aware(at)
+        rows = [
+            {
+                "key": hashed.document.key,
+                "external_id": hashed.document.external_id,
+                "version": hashed.document.version,
+                "content_hash": hashed.content_hash,
+                "page_id": page_id,
+                "title": hashed.document.title,
+                "last_pushed_at": when,
+                "last_seen_at": when,
+            }
+            for hashed, page_id in pushed
+        ]
         with self._writing() as connection:
-            self._upsert_documents(connection, source, [row])
+            self._upsert_documents(connection, source, rows)
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
         """Remember new listing versions of documents whose content did not change."""
