@@ -196,7 +196,7 @@ def _sync(args: argparse.Namespace) -> int:
                 publisher,
                 options,
                 sources=args.source,
-                cache_dir=_cache_dir(settings),
+                cache_dir=settings.cache_dir,
                 progress=progress,
             )
     finally:
@@ -232,7 +232,7 @@ def _reconcile(args: argparse.Namespace) -> int:
             client,
             sources=args.source,
             delete_orphans=args.delete_orphans,
-            cache_dir=_cache_dir(settings),
+            cache_dir=settings.cache_dir,
         )
     if args.json:
         print(json.dumps({"sources": [r.as_dict() for r in results]}, indent=2))
@@ -256,15 +256,6 @@ def _local(url: str) -> bool:
     # A local SQLite file belongs to this one process: create and migrate it on first use.
     # A shared Postgres store is migrated on purpose, with `syncer db upgrade`.
     return url.startswith("sqlite")
-
-
-def _cache_dir(settings: Settings) -> Path:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(settings.store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).parent / ".syncer-cache"
-    return Path.home() / ".cache" / "syncer"
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -194,6 +194,15 @@ class Settings(StrictModel):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     sources: tuple[SourceSettings, ...] = ()
 
+    @property
+    def cache_dir(self) -> Path:
+        """Where connectors keep caches (git mirrors): beside a SQLite store, else
+        ``~/.cache/syncer``; the CLI and the daemon share it."""
+        url = make_url(self.store.url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).parent / ".syncer-cache"
+        return Path.home() / ".cache" / "syncer"
+
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
             if source.name == name:

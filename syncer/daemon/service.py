@@ -32,7 +32,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.engine import make_url
 
 from syncer.config import loader
 from syncer.config.schedule import period
@@ -81,17 +80,6 @@ class _Totals:
 
     closed: Stats = field(default_factory=Stats)
     live: list[IntercomClient] = field(default_factory=list)
-
-
-def cache_dir(settings: Settings) -> Path:
-    """Where connectors keep their caches: beside a SQLite store, else ``~/.cache/syncer``.
-
-    The same place ``syncer sync`` uses, so the CLI and the daemon share git mirrors.
-    """
-    url = make_url(settings.store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).parent / ".syncer-cache"
-    return Path.home() / ".cache" / "syncer"
 
 
 class Daemon:
@@ -373,7 +361,7 @@ class Daemon:
                 self.store,
                 publisher,
                 Options(),
-                cache_dir=cache_dir(runtime.settings) / name,
+                cache_dir=runtime.settings.cache_dir / name,
                 clock=self._clock,
                 progress=NoProgress(),
                 stop=stop,
