@@ -49,6 +49,9 @@ DERIVED_IDS = {
     ("GET", "/export/reporting_data/get_datasets"): "listReportingDataDatasets",
     ("GET", "/download/reporting_data/{job_identifier}"): "downloadReportingDataExport",
 }
+# Two operationIds the spec misspells ("lis"): the methods are named as meant; the
+# registry and `syncer api` keep the spec's ids.
+SPELLING = {"lisDataAttributes": "listDataAttributes", "lisDataEvents": "listDataEvents"}
 # POSTs that are safe to send twice: upserts by a caller-chosen key. Searches and the
 # POST listings are added by rule (they read, never write).
 SAFE_TO_RETRY = frozenset({"createExternalPage"})
@@ -799,7 +802,7 @@ class Generator:
             nouns = nouns_of(resource)
             proposed = {}
             for op in ops:
-                full = snake(op.id)
+                full = snake(SPELLING.get(op.id, op.id))
                 verb, _, rest = full.partition("_")
                 short = verb if rest in nouns and verb else full
                 proposed[op.id] = (short, full)

@@ -22,7 +22,7 @@ else:
 class DataAttributes(Resource):
     """Data Attributes. Everything about your Data Attributes."""
 
-    def lis(
+    def list(
         self,
         *,
         model: Literal["contact", "company"] | None = None,

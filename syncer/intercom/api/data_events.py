@@ -22,7 +22,7 @@ else:
 class DataEvents(Resource):
     """Data Events. Everything about your Data Events."""
 
-    def lis(
+    def list(
         self,
         *,
         filter: Mapping[str, Any],

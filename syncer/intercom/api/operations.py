@@ -2482,7 +2482,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             id="lisDataAttributes",
             resource="data_attributes",
-            method="lis",
+            method="list",
             http_method="GET",
             path="/data_attributes",
             summary="List all data attributes",
@@ -2676,7 +2676,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             id="lisDataEvents",
             resource="data_events",
-            method="lis",
+            method="list",
             http_method="GET",
             path="/events",
             summary="List all data events",
