@@ -3,8 +3,8 @@
 Storage format is XHTML with ``ac:`` (content) and ``ri:`` (resource identifier)
 elements, as the REST API returns it: no root element, no namespace declarations, HTML
 named entities (``&nbsp;``). ``parse_storage`` wraps it in a root that declares the
-namespaces, maps entities to characters and parses it with lxml's recovering XML parser
-(through BeautifulSoup), so malformed markup is repaired, never fatal.
+namespaces, maps entities to characters and parses it with lxml's recovering XML parser,
+so malformed markup is repaired, never fatal (libxml2 also bounds the nesting depth).
 
 ``convert_page`` then walks the tree once and writes HTML: plain XHTML passes through,
 each ``ac:``/``ri:`` element becomes what a reader of the page sees (the table in
@@ -28,15 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import (
-    Comment,
-    Declaration,
-    Doctype,
-    NavigableString,
-    PageElement,
-    ProcessingInstruction,
-)
+from lxml import etree
 
 from connectors.confluence.emoticons import emoticon_text, legacy_class_text
 from syncer.convert import CONVERTER_VERSION as HTML_VERSION
@@ -50,6 +42,17 @@ AC = "http://atlassian.com/content"
 RI = "http://atlassian.com/resource/identifier"
 AT = "http://atlassian.com/template"
 _ROOT = "syncer-storage-root"
+_NAMESPACES = {"ac": AC, "ri": RI, "at": AT}
+_PARSER = etree.XMLParser(
+    recover=True,
+    resolve_entities=False,
+    no_network=True,
+    remove_comments=True,
+    remove_pis=True,
+    strip_cdata=True,
+)
+
+Tag = etree._Element
 
 # Elements nested deeper than this (across included pages too) keep their text only:
 # real pages nest a few dozen levels; hostile ones must not exhaust the stack.
@@ -171,7 +174,7 @@ def convert_page(storage: str, page: PageRef, resolver: Resolver) -> Converted:
         body = _convert(storage, page, state)
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the walk shallow
         state.notes["converter fell back to text"] += 1
-        body = f"<p>{_esc(parse_storage(storage).get_text(' '))}</p>"
+        body = f"<p>{_esc(_get_text(parse_storage(storage), ' '))}</p>"
     return Converted(
         normalise(body, base_url=page.url, link_resolver=resolver.site_link), dict(state.notes)
     )
@@ -186,9 +189,11 @@ def parse_storage(storage: str) -> Tag:
         for part in parts
     )
     wrapped = f'<{_ROOT} xmlns:ac="{AC}" xmlns:ri="{RI}" xmlns:at="{AT}">{text}</{_ROOT}>'
-    soup = BeautifulSoup(wrapped, "xml")
-    root = soup.find(_ROOT)
-    return root if isinstance(root, Tag) else soup
+    try:
+        root = etree.fromstring(wrapped.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError:  # nothing at all could be recovered
+        root = None
+    return root if root is not None else etree.Element(_ROOT)
 
 
 def _reference(match: re.Match[str]) -> str:
@@ -223,8 +228,28 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _ns(tag: Tag) -> str | None:
+    """The namespace of an element (``AC``, ``RI``, ``AT``), ``None`` for plain XHTML."""
+    name = tag.tag
+    if isinstance(name, str) and name.startswith("{"):
+        return name[1 : name.index("}")]
+    return None
+
+
+def _name(tag: Tag) -> str:
+    """An element's local name (``structured-macro``, ``p``); ``''`` for non-elements."""
+    name = tag.tag
+    if not isinstance(name, str):
+        return ""
+    return name[name.index("}") + 1 :] if name.startswith("{") else name
+
+
+def _get_text(tag: Tag, separator: str = "") -> str:
+    return separator.join(text for text in tag.itertext() if isinstance(text, str))
+
+
 def _ac_children(tag: Tag, name: str) -> list[Tag]:
-    return [c for c in tag.children if isinstance(c, Tag) and c.namespace == AC and c.name == name]
+    return [c for c in tag if _ns(c) == AC and _name(c) == name]
 
 
 def _ac_child(tag: Tag, name: str) -> Tag | None:
@@ -233,17 +258,18 @@ def _ac_child(tag: Tag, name: str) -> Tag | None:
 
 
 def _ri_child(tag: Tag) -> Tag | None:
-    for child in tag.children:
-        if isinstance(child, Tag) and child.namespace == RI:
+    for child in tag:
+        if _ns(child) == RI:
             return child
     return None
 
 
 def _attr(tag: Tag, name: str) -> str:
-    value = tag.get(name)
-    if isinstance(value, list):
-        return " ".join(value)
-    return value or ""
+    """An attribute by its storage-format name: ``ac:name``, ``ri:filename``, ``href``."""
+    prefix, colon, local = name.partition(":")
+    key = f"{{{_NAMESPACES[prefix]}}}{local}" if colon and prefix in _NAMESPACES else name
+    value = tag.get(key)
+    return str(value) if value is not None else ""
 
 
 def _params(macro: Tag) -> dict[str, Tag]:
@@ -254,7 +280,7 @@ def _params(macro: Tag) -> dict[str, Tag]:
 
 
 def _text(tag: Tag | None) -> str:
-    return tag.get_text().strip() if tag is not None else ""
+    return _get_text(tag).strip() if tag is not None else ""
 
 
 class _Walk:
@@ -269,39 +295,40 @@ class _Walk:
     # ---- the walk -------------------------------------------------------------------
 
     def children(self, tag: Tag, out: list[str]) -> None:
-        for child in list(tag.children):
+        """An element's content: its text, then each child followed by its tail."""
+        if tag.text:
+            out.append(_esc(tag.text))
+        for child in tag:
             self.node(child, out)
+            if child.tail:
+                out.append(_esc(child.tail))
 
-    def node(self, node: PageElement, out: list[str]) -> None:
-        if isinstance(node, Comment | ProcessingInstruction | Declaration | Doctype):
-            return
-        if isinstance(node, NavigableString):
-            out.append(_esc(str(node)))
-            return
-        if not isinstance(node, Tag):
+    def node(self, node: Tag, out: list[str]) -> None:
+        if not isinstance(node.tag, str):  # an entity lxml kept as a node
             return
         if self.state.depth >= MAX_DEPTH:
-            out.append(_esc(node.get_text(" ")))
+            out.append(_esc(_get_text(node, " ")))
             return
         self.state.depth += 1
         try:
-            if node.namespace == AC:
+            namespace = _ns(node)
+            if namespace == AC:
                 self.content_element(node, out)
-            elif node.namespace == AT:
+            elif namespace == AT:
                 self.children(node, out)
-            elif node.namespace != RI:  # a resource outside a link or image says nothing
+            elif namespace != RI:  # a resource outside a link or image says nothing
                 self.html_element(node, out)
         finally:
             self.state.depth -= 1
 
     def html_element(self, tag: Tag, out: list[str]) -> None:
-        name = tag.name.lower()
+        name = _name(tag).lower()
         if not _HTML_NAME.match(name):
             self.children(tag, out)
             return
         if name == "p" and _blank(tag):
             return  # an empty line the editor keeps around macros and images
-        if name == "time" and not tag.get_text().strip():
+        if name == "time" and not _get_text(tag).strip():
             out.append(_esc(_attr(tag, "datetime")))
             return
         if name == "img":
@@ -311,7 +338,7 @@ class _Walk:
                 return
         attributes = "".join(
             f' {key}="{_esc(_attr(tag, key))}"'
-            for key in sorted(str(k) for k in tag.attrs)
+            for key in sorted(str(k) for k in tag.attrib)
             if key in _KEPT_ATTRIBUTES
         )
         if name in _VOID:
@@ -322,7 +349,7 @@ class _Walk:
         out.append(f"</{name}>")
 
     def content_element(self, tag: Tag, out: list[str]) -> None:
-        name = tag.name
+        name = _name(tag)
         if name in ("structured-macro", "macro"):
             self.macro(tag, out)
         elif name == "link":
@@ -353,7 +380,7 @@ class _Walk:
             self.children(tag, out)
             out.append("</div>")
         elif name in ("plain-text-body", "plain-text-link-body"):
-            out.append(_esc(tag.get_text()))
+            out.append(_esc(_get_text(tag)))
         elif name in ("placeholder", "parameter", "task-id", "task-uuid", "task-status"):
             return  # editor hints and macro settings: nothing a reader sees
         else:  # inline-comment-marker, rich-text-body, link-body, task-body, caption...
@@ -401,7 +428,7 @@ class _Walk:
         title = _text(params.get("title"))
         plain = _ac_child(macro, "plain-text-body")
         source = plain if plain is not None else _ac_child(macro, "rich-text-body")
-        text = source.get_text() if source is not None else ""
+        text = _get_text(source) if source is not None else ""
         text = text.strip("\r\n")
         if title:
             out.append(f"<p><strong>{_esc(title)}</strong></p>")
@@ -423,7 +450,7 @@ class _Walk:
 
     def view_file(self, param: Tag | None, out: list[str]) -> None:
         attachment = _ri_child(param) if param is not None else None
-        if attachment is None or attachment.name != "attachment":
+        if attachment is None or _name(attachment) != "attachment":
             self.notes["dropped macro: view-file"] += 1
             return
         filename = _attr(attachment, "ri:filename")
@@ -473,7 +500,7 @@ class _Walk:
             return None
         link = _ac_child(param, "link")
         page = _ri_child(link) if link is not None else None
-        if page is not None and page.name in ("page", "blog-post"):
+        if page is not None and _name(page) in ("page", "blog-post"):
             title = _attr(page, "ri:content-title").strip()
             space = _attr(page, "ri:space-key").strip() or self.page.space_key
             return (space, title) if title else None
@@ -492,7 +519,7 @@ class _Walk:
         anchor = _attr(tag, "ac:anchor").strip()
         rich = _ac_child(tag, "link-body")
         plain = _ac_child(tag, "plain-text-link-body")
-        if resource is not None and resource.name == "user":
+        if resource is not None and _name(resource) == "user":
             if rich is not None:
                 self.children(rich, out)
             else:
@@ -505,8 +532,8 @@ class _Walk:
             out.append(f'<a href="{_esc(href)}">')
         if rich is not None:
             self.children(rich, out)
-        elif plain is not None and plain.get_text().strip():
-            out.append(_esc(plain.get_text().strip()))
+        elif plain is not None and _get_text(plain).strip():
+            out.append(_esc(_get_text(plain).strip()))
         else:
             out.append(_esc(text))
         if href:
@@ -516,7 +543,7 @@ class _Walk:
         """(URL or None, the text a link shows when it has no body of its own)."""
         if resource is None:
             return (f"#{anchor}" if anchor else None), anchor
-        kind = resource.name
+        kind = _name(resource)
         space = _attr(resource, "ri:space-key").strip() or self.page.space_key
         title = _attr(resource, "ri:content-title").strip()
         if kind == "page":
@@ -546,7 +573,7 @@ class _Walk:
         if not filename:
             return None
         owner = _ri_child(attachment)
-        if owner is not None and owner.name in ("page", "blog-post"):
+        if owner is not None and _name(owner) in ("page", "blog-post"):
             space = _attr(owner, "ri:space-key").strip() or self.page.space_key
             title = _attr(owner, "ri:content-title").strip()
             if title and _page_key(space, title) != _page_key(self.page.space_key, self.page.title):
@@ -574,13 +601,12 @@ class _Walk:
             return
         resource = _ri_child(tag)
         src: str | None = None
-        if resource is not None and resource.name == "attachment":
+        kind = _name(resource) if resource is not None else ""
+        if resource is not None and kind == "attachment":
             src = self.attachment_url(resource)
             alt = alt or _attr(resource, "ri:filename")
-        elif resource is not None and resource.name == "url":
+        elif resource is not None and kind == "url":
             src = _attr(resource, "ri:value").strip() or None
-        elif resource is not None and resource.name == "content-entity":
-            src = None
         if src:
             title = _attr(tag, "ac:title")
             extra = f' title="{_esc(title)}"' if title else ""
@@ -596,21 +622,21 @@ class _Walk:
 
     def task_list(self, tag: Tag, out: list[str]) -> None:
         out.append("<ul>")
-        for child in tag.children:
-            if isinstance(child, Tag) and child.namespace == AC and child.name == "task":
+        for child in tag:
+            if _ns(child) == AC and _name(child) == "task":
                 self.task(child, out)
-            elif isinstance(child, Tag):
+            else:
                 self.node(child, out)
         out.append("</ul>")
 
     def task(self, tag: Tag, out: list[str]) -> None:
         done = _text(_ac_child(tag, "task-status")).lower() == "complete"
         out.append("<li>[x] " if done else "<li>[ ] ")
-        for child in list(tag.children):
+        for child in tag:
             # The body, then any task list nested beside it (Cloud nests them so).
-            if isinstance(child, Tag) and child.namespace == AC and child.name == "task-body":
+            if _ns(child) == AC and _name(child) == "task-body":
                 self.children(child, out)
-            elif isinstance(child, Tag):
+            else:
                 self.node(child, out)
         out.append("</li>")
 
@@ -646,13 +672,13 @@ class _Walk:
 
 def _blank(tag: Tag) -> bool:
     """No text and nothing but line breaks: ``<p><br/></p>``."""
-    if tag.get_text().strip():
+    if _get_text(tag).strip():
         return False
-    return all(not isinstance(c, Tag) or c.name == "br" for c in tag.children)
+    return all(child.tag == "br" for child in tag)
 
 
 def _adf_attributes(node: Tag) -> dict[str, str]:
-    return {_attr(a, "key"): a.get_text().strip() for a in _ac_children(node, "adf-attribute")}
+    return {_attr(a, "key"): _get_text(a).strip() for a in _ac_children(node, "adf-attribute")}
 
 
 def _find_excerpt(root: Tag, name: str) -> Tag | None:
@@ -672,6 +698,4 @@ def _find_excerpt(root: Tag, name: str) -> Tag | None:
 
 
 def _macros(root: Tag) -> Iterable[Tag]:
-    for tag in root.find_all(True):
-        if tag.namespace == AC and tag.name in ("structured-macro", "macro"):
-            yield tag
+    yield from root.iter(f"{{{AC}}}structured-macro", f"{{{AC}}}macro")
