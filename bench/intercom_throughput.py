@@ -36,10 +36,11 @@ def make_docs(folder: Path, count: int) -> None:
         path.write_text(f"# Document {n}\n\nSome words about topic {n}, enough to be real.\n")
 
 
-def write_config(work: Path, docs: Path, url: str) -> Path:
+def write_config(work: Path, docs: Path, url: str, concurrency: int | None = None) -> Path:
     config = work / "syncer.yaml"
+    extra = f"  concurrency: {concurrency}\n" if concurrency else ""
     config.write_text(
-        f"intercom:\n  token: ${{BENCH_TOKEN}}\n  base_url: {url}\n"
+        f"intercom:\n  token: ${{BENCH_TOKEN}}\n  base_url: {url}\n{extra}"
         f"store:\n  url: sqlite:///{work / 'store.db'}\n"
         f"sources:\n  - name: docs\n    type: filesystem\n    path: {docs}\n"
         "    url: https://docs.example.com/\n"
@@ -63,12 +64,14 @@ def sync(config: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(count: int, limit: int, latency: float, window: float = 10.0) -> None:
+def throughput(
+    count: int, limit: int, latency: float, concurrency: int | None, window: float = 10.0
+) -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeIntercom(TOKEN, rate_limit=limit) as fake:
         work = Path(tmp)
         make_docs(work / "docs", count)
         fake.faults.slow_down(latency)
-        wall = sync(write_config(work, work / "docs", fake.url))
+        wall = sync(write_config(work, work / "docs", fake.url, concurrency))
         calls = fake.calls
         first, last = calls[0].at, calls[-1].at
         rate = len(calls) / (last - first)
@@ -108,8 +111,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=500, help="requests per 10 s window")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per reply")
     parser.add_argument("--noop-docs", type=int, default=10_000, help="0 skips the no-op run")
+    parser.add_argument("--concurrency", type=int, help="intercom.concurrency (default: syncer's)")
     args = parser.parse_args()
-    throughput(args.docs, args.limit, args.latency)
+    throughput(args.docs, args.limit, args.latency, args.concurrency)
     if args.noop_docs:
         noop(args.noop_docs)
 

@@ -69,10 +69,10 @@ class IntercomSettings(StrictModel):
     api_version: str = Field(default="Preview", description="Intercom-Version header")
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
     concurrency: int = Field(
-        default=48,
+        default=64,
         ge=1,
         le=128,
-        description="Requests in flight while applying a plan: 48 reaches Intercom's "
+        description="Requests in flight while applying a plan: 64 reaches Intercom's "
         "10,000 calls/min when replies take 300 ms; the rate limiter keeps it under",
     )
 
