@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.confluence.site import PAGE_URL_PLACEHOLDERS, page_url_problem
+from connectors.confluence.site import PAGE_URL_PLACEHOLDERS
 from syncer.config.settings import SourceSettings
+from syncer.config.templates import template_problem
 
 _SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
 _LABEL = re.compile(r"^[^\s\"',()]{1,255}$")
@@ -132,7 +133,7 @@ class ConfluenceSettings(SourceSettings):
     @field_validator("page_url")
     @classmethod
     def _page_url_template(cls, value: str | None) -> str | None:
-        if value is not None and (problem := page_url_problem(value)):
+        if value is not None and (problem := template_problem(value, PAGE_URL_PLACEHOLDERS)):
             raise ValueError(problem)
         return value
 

@@ -10,7 +10,6 @@ certain to work. ``base_url`` is the site with its context path
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, quote_plus, urlsplit
@@ -86,25 +85,6 @@ class Site:
         if context and (href == context or href.startswith(context + "/")):
             return self.origin + href
         return self.base_url + href
-
-
-def page_url_problem(template: str) -> str | None:
-    """Why ``template`` cannot be a ``page_url``, in one line, or ``None``."""
-    names = ", ".join(f"{{{name}}}" for name in PAGE_URL_PLACEHOLDERS)
-    if not template.startswith(("http://", "https://")):
-        return f"page_url {template!r} must start with http:// or https://"
-    try:
-        fields = [
-            (name, spec, conversion)
-            for _, name, spec, conversion in string.Formatter().parse(template)
-            if name is not None
-        ]
-    except ValueError as error:
-        return f"page_url {template!r} has malformed braces ({error}); placeholders are {names}"
-    for name, spec, conversion in fields:
-        if name not in PAGE_URL_PLACEHOLDERS or spec or conversion:
-            return f"page_url {template!r} uses unknown placeholder {{{name}}}; allowed: {names}"
-    return None
 
 
 def fill_page_url(template: str, page_id: str, space_key: str, title: str) -> str:
