@@ -25,20 +25,16 @@ Every request is counted, and so is every page body served.
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import itertools
 import json
 import math
 import re
-import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -46,6 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from .intercom import Faults
 from .openapi import OpenAPI, load_openapi
+from .server import Handler, Running
 
 __all__ = ["Call", "Content", "FakeConfluence", "Space", "User"]
 
@@ -172,8 +169,7 @@ class FakeConfluence:
         self._v2: OpenAPI | None = load_openapi(V2_SPEC, "/wiki/api/v2") if cloud else None
         self._v1: OpenAPI | None = load_openapi(V1_SPEC, "") if cloud else None
         self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Running | None = None
         self._stopping = threading.Event()
         self.spaces: dict[str, Space] = {}
         self.contents: dict[int, Content] = {}
@@ -189,29 +185,18 @@ class FakeConfluence:
     # ---- lifecycle --------------------------------------------------------------
 
     def start(self) -> FakeConfluence:
-        if self._server is not None:
+        if self._running is not None:
             return self
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-confluence",
-            daemon=True,
-        )
-        self._thread.start()
+        self._running = Running(("127.0.0.1", 0), self, "fake-confluence")
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        running, self._running = self._running, None
+        if running is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
+        running.stop()
 
     def __enter__(self) -> FakeConfluence:
         return self.start()
@@ -228,9 +213,9 @@ class FakeConfluence:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("FakeConfluence is not running")
-        return int(self._server.server_address[1])
+        return self._running.port
 
     @property
     def origin(self) -> str:
@@ -415,7 +400,7 @@ class FakeConfluence:
 
     # ---- request pipeline -------------------------------------------------------
 
-    def _serve(self, handler: _Handler) -> None:
+    def _serve(self, handler: Handler) -> None:
         split = urlsplit(handler.path)
         path, query = unquote(split.path), split.query
         method = handler.command
@@ -432,7 +417,7 @@ class FakeConfluence:
         self._send(handler, reply)
 
     def _decide(
-        self, method: str, path: str, query: str, handler: _Handler, body: bytes
+        self, method: str, path: str, query: str, handler: Handler, body: bytes
     ) -> tuple[_Reply, str]:
         if self._revoked or not self._authorised(handler.headers.get("Authorization", "")):
             return self._error(401, "Unauthorized: the credentials are wrong or revoked"), (
@@ -482,7 +467,7 @@ class FakeConfluence:
         return _Reply(429, {"message": "Too many requests"}, merged)
 
     def _check(
-        self, method: str, path: str, query: str, handler: _Handler, body: bytes
+        self, method: str, path: str, query: str, handler: Handler, body: bytes
     ) -> list[str]:
         if self.deployment != "cloud":
             return self._check_datacenter(method, path, query)
@@ -854,7 +839,7 @@ class FakeConfluence:
         with self._lock:
             self._calls.append(Call(method, path, query, status, outcome, bodies))
 
-    def _send(self, handler: _Handler, reply: _Reply) -> None:
+    def _send(self, handler: Handler, reply: _Reply) -> None:
         data = reply.encode()
         handler.send_response(reply.status)
         headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
@@ -1137,66 +1122,6 @@ class _Reverse:
 
 
 # ---- HTTP plumbing ------------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], fake: FakeConfluence
-    ) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self.connections_lock:
-            for conn in self.connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def do_GET(self) -> None:
-        self.server.fake._serve(self)
-
-    def do_POST(self) -> None:
-        self.server.fake._serve(self)
-
-    def read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def drop(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def seed_space(

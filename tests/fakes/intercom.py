@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import copy
 import itertools
 import json
 import math
 import random
 import signal
-import socket
 import sys
 import threading
 import time
@@ -42,13 +40,13 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import field as dataclass_field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .openapi import OpenAPI, RequestCheck, load_openapi
+from .server import Handler, Running
 
 __all__ = [
     "SPEC_PATH",
@@ -488,8 +486,7 @@ class FakeIntercom:
         self._control = control_endpoints
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running: Running | None = None
         self._sources: dict[int, dict[str, Any]] = {}
         self._pages: dict[str, dict[str, Any]] = {}
         self._keys: dict[tuple[int, str], str] = {}
@@ -517,30 +514,19 @@ class FakeIntercom:
 
     def start(self) -> FakeIntercom:
         """Bind and serve from a background thread; returns self."""
-        if self._server is not None:
+        if self._running is not None:
             return self
         self._stopping.clear()
-        self._server = _Server((self._host, self._port), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-intercom-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._running = Running((self._host, self._port), self, "fake-intercom")
         return self
 
     def stop(self) -> None:
         """Stop serving, close every connection and join every thread."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        running, self._running = self._running, None
+        if running is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
+        running.stop()
 
     def __enter__(self) -> FakeIntercom:
         return self.start()
@@ -557,9 +543,9 @@ class FakeIntercom:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("FakeIntercom is not running")
-        return int(self._server.server_address[1])
+        return self._running.port
 
     @property
     def url(self) -> str:
@@ -706,7 +692,7 @@ class FakeIntercom:
 
     # ---- request pipeline -------------------------------------------------------
 
-    def _serve(self, handler: _Handler) -> None:
+    def _serve(self, handler: Handler) -> None:
         """Answer one request: faults, spec check, auth, limits, then the handler."""
         split = urlsplit(handler.path)
         incoming = _Incoming(
@@ -738,7 +724,7 @@ class FakeIntercom:
         self._log(incoming, outcome, check, reply, status=reply.status)
         self._send(handler, reply, incoming, quota)
 
-    def _check(self, incoming: _Incoming, handler: _Handler, body: bytes) -> RequestCheck:
+    def _check(self, incoming: _Incoming, handler: Handler, body: bytes) -> RequestCheck:
         """The spec check, plus the fake's own rules; records what it finds."""
         where = f"{incoming.method} {incoming.path}"
         headers = dict(handler.headers.items())
@@ -773,7 +759,7 @@ class FakeIntercom:
         return RequestCheck(check.match, tuple(problems), params, check.body)
 
     def _decide(
-        self, incoming: _Incoming, check: RequestCheck, handler: _Handler
+        self, incoming: _Incoming, check: RequestCheck, handler: Handler
     ) -> tuple[_Reply | None, str, Quota]:
         """The reply that pre-empts the handler, if any: auth, limits, faults, violations."""
         method, path, request_id = incoming.method, incoming.path, incoming.request_id
@@ -822,7 +808,7 @@ class FakeIntercom:
         return _Reply(sample.status, sample.body, sample.content_type or "", headers)
 
     def _send(
-        self, handler: _Handler, reply: _Reply, incoming: _Incoming, quota: Quota | None
+        self, handler: Handler, reply: _Reply, incoming: _Incoming, quota: Quota | None
     ) -> None:
         data = reply.encode()
         handler.send_response(reply.status)
@@ -1216,97 +1202,6 @@ def _request_id() -> str:
 
 
 # ---- HTTP plumbing ----------------------------------------------------------------
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins every handler thread
-    block_on_close = True
-    allow_reuse_address = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], fake: FakeIntercom
-    ) -> None:
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Connections cut by a fault or by `stop` are expected; anything else is not."""
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Unblock handler threads waiting on idle keep-alive connections."""
-        with self.connections_lock:
-            for conn in self.connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like Intercom
-    server: _Server
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and
-        # delayed ACKs add ~40 ms to every keep-alive reply.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
-    def _serve(self) -> None:
-        self.server.fake._serve(self)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return b"".join(iter(self._read_chunk, b""))
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunk(self) -> bytes:
-        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-        data = self.rfile.read(size) if size else b""
-        self.rfile.readline()  # the CRLF after each chunk
-        if not size:
-            while self.rfile.readline().strip():  # trailers
-                pass
-        return data
-
-    def drop(self) -> None:
-        """Close the connection without a byte of reply."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-# ---- standalone -------------------------------------------------------------------
 
 
 def run_forever(
