@@ -166,6 +166,18 @@ def test_idempotent_calls_are_retried_and_others_are_not(fake: FakeIntercom) -> 
     assert fake.sources() == []
 
 
+def test_a_call_that_never_connected_is_retried_whatever_its_method() -> None:
+    body = {"sync_behavior": "api", "url": "https://x.example/"}
+    backoff = Backoff(base=0.001, cap=0.01, attempts=3)
+    with (
+        Transport(token=TOKEN, base_url="http://127.0.0.1:9", backoff=backoff) as t,
+        pytest.raises(RetryableError, match="ConnectError"),
+    ):
+        t.request("POST", "/ai/content_import_sources", json=body)
+    assert t.stats.requests == 3
+    assert t.stats.retries == 2
+
+
 def test_a_dropped_connection_is_retried(fake: FakeIntercom) -> None:
     fake.faults.drop_connections(2)
     with transport(fake) as t:

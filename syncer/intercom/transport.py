@@ -35,6 +35,7 @@ REGIONS = {
     "au": "https://api.au.intercom.io",
 }
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass
@@ -134,12 +135,15 @@ class Transport:
             self.limiter.acquire()
             reply: httpx.Response | None = None
             problem: str
+            unsent = False
             try:
                 reply = self._client.request(
                     method, target, params=params, json=json, files=files, headers=headers
                 )
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                # No connection, no request: Intercom cannot have acted on it.
+                unsent = isinstance(exc, NEVER_SENT)
             finally:
                 self.limiter.release(Quota.from_headers(reply.headers) if reply else None)
                 self._count(requests=1)
@@ -159,7 +163,8 @@ class Transport:
                 self._log.info("rate_limited", method=method, path=path, reset=reset)
                 self.limiter.pause(reset)
                 continue
-            if verdict is Verdict.RETRY and repeatable and attempt + 1 < self.backoff.attempts:
+            may_repeat = repeatable or unsent
+            if verdict is Verdict.RETRY and may_repeat and attempt + 1 < self.backoff.attempts:
                 delay = self.backoff.delay(attempt)
                 attempt += 1
                 self._count(retries=1)
