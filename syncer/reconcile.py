@@ -23,11 +23,11 @@ from typing import Any
 from connectors import registry
 from connectors.protocol import ConnectorType, Context
 from syncer.config.settings import Settings, SourceSettings
-from syncer.errors import IntercomError, SyncerError
+from syncer.errors import SyncerError
 from syncer.hashing import hashed
 from syncer.intercom.client import IntercomClient
 from syncer.intercom.models import ExternalPage
-from syncer.intercom.publisher import source_url
+from syncer.intercom.publisher import IntercomPublisher, source_url
 from syncer.model import Document, Hashed
 from syncer.store import Store
 
@@ -220,12 +220,8 @@ def _same(page: ExternalPage, item: Hashed, source: SourceSettings) -> bool:
 
 
 def _delete(client: IntercomClient, orphans: Sequence[Orphan]) -> int:
-    deleted = 0
+    # The publisher's delete, so a page already gone counts as deleted here too.
+    publisher = IntercomPublisher(client)
     for orphan in orphans:
-        try:
-            client.ai_content.delete_external_page(orphan.page_id)
-        except IntercomError as exc:
-            if exc.status != 404:
-                raise
-        deleted += 1
-    return deleted
+        publisher.delete(orphan.page_id)
+    return len(orphans)
