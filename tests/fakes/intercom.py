@@ -15,8 +15,10 @@ counters, ``starting_after`` cursors, search bodies, a scroll, ``cursor``/``has_
 and `add_contacts` keeps contacts that list, search, show and update like Intercom's.
 Each reply carries the ``X-RateLimit-*`` headers of a per-10-second window, and
 `Faults` injects what real networks and real Intercom do: 5xx, 429 storms, latency,
-dropped connections, replies lost after the write was applied, and per-document
-rejections. All randomness is seeded and the clock is injectable.
+dropped connections, replies lost after the write was applied, per-document
+rejections, error replies that echo the request's ``Authorization`` header (in each
+error's message and in ``X-Request-Id``), and a given ``X-RateLimit-Reset`` value. All
+randomness is seeded and the clock is injectable.
 
 Standalone, for end-to-end CLI tests (prints the base URL once ready)::
 
@@ -198,6 +200,12 @@ class _Random:
 
 
 @dataclass
+class _Reset:
+    scope: Scope
+    value: str  # sent as X-RateLimit-Reset, verbatim
+
+
+@dataclass
 class _Latency:
     scope: Scope
     low: float
@@ -220,6 +228,8 @@ class _Plan:
     losses: list[_Counted] = field(default_factory=list)
     latencies: list[_Latency] = field(default_factory=list)
     rejections: dict[str, Rejection] = field(default_factory=dict)
+    echoes: list[_Counted] = field(default_factory=list)
+    resets: list[_Reset] = field(default_factory=list)
 
 
 class Faults:
@@ -316,6 +326,24 @@ class Faults:
         with self._lock:
             self._plan.rejections[external_id] = Rejection(status, code, text)
 
+    def echo_authorization(
+        self, times: int | None = None, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """Error replies repeat the request's ``Authorization`` header, as a careless
+        proxy or gateway does: appended to each error's ``message`` and sent as the
+        ``X-Request-Id`` header, with the body's ``request_id`` null (the spec allows it,
+        and a client then reads the header)."""
+        with self._lock:
+            self._plan.echoes.append(_Counted(Scope(method, path_prefix), times))
+
+    def send_reset(
+        self, value: str, *, method: str | None = None, path_prefix: str | None = None
+    ) -> None:
+        """Send ``value`` as every matching reply's ``X-RateLimit-Reset`` (latest wins):
+        a reset a day ahead, in milliseconds, negative, ``nan``..."""
+        with self._lock:
+            self._plan.resets.append(_Reset(Scope(method, path_prefix), value))
+
     def clear(self) -> None:
         """Remove every fault."""
         with self._lock:
@@ -348,6 +376,17 @@ class Faults:
             for rule in self._plan.randoms:
                 if rule.scope.covers(method, path) and self._random.random() < rule.fraction:
                     return self._random.choice(rule.statuses)
+        return None
+
+    def take_echo(self, method: str, path: str) -> bool:
+        return self._take(self._plan.echoes, method, path)
+
+    def reset_header(self, method: str, path: str) -> str | None:
+        """The ``X-RateLimit-Reset`` value to send instead of the real one, if any."""
+        with self._lock:
+            for rule in reversed(self._plan.resets):
+                if rule.scope.covers(method, path):
+                    return rule.value
         return None
 
     def rejection(self, external_id: str | None) -> Rejection | None:
@@ -393,6 +432,19 @@ def _error(
         error["field"] = fields
     body = {"type": "error.list", "request_id": request_id, "errors": [error]}
     return _Reply(status, body)
+
+
+def _echoing(reply: _Reply, authorization: str) -> _Reply:
+    """``reply`` repeating ``authorization``: in each error.list message, as X-Request-Id."""
+    body = reply.body
+    if isinstance(body, dict) and body.get("type") == "error.list":
+        errors = [
+            {**e, "message": f"{e.get('message') or ''} (Authorization: {authorization})"}
+            for e in body.get("errors") or []
+        ]
+        body = {**body, "request_id": None, "errors": errors}
+    headers = {**reply.headers, "X-Request-Id": authorization}
+    return _Reply(reply.status, body, reply.content_type, headers, reply.write)
 
 
 def _gateway_error(status: int, request_id: str) -> _Reply:
@@ -721,6 +773,8 @@ class FakeIntercom:
                 self._log(incoming, "lost_reply", check, reply, status=None)
                 handler.drop()
                 return
+        if reply.status >= 400 and self.faults.take_echo(incoming.method, incoming.path):
+            reply = _echoing(reply, handler.headers.get("Authorization") or "")
         self._log(incoming, outcome, check, reply, status=reply.status)
         self._send(handler, reply, incoming, quota)
 
@@ -816,8 +870,11 @@ class FakeIntercom:
         if data:
             headers["Content-Type"] = reply.content_type + "; charset=utf-8"
         headers["Content-Length"] = str(len(data))
-        headers["X-Request-Id"] = incoming.request_id
+        headers.setdefault("X-Request-Id", incoming.request_id)
         headers.update((quota or self.limiter.peek()).headers())
+        reset = self.faults.reset_header(incoming.method, incoming.path)
+        if reset is not None:
+            headers["X-RateLimit-Reset"] = reset
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.end_headers()
