@@ -3,22 +3,33 @@
 Intercom counts calls per app in windows (10 seconds for the per-minute limits) and
 tells, on every reply, the window's ``Limit``, what is ``Remaining`` and when it
 ``Reset`` s (Unix seconds). The limiter spends the remaining budget, counting calls in
-flight as spent, and when none is left waits for the reset. Thread-safe; the clock and
-the sleep are injectable so tests control time.
+flight as spent, and when none is left waits for the reset. A reset is trusted only
+within a minute of our clock (`RateLimiter.bounded`): anything else waits one window
+instead, so no header can hang a run or crash it. Thread-safe; the clock and the sleep
+are injectable so tests control time.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Our clock and Intercom's are not the same clock, and Reset has a one-second grain:
 # wait a little past it rather than spend a call on a 429.
 RESET_MARGIN = 0.25
 # Until the first reply of a new window names its reset, assume Intercom's 10 seconds.
 WINDOW_GUESS = 10.0
+# Intercom's windows are 10 s long, so a reset more than a minute from our clock is a
+# clock a day off, milliseconds (1.7e12, which time.sleep refuses with OverflowError),
+# a negative or non-finite number: trusting it hangs the run or crashes it (issue 10).
+# Such a reset becomes one window from now.
+MAX_RESET_SKEW = 60.0
+# So no wait the limiter makes is longer than the farthest reset it trusts.
+MAX_WAIT = MAX_RESET_SKEW + RESET_MARGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +69,25 @@ class RateLimiter:
         self._reset = 0.0
         self._confirmed = False  # has a reply of the current window named its reset?
         self._in_flight = 0
+        self._reported = False  # has an untrusted reset been logged yet?
         self.waited = 0.0
+
+    def bounded(self, reset: float) -> float:
+        """``reset`` if it is Unix seconds within ``MAX_RESET_SKEW`` of our clock, else
+        one window from now; the first untrusted reset is logged."""
+        now = self._clock()
+        if math.isfinite(reset) and abs(reset - now) <= MAX_RESET_SKEW:
+            return reset
+        if not self._reported:
+            self._reported = True
+            _log().warning(
+                "rate_limit_reset_ignored",
+                reset=repr(reset),  # a string: JSON has no nan or inf
+                clock=round(now, 3),
+                max_skew_s=MAX_RESET_SKEW,
+                fallback_s=WINDOW_GUESS,
+            )
+        return now + WINDOW_GUESS
 
     def acquire(self) -> None:
         """Block until a call may be sent; the caller must ``release`` after the reply."""
@@ -74,8 +103,7 @@ class RateLimiter:
                     self._in_flight += 1
                     return
                 wait = self._reset + RESET_MARGIN - now
-            self.waited += wait
-            self._sleep(wait)
+            self._wait(wait)
 
     def release(self, quota: Quota | None) -> None:
         """Record a reply's quota (``None`` for no reply or no headers)."""
@@ -83,12 +111,13 @@ class RateLimiter:
             self._in_flight -= 1
             if quota is None:
                 return
+            reset = self.bounded(quota.reset)
             self._limit = quota.limit
-            if not self._confirmed or quota.reset > self._reset or self._remaining is None:
-                self._reset = quota.reset
+            if not self._confirmed or reset > self._reset or self._remaining is None:
+                self._reset = reset
                 self._remaining = quota.remaining
                 self._confirmed = True
-            elif quota.reset == self._reset:
+            elif reset == self._reset:
                 # Replies of one window arrive out of order: the lowest count is newest.
                 self._remaining = min(self._remaining, quota.remaining)
             # else: a late reply from a window that has already ended tells nothing.
@@ -96,13 +125,25 @@ class RateLimiter:
     def exhausted_until(self, reset: float) -> None:
         """A 429 said the window is spent: hold every caller until ``reset``."""
         with self._lock:
-            self._reset = max(self._reset, reset)
+            self._reset = max(self._reset, self.bounded(reset))
             self._remaining = 0
             self._confirmed = True
 
     def pause(self, reset: float) -> None:
         """Sleep until ``reset`` (plus the margin); used after a 429."""
-        wait = reset + RESET_MARGIN - self._clock()
-        if wait > 0:
-            self.waited += wait
-            self._sleep(wait)
+        self._wait(self.bounded(reset) + RESET_MARGIN - self._clock())
+
+    def _wait(self, seconds: float) -> None:
+        # `not seconds > 0` is also true of nan; the cap holds whatever computed the wait.
+        if not seconds > 0:
+            return
+        seconds = min(seconds, MAX_WAIT)
+        self.waited += seconds
+        self._sleep(seconds)
+
+
+def _log() -> Any:
+    # Imported when needed: importing the client stays cheap (see transport.py).
+    import structlog
+
+    return structlog.get_logger("syncer.intercom")

@@ -158,7 +158,7 @@ class Transport:
                 rate_limited += 1
                 self._count(rate_limited=1)
                 assert reply is not None
-                reset = _reset_of(reply, self._clock())
+                reset = self.limiter.bounded(_reset_of(reply, self._clock()))
                 self.limiter.exhausted_until(reset)
                 self._log.info("rate_limited", method=method, path=path, reset=reset)
                 self.limiter.pause(reset)
