@@ -1,11 +1,16 @@
-"""Running ``git``: a scrubbed environment, the token kept off disk and out of messages.
+"""Running ``git``: an allowlisted environment, the token kept off disk and out of messages.
 
-Every git process gets an environment of its own: no prompts (a missing credential
-fails at once instead of hanging a daemon), English messages (so failures can be told
-apart), none of the caller's ``GIT_DIR``-style variables, and, for an https repository
-with a token, an ``Authorization`` header in ``GIT_CONFIG_*`` variables scoped to the
+Every git process gets an environment of its own, built from an allowlist of the
+caller's (how to run programs and reach hosts: ``PATH``, ``HOME``, locale, temporary
+folders, proxies, CA bundles, the ssh agent, a few ``GIT_*``), so no other secret of the
+process (the Intercom token, a Confluence token, a database URL) reaches git or what
+git runs. No prompts (a missing credential fails at once instead of hanging a daemon),
+English messages (so failures can be told apart), and, only for the commands that talk
+to the remote (``run(..., remote=True)``: ls-remote, fetch), an ``Authorization`` header
+for an https repository with a token, in ``GIT_CONFIG_*`` variables scoped to the
 repository's origin. The token is therefore never on a command line (visible in ``ps``),
-never in ``.git/config``, and is cut out of any message before it leaves this module.
+never in ``.git/config``, never in a local command's environment, and is cut out of any
+message (raw, as the header's base64, URL-encoded) before it leaves this module.
 
 A failed command raises ``GitError`` with a ``kind`` (auth, not_found, unreachable,
 disk_full, timeout, other) read from git's message; ``connectors.git.mirror`` decides
@@ -25,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+
+from syncer.redact import Redactor
 
 Kind = Literal["auth", "not_found", "unreachable", "disk_full", "timeout", "missing_git", "other"]
 
@@ -48,7 +55,40 @@ _KEPT = frozenset(
         "GIT_EXEC_PATH",
     }
 )
-_DROPPED = frozenset({"SSH_ASKPASS", "GCM_INTERACTIVE"})
+# The rest of the caller's environment git may see: how to run programs, where home,
+# temporary files and the user's config are, the locale (LC_ALL=C wins anyway), proxies
+# and CA bundles, and the ssh agent. Anything else (INTERCOM_TOKEN, a Confluence token,
+# a database URL, cloud keys) is the caller's and never reaches git (issue 10).
+_ALLOWED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "XDG_CONFIG_HOME",
+        "LD_LIBRARY_PATH",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "SSH_AUTH_SOCK",
+        "SYSTEMROOT",  # Windows: git cannot start without it
+        "SystemRoot",
+        "COMSPEC",
+    }
+)
 
 # Checked in this order on git's lower-cased message; the first kind with a match wins.
 _SIGNS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
@@ -144,20 +184,23 @@ class Git:
     ) -> None:
         self.repo = repo
         self.timeout = timeout
-        self._secrets = tuple(
-            secret
-            for secret in (
-                (credentials.token, credentials.header().split()[-1]) if credentials else ()
-            )
-            if secret
+        # The raw token, the header and its base64, each also URL- and JSON-escaped.
+        self._redactor = (
+            Redactor([credentials.token], basic=[(credentials.username, credentials.token)])
+            if credentials
+            else Redactor()
         )
-        self.env = git_env(repo, credentials, os.environ if environ is None else environ)
+        caller = os.environ if environ is None else environ
+        self._local_env = git_env(repo, None, caller)
+        self._remote_env = git_env(repo, credentials, caller)
+
+    def env_for(self, *, remote: bool) -> dict[str, str]:
+        """The environment of a git process: only a ``remote`` one carries the token."""
+        return dict(self._remote_env if remote else self._local_env)
 
     def redact(self, text: str) -> str:
-        """``text`` without the token, its encoded header, or a URL's password."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return _USERINFO.sub(r"\1***@", text)
+        """``text`` without the token, its header in any form, or a URL's password."""
+        return _USERINFO.sub(r"\1***@", self._redactor.redact(text))
 
     def run(
         self,
@@ -184,7 +227,7 @@ class Git:
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=self.env,
+                env=self._remote_env if remote else self._local_env,
                 cwd=cwd,
                 # Its own process group, so a timeout also ends git-remote-https or ssh.
                 start_new_session=True,
@@ -214,14 +257,14 @@ class Git:
     def popen(
         self, args: Sequence[str], *, git_dir: Path, stderr: int | object
     ) -> subprocess.Popen[bytes]:
-        """A long-lived git process with pipes (``cat-file --batch``)."""
+        """A long-lived local git process with pipes (``cat-file --batch``)."""
         try:
             return subprocess.Popen(
                 ["git", f"--git-dir={git_dir}", *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,  # type: ignore[arg-type]
-                env=self.env,
+                env=self._local_env,
                 start_new_session=True,
             )
         except FileNotFoundError:
@@ -233,11 +276,12 @@ class Git:
 def git_env(
     repo: str, credentials: Credentials | None, environ: Mapping[str, str]
 ) -> dict[str, str]:
-    """The environment of every git process for ``repo``."""
+    """The environment of a git process for ``repo``: the allowlisted part of
+    ``environ``, and with ``credentials`` the header for the repository's origin."""
     env = {
         key: value
         for key, value in environ.items()
-        if not (key.startswith("GIT_") and key not in _KEPT) and key not in _DROPPED
+        if key in _ALLOWED or key in _KEPT or key.startswith("LC_")
     }
     env.update(
         LC_ALL="C",
