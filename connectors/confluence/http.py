@@ -15,7 +15,9 @@ or Bearer (Data Center: personal access token) auth, timeouts and pooled connect
   quota): the next call waits for ``Retry-After`` / the refill interval / the reset, so a
   healthy run meets few 429s.
 
-Clock and sleep are injectable. Errors leave as ``ConfluenceError`` s::
+Clock and sleep are injectable. What a reply says is scrubbed of the credentials (the
+token, the header, its base64) before any error or log line is built from it, since a
+proxy may echo the ``Authorization`` header back. Errors leave as ``ConfluenceError`` s::
 
     ConfluenceError (a SourceError)   status, method, path; never a credential
     ├── AuthError                     401: the credentials are wrong or revoked
@@ -42,6 +44,7 @@ import structlog
 from syncer import __version__
 from syncer.errors import SourceError
 from syncer.http.backoff import Backoff, retry_after
+from syncer.redact import Redactor
 
 # One wait longer than this is cut short: a sync should not sleep for an hour because a
 # server said so; if it is still throttled, the next wait comes after another try.
@@ -98,6 +101,19 @@ def bearer_auth(token: str) -> str:
     return f"Bearer {token}"
 
 
+def credentials_redactor(authorization: str) -> Redactor:
+    """A `Redactor` of what ``authorization`` carries: a bearer token, or the token of
+    Basic ``email:token`` (and the header's every form)."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user, _, token = base64.b64decode(value, validate=True).decode().partition(":")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return Redactor([value, authorization])
+        return Redactor([token, value], basic=[(user, token)])
+    return Redactor([value, authorization])
+
+
 class ConfluenceHttp:
     """Sends Confluence calls for one source; not shared between threads."""
 
@@ -126,6 +142,7 @@ class ConfluenceHttp:
         self._jitter = jitter
         self._max_wait = max_wait
         self._not_before = 0.0
+        self._redactor = credentials_redactor(authorization)
         self._log = structlog.get_logger("syncer.confluence")
         self._client = httpx.Client(
             transport=http,
@@ -195,6 +212,7 @@ class ConfluenceHttp:
                 if reply.is_success:
                     return Reply(_json(reply, method, path), reply.headers)
                 problem = _describe(reply)
+            problem = self._redactor.redact(problem)
             status = reply.status_code if reply is not None else None
             wait = self._throttle_wait(reply) if reply is not None else None
             if wait is not None and throttled < self.backoff.rate_limit_attempts:

@@ -3,8 +3,11 @@
 Every call goes through ``Transport.request``: bearer auth, the ``Intercom-Version``
 header, the region's host, timeouts and pooled connections (httpx), the rate limiter,
 and retries. Third-party errors stop here: callers see ``IntercomError`` s carrying
-status, error codes and ``request_id`` (never the token). Tests swap the network, not
-this code: they point ``base_url`` at a fake Intercom, or pass an httpx transport.
+status, error codes and ``request_id``, never the token: what a reply says (its error
+messages, its ``X-Request-Id``) is scrubbed of the token before any error or log line is
+built from it, since a proxy or gateway may echo the ``Authorization`` header back.
+Tests swap the network, not this code: they point ``base_url`` at a fake Intercom, or
+pass an httpx transport.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from syncer.errors import (
 )
 from syncer.intercom.ratelimit import Quota, RateLimiter
 from syncer.intercom.retry import Backoff, Verdict, classify
+from syncer.redact import Redactor
 
 REGIONS = {
     "us": "https://api.intercom.io",
@@ -70,6 +74,7 @@ class Transport:
         self._origin = urlsplit(self.base_url)[:2]
         self._clock = clock
         self._sleep = sleep
+        self._redactor = Redactor([token])  # the token and "Bearer <token>", in any escaping
         self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
         self.backoff = backoff or Backoff()
         self.stats = Stats()
@@ -142,6 +147,7 @@ class Transport:
                 )
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                problem = self._redactor.redact(problem)
                 # No connection, no request: Intercom cannot have acted on it.
                 unsent = isinstance(exc, NEVER_SENT)
             finally:
@@ -153,7 +159,7 @@ class Transport:
                 assert reply is not None
                 return reply if raw else _body(reply)
             if reply is not None:
-                problem = _describe(reply)
+                problem = self._redactor.redact(_describe(reply))
             if verdict is Verdict.RATE_LIMITED and rate_limited < self.backoff.rate_limit_attempts:
                 rate_limited += 1
                 self._count(rate_limited=1)
@@ -180,7 +186,7 @@ class Transport:
                 self._sleep(delay)
                 continue
             self._count(failed=1)
-            raise _error(method, path, status, reply, problem, verdict)
+            raise _error(method, path, status, reply, problem, verdict, self._redactor.redact)
 
     def _target(self, path: str) -> str:
         if not path.startswith(("http://", "https://")):
@@ -253,7 +259,10 @@ def _error(
     reply: httpx.Response | None,
     problem: str,
     verdict: Verdict,
+    redact: Callable[[str], str],
 ) -> IntercomError:
+    """The error for a failed call; every text taken from the reply goes through
+    ``redact`` (``problem`` already has)."""
     request_id = None
     details: tuple[ErrorDetail, ...] = ()
     if reply is not None:
@@ -263,11 +272,12 @@ def _error(
             request_id = (body.get("request_id") if isinstance(body, dict) else None) or request_id
         except ValueError:
             pass
+        request_id = redact(str(request_id)) if request_id else None
         details = tuple(
             ErrorDetail(
-                code=str(e.get("code") or ""),
-                message=str(e["message"]) if e.get("message") is not None else None,
-                field=str(e["field"]) if e.get("field") is not None else None,
+                code=redact(str(e.get("code") or "")),
+                message=redact(str(e["message"])) if e.get("message") is not None else None,
+                field=redact(str(e["field"])) if e.get("field") is not None else None,
             )
             for e in _errors_of(reply)
         )
