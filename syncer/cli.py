@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -22,26 +23,54 @@ from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
 from syncer.intercom import cli as api_cli
+from syncer.redact import RedactingStream, Redactor
 from syncer.run import Options, exit_code, sync
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+    """Run the command line; returns the process exit code.
+
+    Nothing printed or logged carries a configured secret: stdout and stderr are
+    redacting streams for the whole command, and ``_load`` hands the loaded settings to
+    ``args.on_settings``, which gives their secrets to the streams and the log handle.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
-    logs.configure(json={"json": True, "console": False}.get(args.log_format), level=args.log_level)
-    if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
-        return 2
+    log_secrets = logs.configure(
+        json={"json": True, "console": False}.get(args.log_format), level=args.log_level
+    )
+    out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+
+    def on_settings(settings: Settings) -> None:
+        redactor = Redactor.from_settings(settings)
+        for holder in (log_secrets, out, err):
+            holder.add_secrets(redactor)
+
+    args.on_settings = on_settings
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, out), cast(TextIO, err)  # duck-typed streams
     try:
-        code: int = args.handler(args)
-    except SyncerError as exc:
-        print(f"syncer: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("syncer: interrupted", file=sys.stderr)
-        return 130
-    return code
+        if not getattr(args, "handler", None):
+            parser.print_help(sys.stderr)
+            return 2
+        try:
+            code: int = args.handler(args)
+        except SyncerError as exc:
+            print(f"syncer: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("syncer: interrupted", file=sys.stderr)
+            return 130
+        except Exception:
+            # A bug's traceback goes out through the redacting stderr too (exit 1, as
+            # Python's own handler would give), not through the interpreter's after main.
+            traceback.print_exc()
+            return 1
+        return code
+    finally:
+        out.flush()
+        err.flush()
+        sys.stdout, sys.stderr = saved
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,7 +174,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Settings:
-    return loader.load(args.config or loader.default_config_path())
+    settings = loader.load(args.config or loader.default_config_path())
+    args.on_settings(settings)  # main(): redact the config's secrets from every output
+    return settings
 
 
 def _check_sources(settings: Settings, names: Sequence[str]) -> None:

@@ -2,15 +2,24 @@
 
 Events are stable snake_case facts with fields (``source_listed``, ``page_upserted``),
 written to stderr so that stdout stays free for plans and ``--json`` reports.
+
+No log line carries a configured secret: ``configure`` returns a `LogSecrets` handle,
+empty at first (the config is not loaded yet), and the entry point hands it the loaded
+settings' `Redactor` (``add_secrets``). From then on every string value of every event
+is redacted before rendering, and the rendered line once more (a value that is not a
+string, such as an exception object, shows its secret only once rendered).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from syncer.redact import Redactor
 
 
 class _Stderr:
@@ -26,10 +35,51 @@ class _Stderr:
         return sys.stderr.isatty()
 
 
+class LogSecrets:
+    """The secrets log events are scrubbed of; ``configure`` returns it (see the module
+    docstring). Thread-safe: adding swaps in a new, immutable ``Redactor``."""
+
+    def __init__(self) -> None:
+        self._redactor = Redactor()
+
+    def add_secrets(self, redactor: Redactor) -> None:
+        """Redact ``redactor``'s secrets too, from the next event on."""
+        self._redactor = self._redactor | redactor
+
+    def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+        """The processor: every string in the event, keys and nested values included."""
+        redactor = self._redactor
+        if not redactor:
+            return event
+        return {_scrub(key, redactor): _scrub(value, redactor) for key, value in event.items()}
+
+    def rendered(self, renderer: Processor) -> Processor:
+        """``renderer``, its output redacted too."""
+
+        def render(logger: WrappedLogger, method: str, event: EventDict) -> Any:
+            line = renderer(logger, method, event)
+            return self._redactor.redact(line) if isinstance(line, str) else line
+
+        return render
+
+
+def _scrub(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {_scrub(k, redactor): _scrub(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(item, redactor) for item in value)
+    return value
+
+
 def configure(
     *, json: bool | None = None, level: str = "info", stream: TextIO | None = None
-) -> None:
-    """Set up structlog; ``json=None`` means JSON unless ``stream`` is a terminal."""
+) -> LogSecrets:
+    """Set up structlog; ``json=None`` means JSON unless ``stream`` is a terminal.
+
+    Returns the handle that takes the secrets to redact once the config is loaded.
+    """
     out: TextIO = stream or _Stderr()  # type: ignore[assignment]  # duck-typed: write/flush
     if json is None:
         json = not out.isatty()
@@ -38,13 +88,15 @@ def configure(
         if json
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    secrets = LogSecrets()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            renderer,
+            secrets,
+            secrets.rendered(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
@@ -52,3 +104,4 @@ def configure(
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    return secrets

@@ -96,7 +96,7 @@ class Redactor:
 
     def _adopt(self, forms: frozenset[str]) -> None:
         # Longest first: at each position the regex takes the first alternative that
-        # matches, so "Authorization: Basic <b64>" goes whole, not "<b64>" alone.
+        # matches, so "Basic <b64>" goes whole, not "<b64>" alone.
         ordered = sorted(forms, key=lambda form: (-len(form), form))
         self._forms = forms
         self._text = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -187,16 +187,15 @@ def _forms_of(secret: str) -> set[str]:
 
 
 def _basic_forms(user: str, secret: str) -> set[str]:
-    """``user:secret`` as HTTP Basic sends it, with the header around it and URL-encoded."""
+    """``user:secret`` as HTTP Basic sends it, with its scheme and URL-encoded.
+
+    Git's header value, ``Authorization: Basic <base64>``, thus reads
+    ``Authorization: ***``, as a bearer header does.
+    """
     if len(secret.strip()) < MIN_SECRET_LENGTH:
         return set()
     encoded = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-    return {
-        encoded,
-        quote(encoded, safe=""),
-        f"Basic {encoded}",
-        f"Authorization: Basic {encoded}",
-    }
+    return {encoded, quote(encoded, safe=""), f"Basic {encoded}"}
 
 
 def _models(value: Any) -> Iterator[BaseModel]:

@@ -9,7 +9,9 @@ Parameters are named as in the spec and typed by it (``-p per_page=50`` sends a 
 ``-p states=draft -p states=published`` an array). Bodies are checked against the
 spec's request model before anything is sent. The credentials, region and version come
 from the config file (``-c``), like every other command; ``--api-version`` overrides
-the version for this call.
+the version for this call. What a call prints is redacted of the config's secrets (a
+reply may echo the token), and its errors never hold the token (the transport's own
+scrubbing; ``syncer.cli`` prints them through a redacting stderr).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from syncer.errors import UsageError
 
@@ -78,6 +80,25 @@ def run(
     if args.all_pages and op.paging is None:
         raise UsageError(f"{op.id} does not page; leave out --all-pages")
     settings = load_settings()
+    from syncer.redact import RedactingStream, Redactor
+
+    redacting = RedactingStream(out, Redactor.from_settings(settings))
+    try:
+        return _call(args, op, path, query, body, settings, cast(TextIO, redacting))
+    finally:
+        redacting.flush()
+
+
+def _call(
+    args: argparse.Namespace,
+    op: Operation,
+    path: dict[str, Any],
+    query: dict[str, Any],
+    body: Any,
+    settings: Settings,
+    out: TextIO,
+) -> int:
+    """Send the call (every page of it with ``--all-pages``) and print the reply."""
     from syncer.intercom.client import IntercomClient
     from syncer.intercom.operation import build, send
     from syncer.intercom.paging import Pager
