@@ -4,21 +4,34 @@ Every converter ends here. ``normalise`` keeps an allow-list of tags and attribu
 drops active content with everything inside it, unwraps the rest (keeping its text),
 makes links and images absolute, and serialises deterministically (``serialise``), so
 the same input always hashes the same. Nothing here raises on malformed input: lxml
-repairs what it can and the rest is text.
+repairs what it can and the rest is text. Every parse here closes void elements where
+they open, as HTML's own parser does (``VOID_ELEMENTS``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from bs4 import BeautifulSoup, Tag
+from bs4.builder._lxml import LXMLTreeBuilder
 from bs4.element import NavigableString, PreformattedString
 
 from syncer.convert.serialise import serialise
 from syncer.convert.urls import IMAGE_SCHEMES, LINK_SCHEMES, absolute_url
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# The elements HTML's parser never gives content (the standard's "void elements", and
+# the obsolete ones it parses the same way). libxml2 parses HTML 4: it takes embed,
+# source, track, keygen and bgsound for containers of everything after them, and
+# dropping the element then dropped the rest of the page with it.
+VOID_ELEMENTS = frozenset(
+    {
+        *("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr"),
+        *("img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"),
+    }
+)
 
 # Removed with everything inside: active content, embedded media, form controls and
 # document metadata are never knowledge Fin can use, and some of it is dangerous.
@@ -78,9 +91,28 @@ _LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 _WHITESPACE = re.compile(r"\s+")
 
 
+class _TreeBuilder(LXMLTreeBuilder):
+    """bs4's lxml HTML builder, closing each of ``VOID_ELEMENTS`` as soon as it opens.
+
+    Done here, on lxml's parse events, so the cost stays linear: moving a swallowed
+    element's content out afterwards costs the depth of the tree per move.
+    """
+
+    def start(self, tag: str | bytes, *args: Any, **kwargs: Any) -> None:
+        super().start(tag, *args, **kwargs)
+        if tag in VOID_ELEMENTS:
+            super().end(tag)
+
+    def end(self, tag: str | bytes) -> None:
+        # libxml2 ends an element it took for a container later, after what followed it;
+        # that element was closed at its start.
+        if tag not in VOID_ELEMENTS:
+            super().end(tag)
+
+
 def _parse(html: str) -> BeautifulSoup:
     # One string per attribute (no class lists), so every value is checked the same way.
-    return BeautifulSoup(html, "lxml", multi_valued_attributes=None)
+    return BeautifulSoup(html, builder=_TreeBuilder(multi_valued_attributes={}))
 
 
 def main_content(html: str) -> str:
