@@ -8,6 +8,8 @@ parsers, the fake Intercom; scans over many shapes rather than one example.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.filesystem import FilesystemConnector, FilesystemSettings
+from syncer.cli import main
 from syncer.convert.source_file import Page, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Listing
+from tests.conftest import Workspace
 
 SECRET = "SECRET-7f1e-do-not-publish"
 OUTSIDE = "outside the source folder"
@@ -64,6 +68,176 @@ def reported_outside(listing: Listing, fetched: dict[str, Fetched], key: str) ->
     assert key in reasons, f"{key} is not reported"
     assert OUTSIDE in reasons[key], reasons[key]
     return reasons[key]
+
+
+# ---- 12. symlinks that leave the source folder --------------------------------------
+
+# Links out of the folder, as (where the link is, what it points to); ``{out}`` is a
+# folder beside the source holding secret.md, ``{evil}`` one whose name starts with the
+# source folder's own (a prefix test would take it for the inside).
+OUTSIDE_FILE_LINKS = [
+    ("passwd.md", "/etc/passwd"),
+    ("absolute.md", "{out}/secret.md"),
+    ("relative.md", "../out/secret.md"),
+    ("sub/two-up.md", "../../out/secret.md"),
+    ("sub/through-a-folder.md", "../sub/../../out/secret.md"),
+    ("prefix.md", "{evil}/secret.md"),
+    ("chain.md", "hops/hop.md"),  # an inside link to an outside link
+    ("hops/hop.md", "{out}/secret.md"),
+    ("text.txt", "{out}/secret.txt"),
+    ("page.html", "{out}/secret.html"),
+]
+OUTSIDE_FOLDER_LINKS = [
+    ("shared", "{out}"),
+    ("sub/shared-relative", "../../out"),
+    ("parent", ".."),
+    ("sub/prefix", "{evil}"),
+    ("etc", "/etc"),
+]
+# Links that stay inside: followed as before. (where, what to, expected title)
+INSIDE_LINKS = [
+    ("alias.md", "real.md", "Real"),
+    ("sub/alias.md", "../real.md", "Real"),
+    ("chain-in.md", "sub/alias.md", "Real"),
+    ("round-trip.md", "../{root_name}/real.md", "Real"),
+    ("mirror", "sub", None),
+]
+
+
+def _outside_world(tmp_path: Path) -> tuple[Path, Path, Path]:
+    root = tmp_path / "docs"
+    out = tmp_path / "out"
+    evil = tmp_path / "docs-evil"
+    for folder in (out, evil):
+        write(folder / "secret.md", f"# {SECRET}\n\n{SECRET}\n")
+        write(folder / "secret.txt", f"{SECRET}\n")
+        write(folder / "secret.html", f"<title>{SECRET}</title><p>{SECRET}</p>")
+        write(folder / "nested" / "deep.md", f"# {SECRET}\n")
+    write(root / "real.md", "# Real\n\nInside.\n")
+    write(root / "sub" / "inside.md", "# Inside sub\n")
+    for where, target in OUTSIDE_FILE_LINKS + OUTSIDE_FOLDER_LINKS:
+        link(root / where, target.format(out=out, evil=evil))
+    for where, target, _ in INSIDE_LINKS:
+        link(root / where, target.format(root_name=root.name))
+    link(root / "loop", ".")
+    return root, out, evil
+
+
+@pytest.mark.parametrize("via_link", [False, True], ids=["root", "root-through-a-link"])
+def test_no_symlink_reads_outside_the_source_folder(tmp_path: Path, via_link: bool) -> None:
+    real_root, _, _ = _outside_world(tmp_path)
+    root = real_root
+    if via_link:
+        root = tmp_path / "docs-link"
+        link(root, real_root)
+    conn = connector(root)
+    listing = conn.list()
+    fetched = {item.key: item for item in conn.fetch(listing.stubs)}
+
+    assert [key for key, item in fetched.items() if leaked(item)] == []
+    for where, _ in OUTSIDE_FILE_LINKS:
+        reported_outside(listing, fetched, where)
+    for where, _ in OUTSIDE_FOLDER_LINKS:
+        reason = reported_outside(listing, fetched, where)
+        assert "symlink" in reason
+        assert not any(stub.key.startswith(where + "/") for stub in listing.stubs)
+    # Links that stay inside are read as before, folder links included, loops reported.
+    for where, _, title in INSIDE_LINKS:
+        if title is not None:
+            item = fetched[where]
+            assert isinstance(item, Document), item
+            assert item.title == title
+    mirrored = fetched["mirror/inside.md"]
+    assert isinstance(mirrored, Document)
+    assert mirrored.title == "Inside sub"
+    assert {f.key: f.message for f in listing.failures}["loop"].startswith("symlink loop")
+    # A link out is a file that is not ours, not a folder that could not be read.
+    assert listing.complete is True
+
+
+def test_a_file_swapped_for_an_outside_link_after_listing_is_not_read(tmp_path: Path) -> None:
+    """The check is made when reading, with the resolved path: the listing may be stale."""
+    root, out, _ = _outside_world(tmp_path)
+    write(root / "swapped.md", "# Swapped\n")
+    write(root / "folder" / "secret.md", "# In the folder\n")
+    write(root / "txt" / "secret.txt", "inside\n")
+    conn = connector(root)
+    stubs = {stub.key: stub for stub in conn.list().stubs}
+    targets: dict[str, Callable[[], None]] = {
+        "swapped.md": lambda: (root / "swapped.md").unlink(),
+        "folder/secret.md": lambda: _rmtree(root / "folder"),
+        "txt/secret.txt": lambda: _rmtree(root / "txt"),
+    }
+    for remove in targets.values():
+        remove()
+    link(root / "swapped.md", out / "secret.md")
+    link(root / "folder", out)
+    link(root / "txt", str(out))
+
+    for key in targets:
+        (item,) = conn.fetch([stubs[key]])
+        assert not leaked(item), key
+        assert not isinstance(item, Document), item
+        reason = item.reason if isinstance(item, Excluded) else item.message
+        assert OUTSIDE in reason, reason
+
+
+def _rmtree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+    folder.rmdir()
+
+
+def _sync(space: Workspace, capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
+    code = main(["--log-format", "json", "sync", "--json", "-c", str(space.config)])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["exit_code"] == code, err
+    return report  # type: ignore[no-any-return]
+
+
+def test_a_page_leaked_through_an_outside_link_leaves_fin(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The link's own page goes, other deletions still happen, nothing outside is sent."""
+    out = tmp_path / "out"
+    write(out / "secret.md", f"# {SECRET}\n\n{SECRET}\n")
+    write(out / "more.md", f"# {SECRET}\n")
+    for i in range(12):
+        workspace.write(f"doc-{i}.md", f"# Doc {i}\n")
+    workspace.write("guide.md", "# Guide\n")
+    workspace.write("shared/page.md", "# Shared page\n")
+    assert _sync(workspace, capsys)["exit_code"] == 0
+    assert len(workspace.titles()) == 14
+
+    # guide.md becomes a link out; shared/ a link to an outside folder; doc-0 is deleted.
+    (workspace.docs / "guide.md").unlink()
+    link(workspace.docs / "guide.md", out / "secret.md")
+    _rmtree(workspace.docs / "shared")
+    link(workspace.docs / "shared", out)
+    link(workspace.docs / "fresh.md", out / "secret.md")  # never published: never is
+    (workspace.docs / "doc-0.md").unlink()
+    report = _sync(workspace, capsys)
+
+    assert sorted(workspace.titles()) == sorted(f"doc-{i}.md" for i in range(1, 12))
+    assert not any(SECRET in json.dumps(page) for page in workspace.fake.pages())
+    source = report["sources"][0]
+    said = json.dumps(source)
+    for key in ("guide.md", "shared", "fresh.md"):
+        assert key in said
+    assert said.count(OUTSIDE) >= 3
+    assert source["counts"]["deleted"] == 3  # doc-0, guide.md, shared/page.md
+
+    # Nothing moved: nothing is sent again.
+    mark = len(workspace.fake.calls)
+    _sync(workspace, capsys)
+    assert [call for call in workspace.fake.calls[mark:] if call.write] == []
+
+    # The link pointed back inside: it is a document again.
+    (workspace.docs / "guide.md").unlink()
+    link(workspace.docs / "guide.md", "doc-1.md")
+    _sync(workspace, capsys)
+    assert workspace.titles()["guide.md"] == "Doc 1"
 
 
 # ---- 13. void elements swallow nothing ----------------------------------------------

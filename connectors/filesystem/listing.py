@@ -2,9 +2,12 @@
 
 The only files opened are ``.syncignore`` files (gitignore semantics; each applies to its
 own folder and below, the deepest deciding). Hidden entries (``.git``, ``.DS_Store``,
-editor lock files) are skipped. Symlinks are followed; a folder already on the path
-being walked (by device and inode) is a loop, reported and not entered. A folder that
-cannot be read makes the listing incomplete, so nothing gets deleted because of it.
+editor lock files) are skipped. Symlinks are followed while their resolved target stays
+inside the source folder; a folder already on the path being walked (by device and
+inode) is a loop, reported and not entered. A symlink that leads out is never followed:
+a folder link is reported, a file link is listed with the version ``LINKED_OUT`` so that
+reading refuses it and a page it published before leaves Fin. A folder that cannot be
+read makes the listing incomplete, so nothing gets deleted because of it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,22 @@ from connectors.filesystem.patterns import has_negation, read_ignore_file
 from syncer.model import Failure, Listing, Stub
 
 IGNORE_FILE = ".syncignore"
+# The version of a file symlink that leads out of the source folder: never a size and
+# mtime, so a file that becomes such a link (or stops being one) is always read again.
+LINKED_OUT = "symlink-out-of-source"
+
+
+def outside_reason(target: str, *, folder: bool) -> str:
+    """Why a symlink to ``target`` (resolved, outside the source folder) is not read."""
+    if folder:
+        return (
+            f"symlink to {target}, outside the source folder: not followed; add that folder "
+            "as a source of its own, or exclude the link"
+        )
+    return (
+        f"symlink to {target}, outside the source folder: not read; move the file into "
+        "the folder, or exclude the link"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +77,8 @@ class _Folder:
 class _Walk:
     rules: Rules
     prunes: bool
+    # The source folder with every symlink resolved: what "inside" means.
+    inside: Path
     stubs: list[Stub] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     complete: bool = True
@@ -69,7 +90,7 @@ class _Walk:
 
 def list_folder(root: Path, rules: Rules) -> Listing:
     """Every file under ``root`` that ``rules`` and ``.syncignore`` files let through."""
-    walk = _Walk(rules, prunes=rules.prunes)
+    walk = _Walk(rules, prunes=rules.prunes, inside=Path(os.path.realpath(root)))
     try:
         root_stat = root.stat()
     except OSError as error:
@@ -144,6 +165,10 @@ def _entry(
                 walk.fail(rel, f"symlink loop: {_reason(error)}")
                 return None
             raise
+        target = os.path.realpath(entry.path)
+        if not Path(target).is_relative_to(walk.inside):
+            _linked_out(rel, target, info, ignores, walk)
+            return None
     else:
         info = entry.stat(follow_symlinks=False)
     if stat.S_ISDIR(info.st_mode):
@@ -163,6 +188,22 @@ def _entry(
     if stat.S_ISREG(info.st_mode) and _wanted(rel, ignores, walk.rules):
         walk.stubs.append(Stub(rel, f"{info.st_size}:{info.st_mtime_ns}"))
     return None
+
+
+def _linked_out(
+    rel: str, target: str, info: os.stat_result, ignores: tuple[_Ignore, ...], walk: _Walk
+) -> None:
+    """Record a symlink whose target is outside the source folder, without following it.
+
+    A ``passwd.md -> /etc/passwd`` was once published whole. The file link stays listed
+    (as ``LINKED_OUT``): reading then refuses it as ``Excluded``, which deletes a page it
+    had. A listing failure would keep that page, and an unlisted key would say nothing.
+    """
+    if stat.S_ISDIR(info.st_mode):
+        if not _ignored(rel, ignores, walk.rules, folder=True, prunes=walk.prunes):
+            walk.fail(rel, outside_reason(target, folder=True))
+    elif stat.S_ISREG(info.st_mode) and _wanted(rel, ignores, walk.rules):
+        walk.stubs.append(Stub(rel, LINKED_OUT))
 
 
 def _wanted(rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> bool:

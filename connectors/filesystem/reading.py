@@ -1,4 +1,11 @@
-"""Fetch one listed file: size guard, read, convert; every problem becomes a ``Failure``."""
+"""Fetch one listed file: containment and size guards, read, convert; every problem
+becomes a ``Failure``.
+
+Only a file whose resolved path lies inside the source folder is read. That is checked
+here, when reading, and again once the file is open: a listing can be stale (a file
+swapped for a symlink since), so it is never trusted for it. A file that leads out is
+``Excluded``, so a page it published before leaves Fin.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +14,47 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from connectors.filesystem.listing import LINKED_OUT, outside_reason
 from syncer.convert import CONVERTER_VERSION
 from syncer.convert.source_file import Skipped, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Stub
 
 
 def read_document(
-    root: Path, stub: Stub, *, max_bytes: int, url_of: Callable[[str], str | None]
+    root: Path,
+    stub: Stub,
+    *,
+    max_bytes: int,
+    url_of: Callable[[str], str | None],
 ) -> Fetched:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``."""
     if stub.key.startswith("/") or ".." in stub.key.split("/"):
         return Failure(stub.key, "not a path inside the source folder")
     path = root / stub.key
     try:
-        # Checked before opening: an oversized file is never read, not even in part.
-        size = path.stat().st_size
-        if size > max_bytes:
-            return Failure(stub.key, too_big(size, max_bytes))
-        with path.open("rb") as file:
+        target, inside = _resolved(root, path)
+        if not inside:
+            return _linked_out(stub.key, target)
+        # O_NOFOLLOW: the resolved path has no link left, unless one was swapped in since.
+        # O_NONBLOCK: a FIFO swapped in would hold the open forever (it is refused below).
+        descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
             # The version is the stat of what is read, taken before reading: if the file
             # changes meanwhile, the store holds an older version and the next run
             # fetches again, never the other way round.
             info = os.fstat(file.fileno())
             if not stat.S_ISREG(info.st_mode):
                 return Failure(stub.key, "not a regular file")
+            # Checked before reading: an oversized file is never read, not even in part.
+            if info.st_size > max_bytes:
+                return Failure(stub.key, too_big(info.st_size, max_bytes))
+            # What was opened must still be what the key leads to inside the folder: a
+            # folder on the way swapped for a link between the check and the open fails.
+            again, inside = _resolved(root, path)
+            if not inside:
+                return _linked_out(stub.key, again)
+            if not os.path.samestat(info, again.stat()):
+                return Failure(stub.key, "file was replaced while it was read; read next run")
             data = file.read(max_bytes + 1)
     except FileNotFoundError:
         return Failure(stub.key, "file disappeared after it was listed")
@@ -38,7 +62,23 @@ def read_document(
         return Failure(stub.key, f"cannot read file: {error.strerror or error}")
     if len(data) > max_bytes:
         return Failure(stub.key, too_big(len(data), max_bytes))
-    return convert_bytes(stub.key, f"{info.st_size}:{info.st_mtime_ns}", data, url_of=url_of)
+    version = f"{info.st_size}:{info.st_mtime_ns}"
+    return convert_bytes(stub.key, version, data, url_of=url_of)
+
+
+def _resolved(root: Path, path: Path) -> tuple[Path, bool]:
+    """``path`` with every symlink resolved, and whether that lies inside ``root``.
+
+    Raises ``OSError`` when ``path`` cannot be resolved (gone, a loop).
+    """
+    target = Path(os.path.realpath(path, strict=True))
+    return target, target.is_relative_to(os.path.realpath(root))
+
+
+def _linked_out(key: str, target: Path) -> Excluded:
+    # Always LINKED_OUT, whatever the listing saw: a size and mtime remembered for a file
+    # that was not read would make its return look unchanged.
+    return Excluded(key, LINKED_OUT, outside_reason(str(target), folder=False))
 
 
 def convert_bytes(
