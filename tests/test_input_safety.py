@@ -9,6 +9,8 @@ parsers, the fake Intercom; scans over many shapes rather than one example.
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.filesystem import FilesystemConnector, FilesystemSettings
+from connectors.filesystem.reading import convert_bytes
 from syncer.cli import main
 from syncer.convert.source_file import Page, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Listing
@@ -312,3 +315,95 @@ def test_every_word_around_void_elements_arrives_in_order(
     page = convert_file(path, source.encode(), url_of=lambda _: None)
     assert isinstance(page, Page)
     assert _words(page.html) == expected, (source, page.html)
+
+
+# ---- 14. deep nesting keeps every word ----------------------------------------------
+
+# q: block quote, u: bullet list, o: ordered list.
+CONTAINERS = "quo"
+
+
+def _markdown_nest(kinds: str) -> tuple[str, list[str]]:
+    """Markdown nesting ``kinds`` outermost first, one word opening each level."""
+    lines = []
+    prefix = ""
+    words = []
+    for depth, kind in enumerate(kinds):
+        word = f"w{depth}"
+        words.append(word)
+        opener = {"q": "> ", "u": "- ", "o": "1. "}[kind]
+        lines.append(f"{prefix}{opener}{word}")
+        prefix += {"q": "> ", "u": "  ", "o": "   "}[kind]
+    return "\n".join(lines) + "\n", words
+
+
+def _html_nest(kinds: str) -> tuple[str, list[str]]:
+    opened = []
+    words = []
+    for depth, kind in enumerate(kinds):
+        word = f"w{depth}"
+        words.append(word)
+        opened.append(
+            {"q": f"<blockquote><p>{word}</p>", "u": f"<ul><li>{word}", "o": f"<ol><li>{word}"}[
+                kind
+            ]
+        )
+    closed = [
+        "</blockquote>" if kind == "q" else "</li></ul>" if kind == "u" else "</li></ol>"
+        for kind in reversed(kinds)
+    ]
+    return _html_file("".join(opened) + "".join(closed)), words
+
+
+def _converted(path: str, text: str) -> Page:
+    page = convert_file(path, text.encode(), url_of=lambda _: None)
+    assert isinstance(page, Page)
+    return page
+
+
+SHAPES: dict[str, Callable[[int], str]] = {
+    "lists": lambda depth: "u" * depth,
+    "ordered": lambda depth: "o" * depth,
+    "quotes": lambda depth: "q" * depth,
+    "mixed": lambda depth: ("qu" * depth)[:depth],
+    "mixed-ordered": lambda depth: ("uoq" * depth)[:depth],
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_word_of_deep_nesting_arrives_in_order(shape: str) -> None:
+    for depth in range(1, 61):
+        kinds = SHAPES[shape](depth)
+        for path, (text, words) in (("n.md", _markdown_nest(kinds)), ("n.html", _html_nest(kinds))):
+            page = _converted(path, text)
+            assert _words(page.html) == words, (shape, depth, path, page.html)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=CONTAINERS, min_size=1, max_size=80))
+def test_any_nesting_keeps_every_word(kinds: str) -> None:
+    for path, (text, words) in (("n.md", _markdown_nest(kinds)), ("n.html", _html_nest(kinds))):
+        assert _words(_converted(path, text).html) == words, (kinds, path)
+
+
+def test_a_nesting_cap_is_reported_and_its_content_flattened() -> None:
+    """Below the cap a page has no note; past it the note says what was flattened."""
+    for depth in range(1, 121, 7):
+        for kinds in ("u" * depth, "q" * depth, ("qu" * depth)[:depth]):
+            text, words = _markdown_nest(kinds)
+            page = _converted("n.md", text)
+            assert _words(page.html) == words
+            levels = sum(2 if kind in "uo" else 1 for kind in kinds)
+            if levels < 100:  # content at level 100 (the 50th list) is flattened
+                assert page.notes == (), (kinds, page.notes)
+            else:
+                (note,) = page.notes
+                assert "flattened" in note, note
+                assert "100" in note, note
+    # Connectors that read files learn the notes through convert_bytes.
+    text, _ = _markdown_nest("u" * 70)
+    notes: Counter[str] = Counter()
+    item = convert_bytes("n.md", "1", text.encode(), url_of=lambda _: None, notes=notes)
+    assert isinstance(item, Document)
+    assert sum(notes.values()) == 1
+    assert re.search(r"flattened", next(iter(notes)))

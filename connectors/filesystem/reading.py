@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +27,12 @@ def read_document(
     *,
     max_bytes: int,
     url_of: Callable[[str], str | None],
+    notes: Counter[str] | None = None,
 ) -> Fetched:
-    """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``."""
+    """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``.
+
+    ``notes`` (when given) counts the conversion's caveats, as ``convert_bytes`` does.
+    """
     if stub.key.startswith("/") or ".." in stub.key.split("/"):
         return Failure(stub.key, "not a path inside the source folder")
     path = root / stub.key
@@ -63,7 +68,7 @@ def read_document(
     if len(data) > max_bytes:
         return Failure(stub.key, too_big(len(data), max_bytes))
     version = f"{info.st_size}:{info.st_mtime_ns}"
-    return convert_bytes(stub.key, version, data, url_of=url_of)
+    return convert_bytes(stub.key, version, data, url_of=url_of, notes=notes)
 
 
 def _resolved(root: Path, path: Path) -> tuple[Path, bool]:
@@ -88,11 +93,14 @@ def convert_bytes(
     *,
     url_of: Callable[[str], str | None],
     image_resolver: Callable[[str], str | None] | None = None,
+    notes: Counter[str] | None = None,
 ) -> Fetched:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for the file ``key`` holding ``data``.
 
     Shared by every connector that reads files (a folder, a git tree): ``version`` is
     whatever its listing said, ``url_of`` and ``image_resolver`` go to ``convert_file``.
+    Each caveat of the conversion (``Page.notes``: nesting flattened) is counted in
+    ``notes`` under ``"<key>: <note>"``, for the run report (a connector's ``notes()``).
     """
     try:
         page = convert_file(key, data, url_of=url_of, image_resolver=image_resolver)
@@ -100,6 +108,8 @@ def convert_bytes(
         return Failure(key, str(error))
     if isinstance(page, Skipped):
         return Excluded(key, version, page.reason)
+    if notes is not None:
+        notes.update(f"{key}: {note}" for note in page.notes)
     return Document(
         key=key,
         version=version,

@@ -2,16 +2,20 @@
 
 Rendering is CommonMark plus GitHub's tables and strikethrough, through markdown-it-py.
 Raw HTML inside Markdown is passed through on purpose: the normaliser cleans it later,
-like any other HTML.
+like any other HTML. Lists and block quotes nested past ``MAX_NESTING`` are flattened
+into plain paragraphs, every word kept, and the rendering says so.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block import StateBlock
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = "---"
@@ -60,14 +64,93 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
     return {str(key): value for key, value in data.items()}
 
 
-def render_markdown(text: str) -> str:
+# markdown-it's block parser recurses once per level (a list level is two: the list and
+# its item), and past its ``maxNesting`` it silently skips the rest of the block. 100 is
+# markdown-it's own default (the CommonMark preset's 20 dropped a list's 10th level):
+# about 200 Python frames, well inside the recursion limit. Inline markup shares the
+# option; past it, inline markup is read as text, which loses nothing.
+MAX_NESTING = 100
+# Where a body's first flattened block starts (0-based line), in the render's ``env``.
+_FLATTENED = "syncer_flattened_line"
+# Container markers at the start of a flattened line: quote, bullet, ordered item.
+_MARKERS = re.compile(r"^(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t]|$)))+[ \t]*")
+
+
+def render_markdown(text: str, notes: list[str] | None = None, *, first_line: int = 1) -> str:
     """HTML for a Markdown body (front matter already split off); fenced code keeps its
-    language as ``class="language-x"``."""
-    return str(_parser().render(text))
+    language as ``class="language-x"``.
+
+    When nesting past ``MAX_NESTING`` was flattened, a one-line note saying from which
+    line is appended to ``notes`` (``first_line``: the file's line the body starts on).
+    """
+    env: dict[str, Any] = {}
+    html = str(_parser().render(text, env))
+    line = env.get(_FLATTENED)
+    if notes is not None and isinstance(line, int):
+        notes.append(
+            f"lists and block quotes nested {MAX_NESTING} levels deep (a list level counts "
+            f"2) were flattened into paragraphs from line {first_line + line}; "
+            "all their text is kept"
+        )
+    return html
+
+
+class _FlatteningBlockParser(ParserBlock):
+    """markdown-it's block parser, flattening what nests too deep instead of dropping it."""
+
+    def tokenize(self, state: StateBlock, startLine: int, endLine: int) -> None:  # noqa: N803
+        # Each list item and block quote tokenizes its content through here, so this is
+        # the one place that sees the level a block opens at.
+        if state.level < state.md.options.maxNesting:
+            super().tokenize(state, startLine, endLine)
+        else:
+            _flatten(state, startLine, endLine)
+
+
+def _flatten(state: StateBlock, start: int, end: int) -> None:
+    """The lines a too deep block holds, as paragraphs of text without container markers.
+
+    Ends where the block would (a line indented less than a list item's content ends
+    the item), so the blocks around it parse as usual. Inline markup still applies.
+    """
+    lines: list[str] = []
+    first = line = start
+    while line < end:
+        if state.isEmpty(line):
+            _paragraph(state, lines, first, line)
+            lines = []
+        elif state.sCount[line] < state.blkIndent:
+            break
+        else:
+            if not lines:
+                first = line
+            text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+            lines.append(_MARKERS.sub("", text, count=1))
+        line += 1
+    _paragraph(state, lines, first, line)
+    state.line = line
+    state.env.setdefault(_FLATTENED, start)
+
+
+def _paragraph(state: StateBlock, lines: list[str], first: int, end: int) -> None:
+    content = "\n".join(line for line in lines if line.strip())
+    if not content:
+        return
+    state.push("paragraph_open", "p", 1).map = [first, end]
+    inline = state.push("inline", "", 0)
+    inline.content = content
+    inline.map = [first, end]
+    inline.children = []
+    state.push("paragraph_close", "p", -1)
 
 
 @cache
 def _parser() -> MarkdownIt:
     # Built once: construction compiles every rule chain (a third of a small page's
     # render time). Rendering keeps its state per call, so one parser serves all.
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
+    md.enable(["table", "strikethrough"])
+    block = _FlatteningBlockParser()
+    block.ruler = md.block.ruler  # the rules the preset and enable() chose
+    md.block = block
+    return md

@@ -4,7 +4,8 @@ Shared by every connector that reads files, so a Markdown file converts the same
 file share as from git. Input is the file's POSIX path relative to the source root and
 its bytes; no file system is touched. A file that cannot become a page raises
 ``ValueError`` with a one-line reason (the connector turns it into a ``Failure``); a
-file that asks not to be published comes back as ``Skipped``.
+file that asks not to be published comes back as ``Skipped``. A page that converted with
+a caveat (deep nesting flattened) says so in its ``notes``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """What a file becomes; ``external_id`` is set only when the file overrides it."""
+    """What a file becomes; ``external_id`` is set only when the file overrides it.
+
+    ``notes`` are one-line caveats for the run report: what conversion had to change
+    (never content it dropped: it drops none silently).
+    """
 
     title: str
     html: str
     url: str | None
     external_id: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +85,14 @@ def convert_file(
     text = decode_text(data)
     lower = path.lower()
     front: dict[str, Any] = {}
+    notes: list[str] = []
     if lower.endswith(MARKDOWN_SUFFIXES):
         front, body = split_front_matter(text)
         skip = _skip_reason(front)
         if skip is not None:
             return Skipped(skip)
-        raw, title = render_markdown(body), None
+        first_line = text.count("\n") - body.count("\n") + 1
+        raw, title = render_markdown(body, notes, first_line=first_line), None
     elif lower.endswith(HTML_SUFFIXES):
         raw = main_content(text)
         title = page_title(text)
@@ -101,7 +109,13 @@ def convert_file(
         raise ValueError("no content left after conversion: nothing to send")
     title = _front_string(front, "title") or title or first_heading(html) or title_from_path(path)
     title = " ".join(title.split())
-    return Page(title=title, html=html, url=url, external_id=_front_string(front, "external_id"))
+    return Page(
+        title=title,
+        html=html,
+        url=url,
+        external_id=_front_string(front, "external_id"),
+        notes=tuple(notes),
+    )
 
 
 def _skip_reason(front: dict[str, Any]) -> str | None:
