@@ -15,6 +15,7 @@ from time import time as wall_clock
 import pytest
 from structlog.testing import capture_logs
 
+from syncer import logs
 from syncer.intercom.ratelimit import RESET_MARGIN, WINDOW_GUESS, Quota, RateLimiter
 from syncer.intercom.retry import Backoff
 from syncer.intercom.transport import Transport
@@ -44,6 +45,13 @@ class FakeTime:
             raise OverflowError("timestamp too large to convert to C _PyTime_t")
         self.slept.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _info_logs() -> None:
+    """Log at info, whatever level an earlier test's command line left configured
+    (``capture_logs`` replaces the processors, not the level filter)."""
+    logs.configure(level="info")
 
 
 # A reset far ahead, in milliseconds, in microseconds, negative, in 1970, nan and inf.

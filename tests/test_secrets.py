@@ -107,6 +107,13 @@ class EchoingConfluence:
 # ---- at the source ---------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _info_logs() -> None:
+    """Log at info, whatever level an earlier test's command line left configured
+    (``capture_logs`` replaces the processors, not the level filter)."""
+    logs.configure(level="info")
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeIntercom]:
     with FakeIntercom(INTERCOM_TOKEN) as server:
