@@ -5,7 +5,8 @@ drops active content with everything inside it, unwraps the rest (keeping its te
 makes links and images absolute, and serialises deterministically (``serialise``), so
 the same input always hashes the same. Nothing here raises on malformed input: lxml
 repairs what it can and the rest is text. Every parse here closes void elements where
-they open, as HTML's own parser does (``VOID_ELEMENTS``).
+they open and moves body content libxml2 left in ``<head>`` to the body, as HTML's own
+parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 from bs4.builder._lxml import LXMLTreeBuilder
-from bs4.element import NavigableString, PreformattedString
+from bs4.element import NavigableString, PageElement, PreformattedString
 
 from syncer.convert.serialise import serialise
 from syncer.convert.urls import IMAGE_SCHEMES, LINK_SCHEMES, absolute_url
@@ -30,6 +31,15 @@ VOID_ELEMENTS = frozenset(
     {
         *("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr"),
         *("img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"),
+    }
+)
+# What HTML's parser keeps in <head>; anything else there starts the body. libxml2 keeps
+# an element it does not know in <head> when it comes first (``<meta><embed><p>``), and
+# everything after it with it: removing <head> then removed the whole page.
+HEAD_ELEMENTS = frozenset(
+    {
+        *("base", "basefont", "bgsound", "link", "meta", "noframes", "noscript", "script"),
+        *("style", "template", "title"),
     }
 )
 
@@ -112,7 +122,35 @@ class _TreeBuilder(LXMLTreeBuilder):
 
 def _parse(html: str) -> BeautifulSoup:
     # One string per attribute (no class lists), so every value is checked the same way.
-    return BeautifulSoup(html, builder=_TreeBuilder(multi_valued_attributes={}))
+    soup = BeautifulSoup(html, builder=_TreeBuilder(multi_valued_attributes={}))
+    _body_out_of_head(soup)
+    return soup
+
+
+def _body_out_of_head(soup: BeautifulSoup) -> None:
+    """Move the first node of ``<head>`` that belongs to the body, and all after it, there."""
+    head = soup.head
+    if head is None:
+        return
+    first = next((i for i, node in enumerate(head.contents) if _of_the_body(node)), None)
+    if first is None:
+        return
+    stray = [child.extract() for child in head.contents[first:]]
+    body = soup.body
+    if body is None:
+        body = soup.new_tag("body")
+        head.insert_after(body)
+    body.insert(0, *stray)
+
+
+def _of_the_body(node: PageElement) -> bool:
+    if isinstance(node, Tag):
+        return node.name not in HEAD_ELEMENTS
+    return (
+        isinstance(node, NavigableString)
+        and not isinstance(node, PreformattedString)
+        and bool(node.strip())
+    )
 
 
 def main_content(html: str) -> str:
