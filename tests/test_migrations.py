@@ -13,7 +13,7 @@ from syncer.store import Store, migrate
 from syncer.store import engine as engines
 from syncer.store.schema import metadata
 
-TABLES = {"sources", "documents", "runs", "leases"}
+TABLES = {"sources", "documents", "runs", "leases", "intents", "workspace"}
 
 
 def _tables(url: str) -> set[str]:
@@ -89,5 +89,5 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0002"
-    assert migrate.known_revisions() == frozenset({"0001", "0002"})
+    assert migrate.head() == "0003"
+    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003"})

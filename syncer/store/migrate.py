@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
 
 from syncer.errors import StoreError
 from syncer.store import engine as engines
@@ -23,6 +25,8 @@ from syncer.store import engine as engines
 # Taken (per transaction) around upgrades on Postgres, so that daemon replicas starting
 # together do not race to create the same tables. Any constant works; this is "syncer".
 _MIGRATION_LOCK_ID = 0x73796E636572
+# How long a SQLite upgrade waits for another process's upgrade (or write) to finish.
+_SQLITE_WAIT_S = 60.0
 
 
 def script_location() -> Path:
@@ -114,8 +118,17 @@ def upgrade_connection(connection: Connection, revision: str = "head") -> None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the store at ``url`` to ``revision`` (default: the newest)."""
-    engine = engines.create(url)
+    """Upgrade the store at ``url`` to ``revision`` (default: the newest), all or nothing.
+
+    Postgres runs DDL in transactions anyway. Python's sqlite3 does not: it commits
+    before and runs outside a transaction every ``CREATE TABLE``, so a disk filling up
+    halfway left a store that failed every later run ("table sources already exists"),
+    and two first runs at once raced to create the same tables. A SQLite upgrade
+    therefore gets an engine of its own that opens the transaction itself with
+    ``BEGIN IMMEDIATE`` (the write lock first, so a second upgrade waits and then finds
+    the store at head) and keeps every statement in it.
+    """
+    engine = _transactional_engine(url)
     try:
         with engines.translated_errors(url), engine.begin() as connection:
             upgrade_connection(connection, revision)
@@ -123,9 +136,29 @@ def upgrade(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def _transactional_engine(url: str) -> Engine:
+    parsed = engines.parse_url(url)
+    if engines.sqlite_path(parsed) is None:
+        return engines.create(url)
+    engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": _SQLITE_WAIT_S})
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # sqlite3 neither begins nor commits
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 def downgrade(url: str, revision: str) -> None:
     """Downgrade the store at ``url`` to ``revision`` (``base`` drops every table)."""
-    engine = engines.create(url)
+    engine = _transactional_engine(url)
     try:
         with engines.translated_errors(url), engine.begin() as connection:
             command.downgrade(config(connection), revision)

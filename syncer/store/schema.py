@@ -166,4 +166,31 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
+class IntentRow(Base):
+    """A page about to be created: written before the call, gone once its answer is kept.
+
+    A row left behind means a run stopped between asking Intercom and recording the
+    answer: the page may exist without the store knowing its id. The next run of the
+    source looks it up in Intercom before planning (``syncer.remote``).
+    """
+
+    __tablename__ = "intents"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WorkspaceRow(Base):
+    """One fact about the Intercom workspace the store mirrors (``foreign_pages``)."""
+
+    __tablename__ = "workspace"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 metadata = Base.metadata

@@ -36,14 +36,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from syncer.errors import StoreError
 from syncer.model import Counts, Excluded, Hashed, Record
 from syncer.store import engine as engines
-from syncer.store.migrate import current_revision, require_head, upgrade_connection
+from syncer.store import locks as source_locks
+from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.schema import (
     MAX_RUN_ERRORS,
     RUN_STATUSES,
     DocumentRow,
+    IntentRow,
     LeaseRow,
     RunRow,
     SourceRow,
+    WorkspaceRow,
 )
 
 # Keys per DELETE .. IN (..): well under SQLite's and Postgres' bound-parameter limits.
@@ -99,6 +102,7 @@ class Store:
         self._url = url
         self._read_only = read_only
         self._closed = False
+        self._locks = source_locks.for_url(engines.parse_url(url), engine)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = False) -> Store:
@@ -114,6 +118,10 @@ class Store:
             require_head(url, None)
         if path is not None and migrate:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # A file SQLite store migrates on an engine of its own: one transaction for
+            # the whole upgrade, taken before reading the revision (see migrate.upgrade).
+            upgrade(url)
+            migrate = False
         engine = engines.create(url)
         try:
             with engines.translated_errors(url), engine.begin() as connection:
@@ -152,6 +160,7 @@ class Store:
 
     def close(self) -> None:
         """Release the store's connections; the store cannot be used afterwards."""
+        self._locks.close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -192,6 +201,38 @@ class Store:
             key: Record(key, external_id, version, content_hash, page_id, title)
             for key, external_id, version, content_hash, page_id, title in rows
         }
+
+    def intents(self, source: str) -> dict[str, str]:
+        """Pages of ``source`` asked for but not recorded: external_id -> key."""
+        query = (
+            select(IntentRow.external_id, IntentRow.key)
+            .join(SourceRow, SourceRow.id == IntentRow.source_id)
+            .where(SourceRow.name == source)
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return {}
+            return {str(e): str(k) for e, k in connection.execute(query).all()}
+
+    def pages_in_fin(self) -> int:
+        """How many pages, over every source of the store, Intercom holds by its records."""
+        query = (
+            select(func.count()).select_from(DocumentRow).where(DocumentRow.page_id.is_not(None))
+        )
+        with self._reading() as connection:
+            if connection is None:
+                return 0
+            return int(connection.execute(query).scalar_one())
+
+    def workspace_fact(self, key: str) -> str | None:
+        """A fact remembered about the Intercom workspace (``foreign_pages``)."""
+        with self._reading() as connection:
+            if connection is None:
+                return None
+            value: str | None = connection.execute(
+                select(WorkspaceRow.value).where(WorkspaceRow.key == key)
+            ).scalar_one_or_none()
+            return value
 
     def source_state(self, name: str) -> SourceState | None:
         """What is kept about source ``name``; None if it was never ensured."""
@@ -285,6 +326,51 @@ class Store:
         """Remember where source ``name``'s connector should resume (commit, watermark)."""
         self._update_source(name, cursor=cursor)
 
+    def rename_source(self, old: str, new: str) -> None:
+        """Source ``old`` is now called ``new``: its records, cursor and runs move with it.
+
+        Only into a name the store has no records for. A row ``ensure_source`` already
+        made for ``new`` (the run in progress started under it) hands its runs over and
+        goes.
+        """
+        with self._writing() as connection:
+            old_id = _source_id(connection, old)
+            target = connection.execute(
+                select(SourceRow.id).where(SourceRow.name == new)
+            ).scalar_one_or_none()
+            if target is not None:
+                used = connection.execute(
+                    select(func.count())
+                    .select_from(DocumentRow)
+                    .where(DocumentRow.source_id == target)
+                ).scalar_one()
+                if used:
+                    raise StoreError(
+                        f"cannot rename source {old!r} to {new!r}: the store already has "
+                        f"records for {new!r}",
+                        source=new,
+                    )
+                for table in (RunRow, IntentRow):
+                    connection.execute(
+                        update(table).where(table.source_id == target).values(source_id=old_id)
+                    )
+                connection.execute(delete(SourceRow).where(SourceRow.id == target))
+            connection.execute(update(SourceRow).where(SourceRow.id == old_id).values(name=new))
+
+    def delete_source(self, name: str) -> None:
+        """Drop source ``name`` with its records, intents and runs (it left the config)."""
+        with self._writing() as connection:
+            connection.execute(delete(SourceRow).where(SourceRow.name == name))
+
+    def set_workspace_fact(self, key: str, value: str) -> None:
+        with self._writing() as connection:
+            upsert = self._insert(WorkspaceRow).values(key=key, value=value)
+            connection.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[WorkspaceRow.key], set_={"value": upsert.excluded.value}
+                )
+            )
+
     # -- documents --------------------------------------------------------------------
 
     def record_pushed(self, source: str, hashed: Hashed, page_id: str | None, at: datetime) -> None:
@@ -321,6 +407,54 @@ class Store:
         ]
         with self._writing() as connection:
             self._upsert_documents(connection, source, rows)
+            self._clear_intents(connection, source, [h.document.external_id for h, _ in pushed])
+
+    def record_intents(self, source: str, pages: Sequence[tuple[str, str]], at: datetime) -> None:
+        """Note pages about to be created, as (key, external_id), before asking Intercom.
+
+        ``record_pushed_many`` removes each one with its answer; one left behind tells the
+        next run that the page may exist without the store knowing its id.
+        """
+        if not pages:
+            return
+        when = _aware(at)
+        with self._writing() as connection:
+            source_id = _source_id(connection, source)
+            upsert = self._insert(IntentRow)
+            connection.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[IntentRow.source_id, IntentRow.external_id],
+                    set_=_excluded(upsert, "key", "created_at"),
+                ),
+                [
+                    {
+                        "source_id": source_id,
+                        "external_id": external_id,
+                        "key": key,
+                        "created_at": when,
+                    }
+                    for key, external_id in pages
+                ],
+            )
+
+    def clear_intents(self, source: str, external_ids: Sequence[str]) -> None:
+        """Forget intents that were resolved (the page was found, or never made)."""
+        if not external_ids:
+            return
+        with self._writing() as connection:
+            self._clear_intents(connection, source, external_ids)
+
+    def _clear_intents(
+        self, connection: Connection, source: str, external_ids: Sequence[str]
+    ) -> None:
+        source_id = _source_id(connection, source)
+        for start in range(0, len(external_ids), _FORGET_CHUNK):
+            chunk = list(external_ids[start : start + _FORGET_CHUNK])
+            connection.execute(
+                delete(IntentRow).where(
+                    IntentRow.source_id == source_id, IntentRow.external_id.in_(chunk)
+                )
+            )
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
         """Remember new listing versions of documents whose content did not change."""
@@ -561,7 +695,21 @@ class Store:
         if self._closed:
             raise StoreError(f"store {self._shown} is closed", url=self._shown)
 
-    def _insert(self, table: type[SourceRow] | type[DocumentRow]) -> Any:
+    # -- per-source locks (syncer.store.locks) -----------------------------------------
+
+    def try_lock(self, source: str, holder: str) -> source_locks.SourceLock | None:
+        """``source`` 's lock for ``holder``, or None at once if another run holds it."""
+        self._require_open()
+        return self._locks.try_acquire(source, holder)
+
+    def lock_holder(self, source: str) -> str | None:
+        """Who holds ``source`` 's lock now; None when it is free."""
+        self._require_open()
+        return self._locks.holder_of(source)
+
+    def _insert(
+        self, table: type[SourceRow] | type[DocumentRow] | type[IntentRow] | type[WorkspaceRow]
+    ) -> Any:
         # The two dialects' Insert classes share on_conflict_do_update and .excluded but
         # no common type that declares them.
         assert self._engine is not None
