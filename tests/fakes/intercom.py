@@ -78,6 +78,12 @@ MAX_PER_PAGE = 150
 # The spec's list operations page by `pages.next` links; the fake's links carry these.
 PAGED = {"listExternalPages", "listContentImportSources"}
 PAGING_QUERY = frozenset({"page", "per_page"})
+# Intercom's current reference (ahead of the bundled spec) documents these on
+# GET /ai/external_pages: `source_id` and `external_id`, sent together, narrow the list
+# to that one page; `page` stops at 5,001 and `page * per_page` at 10,000 results.
+LOOKUP_QUERY = frozenset({"source_id", "external_id"})
+MAX_PAGE = 5001
+MAX_RESULTS = 10_000
 # Lists whose replies carry a `pages` object take the paging parameters Intercom
 # documents for all its lists, whether or not the operation declares them.
 LIST_PAGING_QUERY = frozenset({"page", "per_page", "starting_after"})
@@ -795,6 +801,7 @@ class FakeIntercom:
             extra_query={
                 **dict.fromkeys(self._list_paged, LIST_PAGING_QUERY),
                 **dict.fromkeys(PAGED, PAGING_QUERY),
+                "listExternalPages": PAGING_QUERY | LOOKUP_QUERY,
             },
             # Eight Preview operations spell the version enum "preview".
             case_insensitive_headers=("Intercom-Version",),
@@ -974,8 +981,26 @@ class FakeIntercom:
     # ---- external pages ---------------------------------------------------------
 
     def _list_pages(self, request: _Request) -> _Reply:
-        # Newest first, as in the spec's example (ids 19, 18, 17).
-        items = sorted(self._pages.values(), key=lambda p: int(p["id"]), reverse=True)
+        raw = request.query
+        source_id, external_id = _last(raw, "source_id"), _last(raw, "external_id")
+        if (source_id is None) != (external_id is None):
+            message = "source_id and external_id must be sent together"
+            return _error(400, "parameter_invalid", message, request.request_id)
+        page = int(request.params.get("page", 1))
+        per_page = int(request.params.get("per_page", self.page_size))
+        if page > MAX_PAGE:
+            message = f"page cannot exceed {MAX_PAGE}"
+            return _error(400, "parameter_invalid", message, request.request_id)
+        if page * per_page > MAX_RESULTS:
+            message = "page limit reached, please use scroll API"
+            return _error(400, "bad_request", message, request.request_id)
+        if source_id is not None:
+            key = (int(source_id), external_id) if source_id.isdigit() else None
+            found = self._keys.get(key) if key else None  # type: ignore[arg-type]
+            items = [self._pages[found]] if found else []
+        else:
+            # Newest first, as in the spec's example (ids 19, 18, 17).
+            items = sorted(self._pages.values(), key=lambda p: int(p["id"]), reverse=True)
         return _Reply(200, self._paged(items, request))
 
     def _upsert_page(self, request: _Request) -> _Reply:
