@@ -2,18 +2,23 @@
 
 Every error syncer raises on purpose ends here as one clear message on stderr and an
 exit code (0 ok, 1 some documents or sources failed, 2 bad usage or config, 3 a safety
-guard held deletions back). Logging is configured before anything else runs.
+guard held deletions back, 130 stopped by Ctrl-C or SIGTERM). Logging is configured
+before anything else runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO, cast
 
 import structlog
@@ -25,6 +30,10 @@ from syncer.errors import ConfigError, SyncerError, UsageError
 from syncer.intercom import cli as api_cli
 from syncer.redact import RedactingStream, Redactor
 from syncer.run import Options, exit_code, sync
+
+# One-shot runs wait this long for a source another run holds, then skip it: enough for
+# a scheduled run that overlaps the one before it to start once that one is done.
+DEFAULT_LOCK_WAIT_S = 600.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +112,16 @@ def _parser() -> argparse.ArgumentParser:
             help="config file (default: $SYNCER_CONFIG, else ./syncer.yaml)",
         )
 
+    def lock_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=DEFAULT_LOCK_WAIT_S,
+            metavar="SECONDS",
+            help="how long to wait for a source another run is syncing (default "
+            f"{DEFAULT_LOCK_WAIT_S:g}); then that source is skipped (exit 1)",
+        )
+
     sub = command("validate", _validate, "Check the config; list every problem with file:line.")
     config_option(sub)
 
@@ -121,18 +140,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let a run delete more than max_delete_fraction of a source's pages",
     )
+    lock_option(sub)
 
     sub = command(
         "reconcile",
         _reconcile,
-        "Rebuild the store from Intercom's pages; report (or delete) orphan pages.",
+        "Check the store against Intercom's pages; report (or delete) orphan pages.",
     )
     config_option(sub)
     sub.add_argument("--source", action="append", default=[], metavar="NAME")
     sub.add_argument(
-        "--delete-orphans", action="store_true", help="delete pages no document claims"
+        "--delete-orphans",
+        action="store_true",
+        help="delete pages no document claims (complete listings only, under the guard)",
+    )
+    sub.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="with --delete-orphans: delete more than max_delete_fraction of a source's pages",
     )
     sub.add_argument("--json", action="store_true")
+    lock_option(sub)
 
     sub = command(
         "daemon", _daemon, "Long-running: scheduled syncs, /healthz /readyz /metrics /status."
@@ -174,7 +202,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> Settings:
-    settings = loader.load(args.config or loader.default_config_path())
+    # What the config points at (folders) is checked by `validate`, and by each source's
+    # run for itself: one missing folder must not stop the other sources.
+    settings = loader.load(args.config or loader.default_config_path(), check_environment=False)
     args.on_settings(settings)  # main(): redact the config's secrets from every output
     return settings
 
@@ -218,9 +248,14 @@ def _sync(args: argparse.Namespace) -> int:
     if client is not None:
         publisher = IntercomPublisher(client, concurrency=settings.intercom.concurrency)
     url = settings.store.url
-    store = Store.open_read_only(url) if args.dry_run else Store.open(url, migrate=_local(url))
     try:
-        with progress_for(sys.stderr, enabled=not args.json) as progress:
+        store = Store.open_read_only(url) if args.dry_run else Store.open(url, migrate=_local(url))
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
+    try:
+        with progress_for(sys.stderr, enabled=not args.json) as progress, _stopping() as stop:
             reports = sync(
                 settings,
                 store,
@@ -229,6 +264,8 @@ def _sync(args: argparse.Namespace) -> int:
                 sources=args.source,
                 cache_dir=settings.cache_dir,
                 progress=progress,
+                stop=stop,
+                lock_wait=args.lock_timeout,
             )
     finally:
         store.close()
@@ -241,12 +278,46 @@ def _sync(args: argparse.Namespace) -> int:
     return exit_code(reports)
 
 
+@contextmanager
+def _stopping() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM stop a one-shot run as they stop the daemon: between calls.
+
+    The first signal sets the event the run checks before every Intercom call: calls in
+    flight finish and their answers are recorded, nothing more is sent, the run is
+    recorded ``interrupted`` and the command exits 130. A second signal stops at once.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(
+            f"syncer: {signal.Signals(signum).name}: finishing the calls in flight "
+            "(again to stop at once)",
+            file=sys.stderr,
+        )
+
+    previous = {
+        signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _api(args: argparse.Namespace) -> int:
     return api_cli.run(args, lambda: _load(args))
 
 
 def _reconcile(args: argparse.Namespace) -> int:
     from syncer.intercom.client import IntercomClient
+    from syncer.intercom.publisher import IntercomPublisher
     from syncer.reconcile import reconcile
     from syncer.store import Store
 
@@ -256,31 +327,37 @@ def _reconcile(args: argparse.Namespace) -> int:
     with (
         IntercomClient.from_settings(settings.intercom) as client,
         Store.open(url, migrate=_local(url)) as store,
+        _stopping() as stop,
     ):
         results = reconcile(
             settings,
             store,
-            client,
+            IntercomPublisher(client, concurrency=settings.intercom.concurrency),
             sources=args.source,
             delete_orphans=args.delete_orphans,
+            allow_mass_delete=args.allow_mass_delete,
             cache_dir=settings.cache_dir,
+            stop=stop,
+            lock_wait=args.lock_timeout,
         )
     if args.json:
         print(json.dumps({"sources": [r.as_dict() for r in results]}, indent=2))
     for r in [] if args.json else results:
-        if r.problem:
-            print(f"{r.source}: {r.problem}")
-            continue
         where = "" if r.configured else " (no longer in the config)"
+        if r.problem and r.status != "blocked":
+            print(f"{r.source}{where}: {r.problem}")
+            continue
         print(
             f"{r.source}{where}: import source {r.import_source_id}: restored {r.restored} "
             f"({r.identical} identical), forgot {r.forgotten}, orphans {len(r.orphans)}, "
             f"deleted {r.deleted}"
         )
+        if r.problem:
+            print(f"  ! {r.problem}")
         for orphan in r.orphans[:25]:
             print(f"  orphan {orphan.page_id}: {orphan.title} ({orphan.external_id})")
-    orphans_left = any(len(r.orphans) > r.deleted for r in results)
-    return 1 if orphans_left or any(r.problem for r in results) else 0
+    codes = {r.exit_code for r in results}
+    return next((code for code in (130, 3, 1) if code in codes), 0)
 
 
 def _local(url: str) -> bool:
@@ -304,6 +381,12 @@ def _status(args: argparse.Namespace) -> int:
             continue
         counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
         stale = "  STALE" if row["stale"] else ""
+        if last["status"] == "running":
+            state = f"running since {last['started_at']} ({row['lock_holder']})"
+            if row["abandoned"]:
+                state = f"abandoned: started {last['started_at']}, its process is gone"
+            print(f"{row['name']} ({row['type']}): {state}{stale}")
+            continue
         print(
             f"{row['name']} ({row['type']}): {last['status']} at {last['finished_at']} "
             f"in {last['duration_s']}s: {counts}{stale}"

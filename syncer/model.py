@@ -7,6 +7,7 @@ produces ``Listing`` (cheap ``Stub`` s) and then ``Document`` s (or ``Failure`` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -91,7 +92,10 @@ class Record:
     """What the store remembers of one document: enough to decide, never the body.
 
     ``content_hash`` is ``None`` for a document that was listed but deliberately not sent
-    (a draft): it is remembered so an unchanged draft is not read again.
+    (a draft): it is remembered so an unchanged draft is not read again. ``remote_digest``
+    is set only on a record made from a page found in Intercom that the store did not
+    know (``plan.adopt``): the digest of the body Intercom holds, so that a document
+    that would send exactly that body costs no call.
     """
 
     key: str
@@ -100,11 +104,70 @@ class Record:
     content_hash: str | None
     page_id: str | None
     title: str = ""
+    remote_digest: str | None = None
 
     @property
     def in_fin(self) -> bool:
         """True when this document was sent to Intercom and not yet deleted."""
         return self.content_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """A Content Import Source as Intercom lists it: its id, and the ``url`` that says whose.
+
+    Content Import Sources have no name. syncer knows its own by the ``url`` it gives
+    each (unique per configured source, checked by ``syncer validate``).
+    """
+
+    id: str
+    url: str
+    audience_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePage:
+    """One External Page as Intercom lists it, without its body.
+
+    ``digest`` is ``hashing.body_digest`` of what Intercom holds (title, HTML, URL,
+    locale, availability flags), so a document can be compared with it cheaply.
+    """
+
+    page_id: str
+    external_id: str
+    title: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """The pages Intercom holds under one Content Import Source.
+
+    ``complete`` is a promise like ``Listing.complete``: every page of the source is in
+    ``pages``. Intercom's listing stops at 10,000 results for the whole workspace, so a
+    bigger workspace gives an incomplete view: a page it does not show is not missing,
+    only unseen. ``looked_up`` holds external ids asked for one by one (intents left by
+    a crash), each found in ``pages`` or certainly absent.
+    """
+
+    pages: tuple[RemotePage, ...]
+    complete: bool
+    looked_up: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspacePages:
+    """Every External Page Intercom listed for the workspace, by Content Import Source id.
+
+    ``complete``: the listing reached its end and saw as many distinct pages as Intercom
+    counted (a workspace past 10,000 pages, or pages written while it was read, leave it
+    incomplete). ``total`` is Intercom's ``total_count``; ``calls`` what the listing cost.
+    """
+
+    by_source: Mapping[str, tuple[RemotePage, ...]]
+    complete: bool
+    total: int
+    calls: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +226,8 @@ class Plan:
 
     ``refresh`` holds documents whose listing version moved but whose content hash did
     not (a ``touch``): only the store learns the new version, Intercom hears nothing.
+    ``adopt`` holds documents whose page Intercom already holds exactly, with that page's
+    id: found in Intercom, unknown to the store (a lost store); only the store learns.
     ``forget`` holds store records that need no Intercom call to drop (a draft that
     disappeared). ``retire`` holds old pages of documents whose ``external_id`` changed:
     their page is deleted but their key lives on. ``guard`` is set when the mass-delete
@@ -174,6 +239,7 @@ class Plan:
     delete: tuple[Record, ...] = ()
     unchanged: tuple[str, ...] = ()
     refresh: tuple[Hashed, ...] = ()
+    adopt: tuple[tuple[Hashed, str], ...] = ()
     exclude: tuple[Excluded, ...] = ()
     forget: tuple[Record, ...] = ()
     retire: tuple[Record, ...] = ()
@@ -192,7 +258,7 @@ class Plan:
             created=len(self.create),
             updated=len(self.update),
             deleted=(0 if self.guard else len(self.delete)) + len(self.retire),
-            unchanged=len(self.unchanged) + len(self.refresh),
+            unchanged=len(self.unchanged) + len(self.refresh) + len(self.adopt),
             excluded=len(self.exclude),
             failed=len(self.failed),
         )

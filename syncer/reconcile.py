@@ -1,38 +1,33 @@
-"""``syncer reconcile``: rebuild the store from what Intercom holds, and find orphans.
+"""``syncer reconcile``: check the store against what Intercom holds, and find orphans.
 
-For when the store was lost or doubted. Per configured source: find its Content Import
-Source (the store's id, ``import_source_id``, or the one source whose URL matches),
-list every External Page once, read the source, and then
+A sync already rebuilds the store from Intercom when its one-call drift check says the
+two have parted (``syncer.remote``); reconcile is that check asked for, without sending
+content: per source it lists Intercom's pages, folds them into the store (``plan.adopt``)
+and reports, through the one sequencer (``syncer.run``), so it obeys the same rules:
 
-* restore a record for each page that belongs to a current document: with the true
-  content hash if Intercom holds exactly what would be sent (the next sync sends
-  nothing), else with an empty version so the next sync re-reads and updates it;
-* forget records whose page is no longer in Intercom (the next sync creates it again);
-* report orphans: pages under our sources that no document claims (and pages under
-  sources the config no longer has). Only ``--delete-orphans`` deletes them.
+* a page that belongs to a current document is restored to the store, with the true
+  content hash when Intercom holds exactly what would be sent (the next sync sends
+  nothing), else so that the next sync updates that very page;
+* a record whose page is gone from Intercom is forgotten (the next sync creates it);
+* orphans, pages under the source's Content Import Source that no document claims, and
+  every page of a source the config no longer has, are reported; ``--delete-orphans``
+  deletes them, from complete listings only and under the mass-delete guard (exit 3).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors import registry
-from connectors.protocol import ConnectorType, Context
-from syncer.config.settings import Settings, SourceSettings
-from syncer.errors import SyncerError
-from syncer.hashing import hashed
-from syncer.intercom.client import IntercomClient
-from syncer.intercom.models import ExternalPage
-from syncer.intercom.publisher import IntercomPublisher, source_url
-from syncer.model import Document, Hashed
+from connectors.protocol import ConnectorType
+from syncer.config.settings import Settings
+from syncer.run import Options, Publisher, SourceReport, sync
 from syncer.store import Store
-
-# Not a SHA-256: marks a record whose page differs from what would be sent now.
-UNKNOWN_HASH = "reconciled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +50,25 @@ class Reconciliation:
     deleted: int = 0
     configured: bool = True
     problem: str | None = None
+    status: str = "succeeded"
+    listing_complete: bool = True
+
+    @property
+    def exit_code(self) -> int:
+        """3: the guard held the orphans' deletion back; 1: a problem, or orphans left."""
+        if self.status == "blocked":
+            return 3
+        if self.status == "interrupted":
+            return 130
+        if self.problem or len(self.orphans) > self.deleted:
+            return 1
+        return 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "configured": self.configured,
+            "status": self.status,
             "import_source_id": self.import_source_id,
             "restored": self.restored,
             "identical": self.identical,
@@ -69,6 +78,7 @@ class Reconciliation:
                 for o in self.orphans
             ],
             "deleted": self.deleted,
+            "listing_complete": self.listing_complete,
             "problem": self.problem,
         }
 
@@ -76,152 +86,65 @@ class Reconciliation:
 def reconcile(
     settings: Settings,
     store: Store,
-    client: IntercomClient,
+    publisher: Publisher,
     *,
     sources: Sequence[str] = (),
     delete_orphans: bool = False,
+    allow_mass_delete: bool = False,
     cache_dir: Path,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     lookup: Callable[[str], ConnectorType[Any]] = registry.get,
+    stop: threading.Event | None = None,
+    lock_wait: float = 0.0,
 ) -> list[Reconciliation]:
     """Reconcile the named sources (all when empty) and the store's unconfigured ones."""
-    ai = client.ai_content
-    by_source: dict[str, list[ExternalPage]] = {}
-    for page in ai.list_external_pages():
-        by_source.setdefault(str(page.source_id), []).append(page)
-    import_sources = list(ai.list_content_import_sources())
-    chosen = [s for s in settings.sources if not sources or s.name in sources]
-    results = []
-    for source in chosen:
-        try:
-            found = _import_source_of(source, store, [(str(s.id), s.url) for s in import_sources])
-            if found is None:
-                results.append(
-                    Reconciliation(
-                        source.name,
-                        None,
-                        problem="no Content Import Source in Intercom matches this source yet",
-                    )
-                )
-                continue
-            results.append(
-                _reconcile_source(
-                    source,
-                    found,
-                    by_source.get(found, []),
-                    store,
-                    client,
-                    delete_orphans,
-                    cache_dir / source.name,
-                    clock,
-                    lookup,
-                )
-            )
-        except SyncerError as exc:
-            results.append(Reconciliation(source.name, None, problem=str(exc)))
-    if not sources:
-        configured = {s.name for s in settings.sources}
-        for state in store.sources():
-            if state.name in configured or state.import_source_id is None:
-                continue
-            pages = by_source.get(state.import_source_id, [])
-            orphans = tuple(Orphan(p.id, p.external_id, p.title) for p in pages)
-            deleted = _delete(client, orphans) if delete_orphans else 0
-            results.append(
-                Reconciliation(
-                    state.name,
-                    state.import_source_id,
-                    orphans=orphans,
-                    deleted=deleted,
-                    configured=False,
-                )
-            )
-    return results
+    options = Options(
+        verify=True, send=False, delete=delete_orphans, allow_mass_delete=allow_mass_delete
+    )
+    reports = sync(
+        settings,
+        store,
+        publisher,
+        options,
+        sources=sources,
+        cache_dir=cache_dir,
+        clock=clock,
+        lookup=lookup,
+        stop=stop,
+        lock_wait=lock_wait,
+    )
+    return [_reconciliation(report, delete_orphans) for report in reports]
 
 
-def _import_source_of(
-    source: SourceSettings, store: Store, existing: list[tuple[str, str]]
-) -> str | None:
-    state = store.source_state(source.name)
-    known = source.import_source_id or (state.import_source_id if state else None)
-    ids = {source_id for source_id, _ in existing}
-    if known is not None and known in ids:
-        return known
-    url = source_url(source)
-    matches = [source_id for source_id, source_url_ in existing if source_url_ == url]
-    if len(matches) > 1:
-        raise SyncerError(
-            f"several Content Import Sources have url {url} ({', '.join(matches)}); "
-            "set import_source_id on this source to say which is its own"
+def _reconciliation(report: SourceReport, delete_orphans: bool) -> Reconciliation:
+    configured = not report.removed
+    if report.plan is None:
+        return Reconciliation(
+            report.source,
+            report.import_source_id,
+            configured=configured,
+            problem="; ".join(report.errors) or report.status,
+            status=report.status,
         )
-    return matches[0] if matches else None
-
-
-def _reconcile_source(
-    source: SourceSettings,
-    import_source_id: str,
-    pages: list[ExternalPage],
-    store: Store,
-    client: IntercomClient,
-    delete_orphans: bool,
-    cache_dir: Path,
-    clock: Callable[[], datetime],
-    lookup: Callable[[str], ConnectorType[Any]],
-) -> Reconciliation:
-    store.ensure_source(source.name, source.type)
-    store.set_import_source_id(source.name, import_source_id)
-    state = store.source_state(source.name)
-    connector = lookup(source.type).create(
-        source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
+    the_plan = report.plan
+    orphans = tuple(
+        Orphan(r.page_id or "", r.external_id, r.title) for r in the_plan.delete if r.page_id
     )
-    listing = connector.list()
-    documents = {
-        item.external_id: item
-        for item in connector.fetch(listing.stubs)
-        if isinstance(item, Document)
-    }
-    records = store.records(source.name)
-    now = clock()
-    restored = identical = 0
-    orphans: list[Orphan] = []
-    claimed: set[str] = set()
-    for page in pages:
-        document = documents.get(page.external_id)
-        if document is None or page.external_id in claimed:
-            orphans.append(Orphan(page.id, page.external_id, page.title))
-            continue
-        claimed.add(page.external_id)
-        item = hashed(document, source.availability)
-        if _same(page, item, source):
-            identical += 1
-        else:
-            item = Hashed(replace(document, version=""), UNKNOWN_HASH)
-        store.record_pushed(source.name, item, page.id, now)
-        restored += 1
-    in_intercom = {documents[e].key for e in claimed}
-    stale = [k for k, r in records.items() if r.in_fin and k not in in_intercom]
-    store.forget(source.name, stale)
-    deleted = _delete(client, orphans) if delete_orphans else 0
+    problem = None
+    if report.status == "blocked":
+        problem = report.errors[0] if report.errors else str(the_plan.guard)
+    elif report.status in ("failed", "interrupted") and report.errors:
+        problem = "; ".join(report.errors[:3])
     return Reconciliation(
-        source.name, import_source_id, restored, identical, len(stale), tuple(orphans), deleted
+        report.source,
+        report.import_source_id,
+        restored=report.drift.restored,
+        identical=report.drift.identical,
+        forgotten=report.drift.missing,
+        orphans=orphans,
+        deleted=report.counts.deleted if delete_orphans else 0,
+        configured=configured,
+        problem=problem,
+        status=report.status,
+        listing_complete=the_plan.listing_complete,
     )
-
-
-def _same(page: ExternalPage, item: Hashed, source: SourceSettings) -> bool:
-    doc = item.document
-    return (
-        page.title == doc.title
-        and page.html == doc.html
-        and (page.url or None) == doc.url
-        and page.ai_agent_availability == source.ai_agent_availability
-        and page.ai_copilot_availability == source.ai_copilot_availability
-        and page.ai_sales_agent_availability == source.ai_sales_agent_availability
-    )
-
-
-def _delete(client: IntercomClient, orphans: Sequence[Orphan]) -> int:
-    # The publisher's delete, so a page already gone counts as deleted here too.
-    publisher = IntercomPublisher(client)
-    for orphan in orphans:
-        publisher.delete(orphan.page_id)
-    return len(orphans)

@@ -1,18 +1,26 @@
-"""One sync pass: for each source list, fetch what changed, plan, apply, record.
+"""One sync pass: for each source lock, list, check Intercom, fetch, plan, apply, record.
 
-This is the only module that sequences I/O; the decisions are ``syncer.plan`` 's. The CLI
-and the daemon both call ``sync``. Per-document problems are recorded and the run goes
-on; a source that fails as a whole stops only itself; the mass-delete guard holds a
-source's deletions back and marks its run ``blocked``.
+This is the only module that sequences I/O; the decisions are ``syncer.plan`` 's (and
+``syncer.identity`` 's for which Content Import Source is the source's own). The CLI's
+``sync`` and ``reconcile`` and the daemon all call ``sync_source``, so every path that
+deletes goes through the same planner rules: complete listings only, and the guard.
+
+A run that writes holds its source's lock (``syncer.store.locks``) from before it reads
+the store until its run row is closed; a run row still ``running`` when the lock is taken
+belonged to a process that died, and is closed as abandoned. Per-document problems are
+recorded and the run goes on; a source that fails as a whole stops only itself (a store
+lost mid-run included); the mass-delete guard holds a source's deletions back and marks
+its run ``blocked``; a stop (Ctrl-C, SIGTERM, a lost lock) lets the calls in flight
+finish, records their answers and marks the run ``interrupted``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -21,19 +29,42 @@ import structlog
 
 from connectors import registry
 from connectors.protocol import Connector, ConnectorType, Context
-from syncer.config.settings import Settings, SourceSettings
-from syncer.errors import FatalIntercomError, IntercomError, SyncerError
-from syncer.model import Counts, Failure, Fetched, Hashed, Plan
-from syncer.plan import plan, to_fetch
+from syncer import identity
+from syncer.config.settings import Settings, SourceDefaults, SourceSettings
+from syncer.errors import (
+    FatalIntercomError,
+    IntercomError,
+    RetryableError,
+    SourceError,
+    StoreError,
+    SyncerError,
+)
+from syncer.model import (
+    Counts,
+    Failure,
+    Fetched,
+    Hashed,
+    ImportSource,
+    Listing,
+    Plan,
+    Record,
+    Stub,
+)
+from syncer.plan import ADOPTED_HASH, Adoption, adopt, plan, to_fetch
+from syncer.remote import PageView, view
 from syncer.store import Store
+from syncer.store.locks import SourceLock, process_holder
 
 Clock = Callable[[], datetime]
 Lookup = Callable[[str], ConnectorType[Any]]
 MAX_ERRORS = 20
+# How often a run waiting for its source's lock asks again.
+LOCK_POLL_S = 0.5
+ABANDONED = "interrupted: abandoned, the process running it stopped without finishing"
 _T = TypeVar("_T")
 
 
-class Publisher(Protocol):
+class Publisher(PageView, Protocol):
     """Where plans are applied: Intercom in production, a memory fake in tests.
 
     ``upsert`` and ``delete`` are called from up to ``concurrency`` threads at once.
@@ -41,9 +72,17 @@ class Publisher(Protocol):
 
     concurrency: int
 
-    def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:
-        """The Content Import Source id for ``source``, created if ``None`` or gone."""
+    def import_sources(self, *, fresh: bool = False) -> list[ImportSource]:
+        """The workspace's Content Import Sources (listed once, or again if ``fresh``)."""
         ...
+
+    def create_source(self, url: str, audience_ids: Sequence[int]) -> ImportSource: ...
+
+    def update_source(self, source: ImportSource, url: str, audience_ids: Sequence[int]) -> None:
+        """Give ``source`` the config's url and audiences, if they differ."""
+        ...
+
+    def delete_source(self, import_source_id: str) -> None: ...
 
     def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
         """Create or update one page by external_id; return Intercom's page id."""
@@ -72,9 +111,41 @@ class NoProgress:
 
 @dataclass(frozen=True, slots=True)
 class Options:
+    """What a pass may do.
+
+    ``verify`` lists Intercom's pages whatever the drift check's count says; ``send``
+    false keeps pages from being created or updated and ``delete`` false keeps them from
+    being deleted, while the store still learns what Intercom holds (``syncer
+    reconcile``: both false unless ``--delete-orphans``).
+    """
+
     dry_run: bool = False
     full: bool = False
     allow_mass_delete: bool = False
+    verify: bool = False
+    send: bool = True
+    delete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """What the run learned from Intercom about its source before planning.
+
+    ``listed``: Intercom's pages were read (the count disagreed, intents were left, or
+    a check was asked for). ``adopted``: pages found that the store did not know, of
+    which ``identical`` already held what would be sent; ``missing``: records whose page
+    Intercom no longer has.
+    """
+
+    calls: int = 0
+    # Why the check could not be made this run (Intercom kept refusing it), if so.
+    skipped: str | None = None
+    listed: bool = False
+    complete: bool = True
+    adopted: int = 0
+    identical: int = 0
+    restored: int = 0
+    missing: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +154,8 @@ class SourceReport:
 
     source: str
     type: str
-    status: str  # planned (dry run) | succeeded | failed | blocked | interrupted
+    # planned (dry run) | succeeded | failed | blocked | interrupted | skipped (locked)
+    status: str
     counts: Counts
     plan: Plan | None = None
     errors: tuple[str, ...] = ()
@@ -93,12 +165,18 @@ class SourceReport:
     # Counts a connector reports beside its documents (macros it dropped, pages it
     # skipped), sorted by name; see ``_notes``.
     notes: tuple[tuple[str, int], ...] = ()
+    import_source_id: str | None = None
+    drift: Drift = field(default_factory=Drift)
+    # The source is in the store but no longer in the config: its run deletes its pages.
+    removed: bool = False
 
     @property
     def exit_code(self) -> int:
         if self.status == "blocked":
             return 3
-        if self.status == "failed" or self.counts.failed:
+        if self.status == "interrupted":
+            return 130
+        if self.status in ("failed", "skipped") or self.counts.failed:
             return 1
         return 0
 
@@ -112,8 +190,10 @@ class _Tally:
     deleted: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
-    # The stop event was set: the documents in flight were recorded, the rest left.
+    # The stop event was set (or the lock lost): the calls in flight were recorded.
     interrupted: bool = False
+    # Intents whose page certainly was not made: never sent, or refused.
+    unmade: list[str] = field(default_factory=list)
 
     def error(self, message: str) -> None:
         self.failed += 1
@@ -121,10 +201,18 @@ class _Tally:
             self.errors.append(message)
 
 
+class _InterruptedError(Exception):
+    """The run was told to stop before it wrote anything."""
+
+
 def exit_code(reports: Iterable[SourceReport]) -> int:
-    """3 if a guard held deletions back, else 1 if anything failed, else 0."""
+    """130 if the pass was stopped, else 3 if a guard held deletions back, else 1 if
+    anything failed, else 0."""
     codes = {report.exit_code for report in reports}
-    return 3 if 3 in codes else (1 if 1 in codes else 0)
+    for code in (130, 3, 1):
+        if code in codes:
+            return code
+    return 0
 
 
 def sync(
@@ -138,9 +226,18 @@ def sync(
     clock: Clock = lambda: datetime.now(UTC),
     progress: Progress | None = None,
     lookup: Lookup = registry.get,
+    stop: threading.Event | None = None,
+    lock_wait: float = 0.0,
+    holder: str | None = None,
 ) -> list[SourceReport]:
-    """Sync the named sources (all when empty); one report per source, in config order."""
+    """Sync the named sources (all when empty); one report per source, in config order.
+
+    A pass over every source also runs each source the store knows that the config no
+    longer has: its pages are deleted, under the guard (``removed`` in its report).
+    """
     chosen = [s for s in settings.sources if not sources or s.name in sources]
+    names = [s.name for s in settings.sources]
+    holder = holder or process_holder("sync")
     reports = []
     for source in chosen:
         report = sync_source(
@@ -152,9 +249,36 @@ def sync(
             clock=clock,
             progress=progress or NoProgress(),
             lookup=lookup,
+            stop=stop,
+            holder=holder,
+            lock_wait=lock_wait,
+            siblings=[n for n in names if n != source.name],
         )
         reports.append(report)
-        if report.fatal:
+        if report.fatal or report.status == "interrupted":
+            return reports
+    if sources:
+        return reports
+    for state in store.sources():
+        if state.name in names:
+            continue
+        report = sync_source(
+            removed_source(state.name, state.type, settings.defaults),
+            store,
+            publisher,
+            options,
+            cache_dir=cache_dir / state.name,
+            clock=clock,
+            progress=progress or NoProgress(),
+            lookup=lambda _type: GONE,
+            stop=stop,
+            holder=holder,
+            lock_wait=lock_wait,
+            siblings=names,
+            removed=True,
+        )
+        reports.append(report)
+        if report.fatal or report.status == "interrupted":
             break
     return reports
 
@@ -170,87 +294,641 @@ def sync_source(
     progress: Progress,
     lookup: Lookup = registry.get,
     stop: threading.Event | None = None,
+    holder: str | None = None,
+    lock_wait: float = 0.0,
+    fence: Callable[[], bool] | None = None,
+    siblings: Collection[str] = (),
+    removed: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SourceReport:
     """One source, start to finish; never raises for a problem of the source itself.
 
-    ``stop`` (the daemon's shutdown) is checked between documents: once it is set, the
-    documents already sent to Intercom are recorded, nothing more is sent, and the run is
-    recorded as ``interrupted``.
+    ``stop`` (Ctrl-C, SIGTERM, the daemon's shutdown) is checked between documents:
+    once it is set, the documents already sent to Intercom are recorded, nothing more is
+    sent, and the run is recorded as ``interrupted``. ``fence`` is asked before every
+    write, beside the source lock (the daemon's lease: a replica paused past it sends
+    nothing more). ``siblings`` are the other configured sources (a store source of
+    another name holding this source's Content Import Source is a rename only if it is
+    not one of them). ``lock_wait`` is how long to wait for a lock another run holds.
     """
     log = structlog.get_logger("syncer.run").bind(source=source.name)
     started = time.monotonic()
     if publisher is None and not options.dry_run:
         raise ValueError("a run that writes needs a publisher")
-    run_id = None
-    if not options.dry_run:
-        store.ensure_source(source.name, source.type)
-        run_id = store.start_run(source.name, clock(), full=options.full)
+    if options.dry_run or publisher is None:
+        return _dry_run(source, store, options, cache_dir, progress, log, lookup, started, removed)
     try:
-        import_source_id = None
-        if publisher is not None and not options.dry_run:
-            # First, so a refused token stops the source before any listing work.
-            import_source_id = _import_source(source, store, publisher, log)
-        the_plan, connector = _plan_source(source, store, options, cache_dir, progress, log, lookup)
-        if import_source_id is None or publisher is None:
-            counts = the_plan.counts()
-            status = "blocked" if the_plan.guard else "planned"
-            report = SourceReport(
-                source.name,
-                source.type,
-                status,
-                counts,
-                the_plan,
-                tuple(f.key + ": " + f.message for f in the_plan.failed[:MAX_ERRORS]),
-                time.monotonic() - started,
-                notes=_notes(connector),
-            )
-            log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
-            return report
-        tally = _apply(
-            source, the_plan, store, publisher, import_source_id, clock, progress, log, stop
+        lock = _lock(
+            store, source.name, holder or process_holder("sync"), lock_wait, stop, sleep, log
         )
-        if (
-            the_plan.listing_complete
-            and not the_plan.failed
-            and not tally.failed
-            and not tally.interrupted
-        ):
-            store.set_cursor(source.name, connector.cursor())
-    except FatalIntercomError as exc:
-        return _failed(source, store, run_id, str(exc), started, clock, log, fatal=True)
-    except SyncerError as exc:
-        return _failed(source, store, run_id, str(exc), started, clock, log)
-    except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
-        log.exception("source_crashed")
-        return _failed(source, store, run_id, f"{type(exc).__name__}: {exc}", started, clock, log)
+    except StoreError as exc:
+        return _report_failure(source, str(exc), started, removed=removed)
+    if lock is None:
+        holder_now = _holder(store, source.name)
+        message = f"another run holds source {source.name} ({holder_now}); it was not synced"
+        log.warning("source_locked", holder=holder_now)
+        return SourceReport(
+            source.name,
+            source.type,
+            "skipped",
+            Counts(),
+            None,
+            (message,),
+            time.monotonic() - started,
+            removed=removed,
+        )
+    try:
+        run = _Run(source, store, publisher, options, clock, progress, log, stop, lock, fence)
+        return run.execute(cache_dir, lookup, started, siblings, removed)
+    finally:
+        lock.release()
 
-    counts = Counts(
-        created=tally.created,
-        updated=tally.updated,
-        deleted=tally.deleted,
-        unchanged=len(the_plan.unchanged) + len(the_plan.refresh),
-        excluded=len(the_plan.exclude),
-        failed=tally.failed,
+
+def _lock(
+    store: Store,
+    name: str,
+    holder: str,
+    wait_s: float,
+    stop: threading.Event | None,
+    sleep: Callable[[float], None],
+    log: structlog.typing.FilteringBoundLogger,
+) -> SourceLock | None:
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        lock = store.try_lock(name, holder)
+        if lock is not None or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
+            return lock
+        if not said:
+            log.info("source_lock_waiting", holder=_holder(store, name), wait_s=wait_s)
+            said = True
+        sleep(LOCK_POLL_S)
+
+
+def _holder(store: Store, name: str) -> str:
+    try:
+        return store.lock_holder(name) or "a process that just let go"
+    except StoreError:
+        return "unknown holder"
+
+
+class _Run:
+    """One locked run of one source: the state its steps share."""
+
+    def __init__(
+        self,
+        source: SourceSettings,
+        store: Store,
+        publisher: Publisher,
+        options: Options,
+        clock: Clock,
+        progress: Progress,
+        log: structlog.typing.FilteringBoundLogger,
+        stop: threading.Event | None,
+        lock: SourceLock,
+        fence: Callable[[], bool] | None,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.publisher = publisher
+        self.options = options
+        self.clock = clock
+        self.progress = progress
+        self.log = log
+        self.stop = stop
+        self.lock = lock
+        self.fence = fence
+        self.run_id: int | None = None
+
+    def may_write(self) -> bool:
+        """Asked before every Intercom write: not stopped, still the lock's holder."""
+        if self.stop is not None and self.stop.is_set():
+            return False
+        if not self.lock.check():
+            self.log.error("source_lock_lost")
+            return False
+        return self.fence is None or self.fence()
+
+    def execute(
+        self,
+        cache_dir: Path,
+        lookup: Lookup,
+        started: float,
+        siblings: Collection[str],
+        removed: bool,
+    ) -> SourceReport:
+        source, store, log = self.source, self.store, self.log
+        import_source_id: str | None = None
+        try:
+            store.ensure_source(source.name, source.type)
+            abandoned = store.interrupt_abandoned_runs(source.name, self.clock(), ABANDONED)
+            if abandoned:
+                log.warning("abandoned_runs_interrupted", count=abandoned)
+            self.run_id = store.start_run(source.name, self.clock(), full=self.options.full)
+            # First, so a refused token stops the source before any listing work.
+            import_source_id = self._import_source(siblings, removed)
+            if import_source_id is None:  # a removed source whose pages left with it
+                return self._forget_removed(started)
+            state = store.source_state(source.name)
+            connector = lookup(source.type).create(
+                source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
+            )
+            listing = connector.list()
+            records, drift, adoption = self._check_intercom(import_source_id)
+            the_plan = self._plan(records, listing, connector)
+            drift = _drift_counts(drift, adoption, the_plan)
+            tally = self._apply(the_plan, import_source_id, adoption)
+            clean = (
+                the_plan.listing_complete
+                and not the_plan.failed
+                and not tally.failed
+                and not tally.interrupted
+            )
+            if clean and self.options.send:
+                store.set_cursor(source.name, connector.cursor())
+            notes = _notes(connector)
+        except _InterruptedError:
+            return self._close(
+                Counts(),
+                "interrupted",
+                ["interrupted before anything was sent"],
+                started,
+                import_source_id,
+                removed=removed,
+            )
+        except FatalIntercomError as exc:
+            return self._failed(str(exc), started, import_source_id, removed, fatal=True)
+        except StoreError as exc:
+            return self._failed(
+                f"the store failed mid-run: {exc}", started, import_source_id, removed
+            )
+        except SyncerError as exc:
+            return self._failed(str(exc), started, import_source_id, removed)
+        except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
+            log.exception("source_crashed")
+            return self._failed(f"{type(exc).__name__}: {exc}", started, import_source_id, removed)
+
+        counts = Counts(
+            created=tally.created,
+            updated=tally.updated,
+            deleted=tally.deleted,
+            unchanged=len(the_plan.unchanged) + len(the_plan.refresh) + len(the_plan.adopt),
+            excluded=len(the_plan.exclude),
+            failed=tally.failed,
+        )
+        if the_plan.guard and self.options.delete:
+            status = "blocked"
+            tally.errors.insert(0, str(the_plan.guard))
+            if removed:
+                tally.errors.insert(0, _removed_message(source.name, the_plan.guard.known))
+        elif tally.interrupted:
+            status = "interrupted"
+        else:
+            status = "failed" if tally.failed else "succeeded"
+        report = self._close(
+            counts, status, tally.errors, started, import_source_id, the_plan, notes, drift, removed
+        )
+        if removed and status == "succeeded" and not store.records(source.name):
+            self._drop_removed(import_source_id)
+        return report
+
+    # -- identity ------------------------------------------------------------------------
+
+    def _import_source(self, siblings: Collection[str], removed: bool) -> str | None:
+        """The source's Content Import Source id, adopted, created or kept (``identity``).
+
+        If the id the store knew is gone (someone deleted the source in Intercom, and its
+        pages with it), every record of the source is stale: they are forgotten, so this
+        run sends every document again.
+        """
+        source, store, publisher, log = self.source, self.store, self.publisher, self.log
+        state = store.source_state(source.name)
+        known = state.import_source_id if state else None
+        url = None if removed else identity.source_url(source)
+
+        def decide(fresh: bool) -> identity.Choice:
+            return identity.choose(
+                url,
+                configured_id=source.import_source_id,
+                known_id=known,
+                existing=publisher.import_sources(fresh=fresh),
+            )
+
+        choice = decide(fresh=False)
+        if identity.needs_fresh_listing(choice, known) or (
+            known is not None and not isinstance(choice, identity.Use)
+        ):
+            choice = decide(fresh=True)
+        if removed and not isinstance(choice, identity.Use):
+            return None
+        if isinstance(choice, identity.Refuse):
+            if url is None:
+                identity.required_url(source)
+            raise SourceError(f"source {source.name}: {choice.reason}", source=source.name)
+        if isinstance(choice, identity.Create):
+            chosen = self._create(identity.required_url(source))
+        else:
+            chosen = choice.source
+            if url is not None:
+                publisher.update_source(chosen, url, source.audience_ids)
+        if chosen.id != known:
+            if known is not None:
+                log.warning("import_source_replaced", old=known, new=chosen.id)
+                store.forget(source.name, list(store.records(source.name)))
+            elif isinstance(choice, identity.Use):
+                log.info("import_source_adopted", import_source_id=chosen.id, url=chosen.url)
+            self._take_over(chosen.id, siblings)
+            store.set_import_source_id(source.name, chosen.id)
+        return chosen.id
+
+    def _create(self, url: str) -> ImportSource:
+        try:
+            return self.publisher.create_source(url, self.source.audience_ids)
+        except FatalIntercomError:
+            raise
+        except IntercomError:
+            # The reply may be what was lost, after Intercom made the source: look again
+            # before anything creates a second one.
+            again = identity.choose(
+                url,
+                configured_id=None,
+                known_id=None,
+                existing=self.publisher.import_sources(fresh=True),
+            )
+            if isinstance(again, identity.Use):
+                self.log.warning(
+                    "import_source_found_after_failed_create", import_source_id=again.source.id
+                )
+                return again.source
+            raise
+
+    def _take_over(self, import_source_id: str, siblings: Collection[str]) -> None:
+        """A store source of another name holding this Content Import Source was renamed."""
+        name = self.source.name
+        for other in self.store.sources():
+            if other.name == name or other.import_source_id != import_source_id:
+                continue
+            if other.name in siblings:
+                raise SourceError(
+                    f"source {name}: its Content Import Source {import_source_id} belongs to "
+                    f"source {other.name} (same url); give each source its own url",
+                    source=name,
+                )
+            self.log.warning("source_renamed", old=other.name, new=name)
+            self.store.rename_source(other.name, name)
+
+    # -- Intercom's view and the plan ----------------------------------------------------
+
+    def _check_intercom(
+        self, import_source_id: str
+    ) -> tuple[dict[str, Record], Drift, Adoption | None]:
+        records = self.store.records(self.source.name)
+        try:
+            remote, calls = view(
+                self.publisher,
+                self.store,
+                self.source.name,
+                import_source_id,
+                force=self.options.verify,
+                log=self.log,
+            )
+        except RetryableError as exc:
+            if self.options.verify:
+                raise
+            # The check is a safety net, not the job: skipped, it loses nothing (intents
+            # stay for the next run, upserts are idempotent), so Intercom throttling it
+            # now must not fail the sync.
+            self.log.warning("intercom_check_skipped", error=str(exc))
+            return records, Drift(skipped=str(exc)), None
+        if remote is None:
+            return records, Drift(calls=calls), None
+        intents = self.store.intents(self.source.name)
+        adoption = adopt(records, remote, intents)
+        drift = Drift(
+            calls=calls,
+            listed=True,
+            complete=remote.complete,
+            adopted=len(adoption.adopted),
+            missing=len(adoption.missing),
+        )
+        if adoption.adopted or adoption.missing:
+            self.log.warning(
+                "intercom_drift_found",
+                adopted=len(adoption.adopted),
+                missing=len(adoption.missing),
+                complete=remote.complete,
+            )
+        return adoption.records, drift, adoption
+
+    def _plan(self, records: dict[str, Record], listing: Listing, connector: Connector) -> Plan:
+        options, log = self.options, self.log
+        stubs = to_fetch(records, listing, full=options.full)
+        log.info(
+            "source_listed",
+            listed=len(listing.stubs),
+            complete=listing.complete,
+            to_fetch=len(stubs),
+            known=len(records),
+        )
+        fetched = list(
+            _fetch_all(connector, stubs, self.stop, self.progress, self.source.name, log)
+        )
+        the_plan = plan(
+            records,
+            listing,
+            fetched,
+            self.source.availability,
+            full=options.full,
+            max_delete_fraction=self.source.max_delete_fraction,
+            allow_mass_delete=options.allow_mass_delete,
+        )
+        if the_plan.guard and options.delete:
+            log.warning("mass_delete_guard", reason=str(the_plan.guard))
+        return the_plan
+
+    # -- applying ------------------------------------------------------------------------
+
+    def _apply(self, the_plan: Plan, import_source_id: str, adoption: Adoption | None) -> _Tally:
+        """Apply ``the_plan``; the store learns of each page as soon as Intercom answers.
+
+        Writes go before deletes, so a run cut short never leaves Fin with less than the
+        source has. Before a page is created its intent is recorded, and each answer
+        clears its intent in the transaction that records it: a run killed in between
+        leaves a trace the next run settles with Intercom, never an unknown page. Updates
+        need none (their page id is known; an upsert repeated is harmless).
+
+        ``may_write`` is asked before each call: once it says no, the calls in flight
+        finish and are recorded, no other is sent, and the tally comes back
+        ``interrupted``.
+        """
+        source, store, publisher, options = self.source, self.store, self.publisher, self.options
+        name = source.name
+        tally = _Tally()
+        for failure in the_plan.failed:
+            tally.error(f"{failure.key}: {failure.message}")
+        now = self.clock()
+        adopted = adoption.adopted if adoption else frozenset()
+        store.record_versions(
+            name, [i for i in the_plan.refresh if i.document.key not in adopted], now
+        )
+        store.record_pushed_many(name, list(the_plan.adopt), now)
+        writes = [(item, True) for item in the_plan.create] if options.send else []
+        writes += [(item, False) for item in the_plan.update] if options.send else []
+        if not options.send:
+            self._remember_adopted(the_plan, adoption, now)
+        may_delete = options.delete and not the_plan.guard
+        deletes = the_plan.delete if may_delete else ()
+        retires = the_plan.retire if options.send else ()
+        self.progress.phase(name, "writing", len(writes) + len(deletes) + len(retires))
+        # A page whose delete was held back or failed keeps its record (and page id), so a
+        # later run can retry; a draft is remembered as excluded only once its page is gone.
+        kept = {r.key for r in the_plan.delete} if not may_delete else set()
+        retired = {r.key for r in retires}
+        removals = [r for r in [*retires, *deletes] if r.page_id is not None]
+        removals_done = [r for r in [*retires, *deletes] if r.page_id is None]
+        store.record_intents(
+            name, [(i.document.key, i.document.external_id) for i, new in writes if new], now
+        )
+        # Workers only talk to Intercom; this thread alone writes the store, as answers
+        # arrive (all those that arrived together in one commit).
+        with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
+            try:
+                self._upserts(pool, writes, import_source_id, tally)
+                deletions = {
+                    pool.submit(self._guarded, publisher.delete, record.page_id or ""): record
+                    for record in removals
+                }
+                for gone in as_completed(deletions):
+                    record = deletions[gone]
+                    self.progress.advance()
+                    try:
+                        gone.result()
+                    except _StoppedError:
+                        # The record keeps its page id, so the next run deletes the page.
+                        tally.interrupted = True
+                        kept.add(record.key)
+                        continue
+                    except FatalIntercomError:
+                        raise
+                    except IntercomError as exc:
+                        tally.error(f"{record.key}: delete failed: {exc}")
+                        kept.add(record.key)
+                        continue
+                    removals_done.append(record)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        tally.deleted = len(removals_done)
+        store.forget(
+            name, [r.key for r in removals_done if r.key not in retired and r.key not in adopted]
+        )
+        store.forget(name, [r.key for r in the_plan.forget if r.key not in adopted])
+        if options.send:
+            store.record_excluded(
+                name, [e for e in the_plan.exclude if e.key not in kept], self.clock()
+            )
+        resolved = list(adoption.resolved) if adoption else []
+        store.clear_intents(name, resolved + tally.unmade)
+        if the_plan.listing_complete and options.send:
+            store.mark_seen(name, self.clock())
+        return tally
+
+    def _upserts(
+        self,
+        pool: ThreadPoolExecutor,
+        writes: list[tuple[Hashed, bool]],
+        import_source_id: str,
+        tally: _Tally,
+    ) -> None:
+        publisher, store, log = self.publisher, self.store, self.log
+        upserts = {
+            pool.submit(self._guarded, publisher.upsert, import_source_id, item, self.source): (
+                item,
+                is_new,
+            )
+            for item, is_new in writes
+        }
+        pending = set(upserts)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            answered: list[tuple[Hashed, str | None]] = []
+            fatal: FatalIntercomError | None = None
+            for future in done:
+                item, is_new = upserts[future]
+                self.progress.advance()
+                try:
+                    page_id = future.result()
+                except _StoppedError:
+                    tally.interrupted = True
+                    if is_new:
+                        tally.unmade.append(item.document.external_id)
+                    continue
+                except FatalIntercomError as exc:
+                    fatal = exc
+                    if is_new:
+                        tally.unmade.append(item.document.external_id)
+                    continue
+                except IntercomError as exc:
+                    tally.error(f"{item.document.key}: {exc}")
+                    log.warning("page_failed", key=item.document.key, error=str(exc))
+                    if is_new and exc.status is not None and 400 <= exc.status < 500:
+                        tally.unmade.append(item.document.external_id)
+                    continue
+                answered.append((item, page_id))
+                if is_new:
+                    tally.created += 1
+                else:
+                    tally.updated += 1
+            # Every answer that has arrived is recorded before anything else happens,
+            # in one commit: a crash can only lose answers still in flight.
+            store.record_pushed_many(self.source.name, answered, self.clock())
+            if fatal is not None:
+                raise fatal
+
+    def _guarded(self, call: Callable[..., _T], *args: Any) -> _T:
+        if not self.may_write():
+            raise _StoppedError
+        return call(*args)
+
+    def _remember_adopted(self, the_plan: Plan, adoption: Adoption | None, now: datetime) -> None:
+        """Reconcile: keep what Intercom told, without sending anything.
+
+        An adopted document whose page needs an update gets a record with the page's id
+        and a hash no document has, so the next sync updates that page rather than
+        creating another; a record whose page is missing is forgotten, so the next sync
+        creates it.
+        """
+        if adoption is None:
+            return
+        moved = {r.external_id: r for r in the_plan.forget if r.key in adoption.adopted}
+        pairs: list[tuple[Hashed, str | None]] = []
+        for item in the_plan.update:
+            key = item.document.key
+            record = adoption.records.get(key) if key in adoption.adopted else None
+            record = record or moved.get(item.document.external_id)
+            if record is not None and record.page_id is not None:
+                pending = Hashed(replace(item.document, version=""), ADOPTED_HASH)
+                pairs.append((pending, record.page_id))
+        self.store.record_pushed_many(self.source.name, pairs, now)
+        self.store.forget(self.source.name, [r.key for r in adoption.missing])
+
+    # -- closing the run -------------------------------------------------------------------
+
+    def _close(
+        self,
+        counts: Counts,
+        status: str,
+        errors: list[str],
+        started: float,
+        import_source_id: str | None,
+        the_plan: Plan | None = None,
+        notes: tuple[tuple[str, int], ...] = (),
+        drift: Drift | None = None,
+        removed: bool = False,
+    ) -> SourceReport:
+        shown = list(errors[:MAX_ERRORS])
+        if self.run_id is not None:
+            try:
+                self.store.finish_run(self.run_id, status, counts, shown, self.clock())
+            except StoreError as exc:
+                status = "failed"
+                shown = [
+                    f"the store failed; this run stays 'running' in it until the next run: {exc}",
+                    *shown,
+                ][:MAX_ERRORS]
+        self.log.info("source_synced", status=status, **counts.as_dict())
+        return SourceReport(
+            self.source.name,
+            self.source.type,
+            status,
+            counts,
+            the_plan,
+            tuple(shown),
+            time.monotonic() - started,
+            notes=notes,
+            import_source_id=import_source_id,
+            drift=drift or Drift(),
+            removed=removed,
+        )
+
+    def _failed(
+        self,
+        message: str,
+        started: float,
+        import_source_id: str | None,
+        removed: bool,
+        *,
+        fatal: bool = False,
+    ) -> SourceReport:
+        self.log.error("source_failed", error=message)
+        report = self._close(
+            Counts(), "failed", [message], started, import_source_id, removed=removed
+        )
+        return SourceReport(
+            report.source,
+            report.type,
+            "failed",
+            report.counts,
+            None,
+            report.errors,
+            report.duration,
+            fatal=fatal,
+            import_source_id=import_source_id,
+            removed=removed,
+        )
+
+    def _forget_removed(self, started: float) -> SourceReport:
+        """A removed source whose Content Import Source is gone: nothing is left in Fin."""
+        report = self._close(Counts(), "succeeded", [], started, None, removed=True)
+        self.store.delete_source(self.source.name)
+        self.log.info("removed_source_forgotten")
+        return report
+
+    def _drop_removed(self, import_source_id: str | None) -> None:
+        if import_source_id is not None:
+            self.publisher.delete_source(import_source_id)
+        self.store.delete_source(self.source.name)
+        self.log.info("removed_source_deleted", import_source_id=import_source_id)
+
+
+class _StoppedError(Exception):
+    """A document's call was not made: the run was told to stop before it."""
+
+
+def _fetch_all(
+    connector: Connector,
+    stubs: Sequence[Stub],
+    stop: threading.Event | None,
+    progress: Progress,
+    name: str,
+    log: structlog.typing.FilteringBoundLogger,
+) -> Iterator[Fetched]:
+    progress.phase(name, "reading", len(stubs))
+    for item in connector.fetch(stubs):
+        if stop is not None and stop.is_set():
+            raise _InterruptedError
+        progress.advance()
+        if isinstance(item, Failure):
+            log.warning("document_skipped", key=item.key, reason=item.message)
+        yield item
+
+
+def _drift_counts(drift: Drift, adoption: Adoption | None, the_plan: Plan) -> Drift:
+    if adoption is None:
+        return drift
+    adopted = adoption.adopted
+    moved = {r.external_id for r in the_plan.forget if r.key in adopted}
+    matched = sum(
+        1 for i in the_plan.update if i.document.key in adopted or i.document.external_id in moved
     )
-    if the_plan.guard:
-        status = "blocked"
-        tally.errors.insert(0, str(the_plan.guard))
-    elif tally.interrupted:
-        status = "interrupted"
-    else:
-        status = "failed" if tally.failed else "succeeded"
-    assert run_id is not None
-    store.finish_run(run_id, status, counts, tally.errors[:MAX_ERRORS], clock())
-    log.info("source_synced", status=status, **counts.as_dict())
-    return SourceReport(
-        source.name,
-        source.type,
-        status,
-        counts,
-        the_plan,
-        tuple(tally.errors[:MAX_ERRORS]),
-        time.monotonic() - started,
-        notes=_notes(connector),
+    return Drift(
+        calls=drift.calls,
+        listed=drift.listed,
+        complete=drift.complete,
+        adopted=drift.adopted,
+        identical=len(the_plan.adopt),
+        restored=len(the_plan.adopt) + matched,
+        missing=drift.missing,
     )
 
 
@@ -266,7 +944,7 @@ def _notes(connector: Connector) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((str(name), int(count)) for name, count in notes().items() if count))
 
 
-def _plan_source(
+def _dry_run(
     source: SourceSettings,
     store: Store,
     options: Options,
@@ -274,199 +952,104 @@ def _plan_source(
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
     lookup: Lookup,
-) -> tuple[Plan, Connector]:
-    state = store.source_state(source.name)
-    connector = lookup(source.type).create(
-        source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
-    )
-    records = store.records(source.name)
-    listing = connector.list()
-    stubs = to_fetch(records, listing, full=options.full)
-    log.info(
-        "source_listed",
-        listed=len(listing.stubs),
-        complete=listing.complete,
-        to_fetch=len(stubs),
-        known=len(records),
-    )
-    progress.phase(source.name, "reading", len(stubs))
-    fetched: list[Fetched] = []
-    for item in connector.fetch(stubs):
-        fetched.append(item)
-        progress.advance()
-        if isinstance(item, Failure):
-            log.warning("document_skipped", key=item.key, reason=item.message)
-    the_plan = plan(
-        records,
-        listing,
-        fetched,
-        source.availability,
-        full=options.full,
-        max_delete_fraction=source.max_delete_fraction,
-        allow_mass_delete=options.allow_mass_delete,
-    )
-    if the_plan.guard:
-        log.warning("mass_delete_guard", reason=str(the_plan.guard))
-    return the_plan, connector
-
-
-def _import_source(
-    source: SourceSettings,
-    store: Store,
-    publisher: Publisher,
-    log: structlog.typing.FilteringBoundLogger,
-) -> str:
-    """The source's Content Import Source id, created or adopted as needed.
-
-    If the id the store knew is gone (someone deleted the source in Intercom, and its
-    pages with it), every record of the source is stale: forget them, so this run
-    sends every document again.
-    """
-    state = store.source_state(source.name)
-    known = state.import_source_id if state else None
-    import_source_id = publisher.ensure_source(source, known)
-    if import_source_id != known:
-        if known is not None:
-            log.warning("import_source_replaced", old=known, new=import_source_id)
-            store.forget(source.name, list(store.records(source.name)))
-        store.set_import_source_id(source.name, import_source_id)
-    return import_source_id
-
-
-def _apply(
-    source: SourceSettings,
-    the_plan: Plan,
-    store: Store,
-    publisher: Publisher,
-    import_source_id: str,
-    clock: Clock,
-    progress: Progress,
-    log: structlog.typing.FilteringBoundLogger,
-    stop: threading.Event | None = None,
-) -> _Tally:
-    """Apply ``the_plan``; the store learns of each page as soon as Intercom answers.
-
-    Writes go before deletes, so a run cut short never leaves Fin with less than the
-    source has. A killed run leaves the store consistent with what Intercom holds for
-    every document already answered; the next run redoes the rest (upserts are
-    idempotent by external_id, deletes of a gone page count as done).
-
-    ``stop`` is checked before each document's call: once it is set, the calls in flight
-    finish and are recorded, no other is sent, and the tally comes back ``interrupted``.
-    """
-    tally = _Tally()
-    for failure in the_plan.failed:
-        tally.error(f"{failure.key}: {failure.message}")
-    now = clock()
-    store.record_versions(source.name, the_plan.refresh, now)
-    deletes = () if the_plan.guard else the_plan.delete
-    progress.phase(source.name, "writing", the_plan.writes)
-    writes = [(item, True) for item in the_plan.create]
-    writes += [(item, False) for item in the_plan.update]
-    # A page whose delete was held back or failed keeps its record (and page id), so a
-    # later run can retry; a draft is remembered as excluded only once its page is gone.
-    kept = {r.key for r in the_plan.delete} if the_plan.guard else set()
-    retired = {r.key for r in the_plan.retire}
-    removals = [r for r in [*the_plan.retire, *deletes] if r.page_id is not None]
-    removals_done = [r for r in [*the_plan.retire, *deletes] if r.page_id is None]
-    # Workers only talk to Intercom; this thread alone writes the store, as answers
-    # arrive (all those that arrived together in one commit).
-    with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
-        try:
-            upserts = {
-                pool.submit(
-                    _unless_stopped, stop, publisher.upsert, import_source_id, item, source
-                ): (item, is_new)
-                for item, is_new in writes
-            }
-            pending = set(upserts)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                answered: list[tuple[Hashed, str]] = []
-                fatal: FatalIntercomError | None = None
-                for future in done:
-                    item, is_new = upserts[future]
-                    progress.advance()
-                    try:
-                        page_id = future.result()
-                    except _StoppedError:
-                        tally.interrupted = True
-                        continue
-                    except FatalIntercomError as exc:
-                        fatal = exc
-                        continue
-                    except IntercomError as exc:
-                        tally.error(f"{item.document.key}: {exc}")
-                        log.warning("page_failed", key=item.document.key, error=str(exc))
-                        continue
-                    answered.append((item, page_id))
-                    if is_new:
-                        tally.created += 1
-                    else:
-                        tally.updated += 1
-                # Every answer that has arrived is recorded before anything else happens,
-                # in one commit: a crash can only lose answers still in flight.
-                store.record_pushed_many(source.name, answered, clock())
-                if fatal is not None:
-                    raise fatal
-            deletions = {
-                pool.submit(_unless_stopped, stop, publisher.delete, record.page_id or ""): record
-                for record in removals
-            }
-            for gone in as_completed(deletions):
-                record = deletions[gone]
-                progress.advance()
-                try:
-                    gone.result()
-                except _StoppedError:
-                    # The record keeps its page id, so the next run deletes the page.
-                    tally.interrupted = True
-                    kept.add(record.key)
-                    continue
-                except FatalIntercomError:
-                    raise
-                except IntercomError as exc:
-                    tally.error(f"{record.key}: delete failed: {exc}")
-                    kept.add(record.key)
-                    continue
-                removals_done.append(record)
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-    tally.deleted = len(removals_done)
-    store.forget(source.name, [r.key for r in removals_done if r.key not in retired])
-    store.forget(source.name, [record.key for record in the_plan.forget])
-    store.record_excluded(source.name, [e for e in the_plan.exclude if e.key not in kept], clock())
-    if the_plan.listing_complete:
-        store.mark_seen(source.name, clock())
-    return tally
-
-
-class _StoppedError(Exception):
-    """A document's call was not made: the run was told to stop before it."""
-
-
-def _unless_stopped(stop: threading.Event | None, call: Callable[..., _T], *args: Any) -> _T:
-    if stop is not None and stop.is_set():
-        raise _StoppedError
-    return call(*args)
-
-
-def _failed(
-    source: SourceSettings,
-    store: Store,
-    run_id: int | None,
-    message: str,
     started: float,
-    clock: Clock,
-    log: structlog.typing.FilteringBoundLogger,
-    *,
-    fatal: bool = False,
+    removed: bool,
 ) -> SourceReport:
-    log.error("source_failed", error=message)
-    if run_id is not None:
-        store.finish_run(run_id, "failed", Counts(), [message], clock())
-    elapsed = time.monotonic() - started
+    """The plan alone, from the store and the source: no lock, no Intercom, no writes."""
+    try:
+        state = store.source_state(source.name)
+        connector = lookup(source.type).create(
+            source, Context(cache_dir=cache_dir, cursor=state.cursor if state else None)
+        )
+        records = store.records(source.name)
+        listing = connector.list()
+        stubs = to_fetch(records, listing, full=options.full)
+        log.info(
+            "source_listed",
+            listed=len(listing.stubs),
+            complete=listing.complete,
+            to_fetch=len(stubs),
+            known=len(records),
+        )
+        fetched = list(_fetch_all(connector, stubs, None, progress, source.name, log))
+        the_plan = plan(
+            records,
+            listing,
+            fetched,
+            source.availability,
+            full=options.full,
+            max_delete_fraction=source.max_delete_fraction,
+            allow_mass_delete=options.allow_mass_delete,
+        )
+    except SyncerError as exc:
+        return _report_failure(source, str(exc), started, removed=removed)
+    except Exception as exc:  # a bug or an unforeseen I/O error: this source only
+        log.exception("source_crashed")
+        return _report_failure(source, f"{type(exc).__name__}: {exc}", started, removed=removed)
+    counts = the_plan.counts()
+    status = "blocked" if the_plan.guard else "planned"
+    errors = [f.key + ": " + f.message for f in the_plan.failed[:MAX_ERRORS]]
+    if removed and the_plan.guard:
+        errors.insert(0, _removed_message(source.name, the_plan.guard.known))
+    log.info("source_planned", **counts.as_dict(), guard=str(the_plan.guard or ""))
     return SourceReport(
-        source.name, source.type, "failed", Counts(), None, (message,), elapsed, fatal=fatal
+        source.name,
+        source.type,
+        status,
+        counts,
+        the_plan,
+        tuple(errors),
+        time.monotonic() - started,
+        notes=_notes(connector),
+        removed=removed,
     )
+
+
+def _report_failure(
+    source: SourceSettings, message: str, started: float, *, removed: bool
+) -> SourceReport:
+    structlog.get_logger("syncer.run").error("source_failed", source=source.name, error=message)
+    return SourceReport(
+        source.name,
+        source.type,
+        "failed",
+        Counts(),
+        None,
+        (message,),
+        time.monotonic() - started,
+        removed=removed,
+    )
+
+
+# -- sources the config no longer has -------------------------------------------------------
+
+
+def _removed_message(name: str, pages: int) -> str:
+    return (
+        f"source {name} is no longer in the config; its {pages} pages stay in Fin until "
+        "`syncer sync --allow-mass-delete` deletes them. Put the source back to keep them "
+        "(a renamed source keeps its pages when its url stays the same)"
+    )
+
+
+def removed_source(name: str, type_: str, defaults: SourceDefaults) -> SourceSettings:
+    """Settings for a source known to the store only: the config's defaults, its name."""
+    return SourceSettings.model_validate({**defaults.model_dump(), "name": name, "type": type_})
+
+
+class _Gone:
+    """The connector of a removed source: a complete listing of nothing."""
+
+    def list(self) -> Listing:
+        return Listing(stubs=(), complete=True)
+
+    def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
+        return iter(())
+
+    def cursor(self) -> str | None:
+        return None
+
+
+GONE: ConnectorType[SourceSettings] = ConnectorType(
+    "removed", SourceSettings, lambda _s, _c: _Gone()
+)

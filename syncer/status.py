@@ -1,4 +1,9 @@
-"""``syncer status``: the last run of each configured source, and whether it is stale."""
+"""``syncer status``: the last run of each configured source, and whether it is stale.
+
+A last run still ``running`` whose source lock nobody holds was left by a process that
+died (a kill, a lost machine): it is shown as abandoned, and the source's next run
+closes it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,11 @@ def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
     store = Store.open_read_only(settings.store.url)
     try:
         last = {run.source: run for run in store.last_runs()}
+        holders = {
+            source.name: store.lock_holder(source.name)
+            for source in settings.sources
+            if source.name in last and last[source.name].status == "running"
+        }
         succeeded = {
             source.name: next(
                 (r for r in store.runs(source.name, limit=50) if r.status == "succeeded"), None
@@ -47,6 +57,10 @@ def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
                 if good and good.finished_at
                 else None,
                 "stale": _stale(good.finished_at if good else None, now, limit),
+                "lock_holder": holders.get(source.name),
+                "abandoned": run is not None
+                and run.status == "running"
+                and holders.get(source.name) is None,
             }
         )
     return rows

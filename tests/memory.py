@@ -10,16 +10,38 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import model_validator
 
 from connectors.protocol import ConnectorType, Context
 from syncer.config.settings import SourceSettings
 from syncer.errors import IntercomError
-from syncer.model import Document, Excluded, Failure, Fetched, Hashed, Listing, Stub
+from syncer.hashing import body_digest
+from syncer.model import (
+    Document,
+    Excluded,
+    Failure,
+    Fetched,
+    Hashed,
+    ImportSource,
+    Listing,
+    RemotePage,
+    Stub,
+    WorkspacePages,
+)
 
 
 class MemorySettings(SourceSettings):
     type: Literal["memory"] = "memory"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_from_name(cls, data: Any) -> Any:
+        # Each source needs a url of its own (its identity in Intercom): one per name.
+        if isinstance(data, dict) and not data.get("url") and isinstance(data.get("name"), str):
+            return {**data, "url": f"https://{data['name']}.memory.example/"}
+        return data
 
 
 @dataclass
@@ -89,41 +111,98 @@ class MemoryPublisher:
     """Fin as a dict: (import source id, external_id) -> page. Counts every write."""
 
     pages: dict[str, dict[str, object]] = field(default_factory=dict)
-    import_sources: dict[str, str] = field(default_factory=dict)
+    import_sources_by_id: dict[str, ImportSource] = field(default_factory=dict)
     writes: int = 0
     fail_keys: set[str] = field(default_factory=set)
     concurrency: int = 1
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
-    def ensure_source(self, source: SourceSettings, import_source_id: str | None) -> str:
-        if import_source_id in self.import_sources.values():
-            assert import_source_id is not None
-            return import_source_id
-        new_id = str(next(self._ids))
-        self.import_sources[source.name] = new_id
-        return new_id
+    def import_sources(self, *, fresh: bool = False) -> list[ImportSource]:
+        return list(self.import_sources_by_id.values())
+
+    def create_source(self, url: str, audience_ids: Sequence[int]) -> ImportSource:
+        made = ImportSource(str(next(self._ids)), url, tuple(audience_ids))
+        self.import_sources_by_id[made.id] = made
+        return made
+
+    def update_source(self, source: ImportSource, url: str, audience_ids: Sequence[int]) -> None:
+        self.import_sources_by_id[source.id] = ImportSource(source.id, url, tuple(audience_ids))
+
+    def delete_source(self, import_source_id: str) -> None:
+        self.import_sources_by_id.pop(import_source_id, None)
+        for page_id in [k for k, p in self.pages.items() if p["source_id"] == import_source_id]:
+            del self.pages[page_id]
 
     def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
         doc = item.document
         if doc.key in self.fail_keys:
             raise IntercomError("rejected", status=422)
         self.writes += 1
+        fields = {
+            "title": doc.title,
+            "html": doc.html,
+            "url": doc.url,
+            "flags": (
+                source.ai_agent_availability,
+                source.ai_copilot_availability,
+                source.ai_sales_agent_availability,
+            ),
+        }
         for page_id, page in self.pages.items():
             if page["source_id"] == import_source_id and page["external_id"] == doc.external_id:
-                page.update(title=doc.title, html=doc.html)
+                page.update(fields)
                 return page_id
         page_id = str(next(self._ids))
         self.pages[page_id] = {
             "source_id": import_source_id,
             "external_id": doc.external_id,
-            "title": doc.title,
-            "html": doc.html,
+            **fields,
         }
         return page_id
 
     def delete(self, page_id: str) -> None:
         self.writes += 1
         self.pages.pop(page_id, None)
+
+    def page_total(self) -> int:
+        return len(self.pages)
+
+    def list_pages(self) -> WorkspacePages:
+        by_source: dict[str, list[RemotePage]] = {}
+        for page_id, page in self.pages.items():
+            by_source.setdefault(str(page["source_id"]), []).append(self._remote(page_id, page))
+        listed = {k: tuple(v) for k, v in by_source.items()}
+        return WorkspacePages(listed, True, len(self.pages), 1)
+
+    def find_page(self, import_source_id: str, external_id: str) -> RemotePage | None:
+        for page_id, page in self.pages.items():
+            if page["source_id"] == import_source_id and page["external_id"] == external_id:
+                return self._remote(page_id, page)
+        return None
+
+    @staticmethod
+    def _remote(page_id: str, page: dict[str, object]) -> RemotePage:
+        agent, copilot, sales = page["flags"]  # type: ignore[misc]
+        return RemotePage(
+            page_id,
+            str(page["external_id"]),
+            str(page["title"]),
+            body_digest(
+                external_id=str(page["external_id"]),
+                title=str(page["title"]),
+                html=str(page["html"]),
+                url=page["url"],  # type: ignore[arg-type]
+                locale="en",
+                ai_agent=agent,
+                ai_copilot=copilot,
+                ai_sales_agent=sales,
+            ),
+        )
+
+    def source_id_for(self, url: str) -> str:
+        """The id of the one import source with ``url``."""
+        (found,) = [s.id for s in self.import_sources_by_id.values() if s.url == url]
+        return found
 
     def bodies(self, import_source_id: str) -> dict[str, str]:
         """external_id -> html of the pages under one import source."""

@@ -47,12 +47,24 @@ def test_dry_run_leaves_an_existing_store_untouched(
     before = (store.read_bytes(), store.stat().st_mtime_ns)
     calls = len(workspace.fake.calls)
     workspace.write("page-0.md", "# Page 0\n\nChanged.\n")
+    # Beside the store: the store, its lock folder (syncer.store.locks), the config, docs.
+    files = _snapshot(workspace.root)
     code, out, _ = run(capsys, "sync", "--dry-run", "-c", str(workspace.config))
     assert code == 0
     assert "would update 1" in out
     assert (store.read_bytes(), store.stat().st_mtime_ns) == before
     assert len(workspace.fake.calls) == calls
-    assert sorted(p.name for p in workspace.root.iterdir()) == ["docs", "store.db", "syncer.yaml"]
+    assert sorted(p.name for p in workspace.root.iterdir()) == [
+        "docs",
+        "store.db",
+        "store.db.locks",
+        "syncer.yaml",
+    ]
+    assert _snapshot(workspace.root) == files  # nothing created, nothing touched
+
+
+def _snapshot(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
 
 
 def test_json_report_lists_every_document(

@@ -101,15 +101,23 @@ def test_keys_are_posix_paths_and_versions_are_size_and_mtime(tmp_path: Path) ->
 
 
 def test_symlinks_to_files_and_folders_are_followed(tmp_path: Path) -> None:
-    outside = tmp_path / "outside"
-    write(outside, "shared.md")
-    write(outside, "dir/inner.md")
+    # Inside the source folder only: a link that leaves it is refused (issue 10 #12,
+    # tests/test_input_safety.py).
     root = tmp_path / "root"
+    library = root / "library"
+    write(library, "shared.md")
+    write(library, "dir/inner.md")
     write(root, "real.md")
-    (root / "linked.md").symlink_to(outside / "shared.md")
-    (root / "linked-dir").symlink_to(outside / "dir")
+    (root / "linked.md").symlink_to(library / "shared.md")
+    (root / "linked-dir").symlink_to(library / "dir")
     listing = connector(root).list()
-    assert keys(listing) == ["linked-dir/inner.md", "linked.md", "real.md"]
+    assert keys(listing) == [
+        "library/dir/inner.md",
+        "library/shared.md",
+        "linked-dir/inner.md",
+        "linked.md",
+        "real.md",
+    ]
     assert listing.complete
 
 

@@ -313,6 +313,9 @@ class GitSync:
         self.store = Store.open(f"sqlite:///{root / 'store.db'}", migrate=True)
 
     def configure(self, source: str) -> None:
+        # Every source needs a url of its own: its identity in Intercom (syncer.identity).
+        if "    url:" not in source and "    page_url:" not in source:
+            source += "    url: https://git.example.com/docs\n"
         self.config.write_text(
             f"store:\n  url: sqlite:///{self.root / 'store.db'}\n"
             "sources:\n  - name: docs\n    type: git\n" + source

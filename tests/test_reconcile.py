@@ -75,7 +75,8 @@ def test_orphans_are_reported_and_deleted_only_on_request(
     orphans = report["sources"][0]["orphans"]
     assert sorted(o["external_id"] for o in orphans) == ["doc-1.md", "doc-3.md"]
     assert len(workspace.fake.pages()) == 5
-    code, report = run(capsys, "reconcile", "--delete-orphans", "-c", config)
+    # Two of five pages is more than max_delete_fraction (0.25): the request must say so.
+    code, report = run(capsys, "reconcile", "--delete-orphans", "--allow-mass-delete", "-c", config)
     assert code == 0
     assert report["sources"][0]["deleted"] == 2
     assert sorted(p["external_id"] for p in workspace.fake.pages()) == [

@@ -118,7 +118,8 @@ class SyncMachine(RuleBasedStateMachine):
     # -- invariants ----------------------------------------------------------------------
 
     def assert_mirrors(self) -> None:
-        import_source = self.fin.import_sources["mem"]
+        assert self.settings.url is not None
+        import_source = self.fin.source_id_for(self.settings.url)
         expected = {k: f"<p>{b}</p>" for k, b in self.source.docs.items() if b is not None}
         assert self.fin.bodies(import_source) == expected
         records = self.store.records("mem")

@@ -8,8 +8,9 @@ from connectors.filesystem.listing import Rules, list_folder
 from connectors.filesystem.page_url import fill_template
 from connectors.filesystem.patterns import compile_patterns
 from connectors.filesystem.reading import read_document
-from connectors.filesystem.settings import FilesystemSettings
+from connectors.filesystem.settings import FilesystemSettings, folder_problem
 from connectors.protocol import Connector, Context
+from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
 
 
@@ -24,6 +25,9 @@ class FilesystemConnector:
         )
 
     def list(self) -> Listing:
+        problem = folder_problem(self.settings.path)
+        if problem is not None:
+            raise SourceError(f"source {self.settings.name}: {problem}", source=self.settings.name)
         return list_folder(self.settings.path, self.rules)
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:

@@ -39,21 +39,14 @@ class FilesystemSettings(SourceSettings):
     @field_validator("path")
     @classmethod
     def _readable_folder(cls, value: Path, info: ValidationInfo) -> Path:
-        base_dir = (info.context or {}).get("base_dir")
+        context = info.context or {}
+        base_dir = context.get("base_dir")
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         path = (base / value.expanduser()).resolve()
-        if not path.exists():
-            raise ValueError(
-                f"folder {path} does not exist; create it or correct path "
-                f"(a relative path is read from {base})"
-            )
-        if not path.is_dir():
-            raise ValueError(f"{path} is not a folder; point path at the folder of documents")
-        if not os.access(path, os.R_OK | os.X_OK):
-            raise ValueError(
-                f"folder {path} is not readable by this user; grant read and execute "
-                "permission on it"
-            )
+        # A run checks the folder when it lists it (one source's missing folder fails
+        # that source only); `syncer validate` checks it now.
+        if context.get("check_environment", True) and (problem := folder_problem(path, base)):
+            raise ValueError(problem)
         return path
 
     @field_validator("include", "exclude")
@@ -67,3 +60,17 @@ class FilesystemSettings(SourceSettings):
         if value is not None and (problem := template_problem(value, PLACEHOLDERS)):
             raise ValueError(problem)
         return value
+
+
+def folder_problem(path: Path, base: Path | None = None) -> str | None:
+    """What is wrong with ``path`` as a source folder on this machine; None if nothing."""
+    if not path.exists():
+        where = f" (a relative path is read from {base})" if base is not None else ""
+        return f"folder {path} does not exist; create it or correct path{where}"
+    if not path.is_dir():
+        return f"{path} is not a folder; point path at the folder of documents"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return (
+            f"folder {path} is not readable by this user; grant read and execute permission on it"
+        )
+    return None

@@ -30,6 +30,7 @@ from syncer.config.settings import (
     StoreSettings,
 )
 from syncer.errors import ConfigError, Problem
+from syncer.identity import source_url
 
 Loc = tuple[str | int, ...]
 
@@ -49,8 +50,16 @@ def default_config_path() -> Path:
     return Path(os.environ.get("SYNCER_CONFIG") or "syncer.yaml")
 
 
-def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Load and validate ``path``; raise ``ConfigError`` listing every problem found."""
+def load(
+    path: Path, env: Mapping[str, str] | None = None, *, check_environment: bool = True
+) -> Settings:
+    """Load and validate ``path``; raise ``ConfigError`` listing every problem found.
+
+    ``check_environment`` also checks what the config points at on this machine (that a
+    source's folder exists and is readable): ``syncer validate`` does; a run does not,
+    so that one source's missing folder fails that source alone, not the whole pass or
+    the daemon's start.
+    """
     env = os.environ if env is None else env
     name = str(path)
     try:
@@ -62,14 +71,27 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([Problem(name, None, "", f"cannot read the file: {reason}")]) from None
-    return loads(text, name=name, base_dir=path.resolve().parent, env=env)
+    return loads(
+        text,
+        name=name,
+        base_dir=path.resolve().parent,
+        env=env,
+        check_environment=check_environment,
+    )
 
 
 def loads(
-    text: str, *, name: str = "<config>", base_dir: Path | None = None, env: Mapping[str, str]
+    text: str,
+    *,
+    name: str = "<config>",
+    base_dir: Path | None = None,
+    env: Mapping[str, str],
+    check_environment: bool = True,
 ) -> Settings:
     """Validate config ``text``; relative paths in it resolve against ``base_dir``."""
-    reader = _Reader(name=name, env=env, base_dir=base_dir or Path.cwd())
+    reader = _Reader(
+        name=name, env=env, base_dir=base_dir or Path.cwd(), check_environment=check_environment
+    )
     settings = reader.read(text)
     if reader.problems or settings is None:
         # A bad value in `defaults:` fails every source that inherits it: say it once.
@@ -83,6 +105,7 @@ class _Reader:
     name: str
     env: Mapping[str, str]
     base_dir: Path
+    check_environment: bool = True
     problems: list[Problem] = field(default_factory=list)
     lines: dict[Loc, int] = field(default_factory=dict)
 
@@ -204,7 +227,8 @@ class _Reader:
             self.problem(loc, f"must be a mapping of keys, not {_kind(data)}")
             return None
         try:
-            return model.model_validate(data, context={"base_dir": self.base_dir})
+            context = {"base_dir": self.base_dir, "check_environment": self.check_environment}
+            return model.model_validate(data, context=context)
         except ValidationError as exc:
             self.report(exc, model, loc)
             return None
@@ -236,8 +260,34 @@ class _Reader:
                     f"#{names[source.name] + 1}); names must be unique",
                 )
             names.setdefault(source.name, i)
+            self.unique_identity(source, loc, sources)
             sources.append(source)
         return sources
+
+    def unique_identity(
+        self, source: SourceSettings, loc: Loc, earlier: list[SourceSettings]
+    ) -> None:
+        """Each source needs a Content Import Source of its own, told apart by its url."""
+        url = source_url(source)
+        for n, other in enumerate(earlier):
+            if (
+                url is not None
+                and source_url(other) == url
+                and not (source.import_source_id or other.import_source_id)
+            ):
+                key = "url" if source.url else "page_url"
+                self.problem(
+                    (*loc, key if (*loc, key) in self.lines else "url"),
+                    f"source {source.name!r} has the same url as source {other.name!r} "
+                    f"(#{n + 1}), {url}: the url is how syncer knows which Content Import "
+                    "Source in Intercom is each source's own; give each source its own url:",
+                )
+            if source.import_source_id and source.import_source_id == other.import_source_id:
+                self.problem(
+                    (*loc, "import_source_id"),
+                    f"source {source.name!r} has the import_source_id of source "
+                    f"{other.name!r}; two sources cannot share one Content Import Source",
+                )
 
     def connector_model(self, item: dict[str, Any], loc: Loc) -> type[SourceSettings] | None:
         kind = item.get("type")

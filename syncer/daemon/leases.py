@@ -1,5 +1,9 @@
 """One replica per source: claim a source's lease before a run, renew it while the run goes on.
 
+The run also holds its source's lock (``syncer.store.locks``), which keeps any two runs
+apart, one-shot ones included; the lease adds the replica's view: who holds what for
+``/status``, and a clock that a paused replica cannot outrun (``valid``).
+
 The lease rows live in the store (``Store.acquire_lease`` and friends). A background
 thread renews every held lease a few times per lease period. When a renewal finds the
 lease gone (another replica took it after this one stalled) or the store unreachable
@@ -97,6 +101,22 @@ class Leases:
             except StoreError as exc:
                 # It expires by itself; the other replicas wait at most one lease period.
                 self._log.warning("lease_release_failed", source=source, error=str(exc))
+
+    def valid(self, source: str) -> bool:
+        """Whether this replica may still write for ``source``: asked before every write.
+
+        True while the last successful claim or renewal is recent enough that no other
+        replica can have taken the lease (it expires a whole ``ttl`` after it, and this
+        stops at ``GIVE_UP_FRACTION`` of that). The monotonic clock runs on while the
+        process is paused, so a replica woken after a long pause answers False at once,
+        before its renewer has had a chance to notice.
+        """
+        with self._lock:
+            entry = self._held.get(source)
+            if entry is None:
+                return False
+            renewed = entry.renewed
+        return self._monotonic() - renewed < self.ttl.total_seconds() * GIVE_UP_FRACTION
 
     def held(self) -> list[str]:
         with self._lock:

@@ -204,7 +204,7 @@ class Daemon:
     def reload(self) -> bool:
         """Re-read the config: replace the schedules if it is valid, else keep the old."""
         try:
-            new = loader.load(self.config_path)
+            new = loader.load(self.config_path, check_environment=False)
         except ConfigError as exc:
             self.metrics.reloads.labels("failed").inc()
             self.log.error(
@@ -347,11 +347,6 @@ class Daemon:
                 return
             if stop.is_set():
                 return
-            abandoned = self.store.interrupt_abandoned_runs(
-                name, self._clock(), "interrupted: the replica running it stopped without finishing"
-            )
-            if abandoned:
-                self.log.warning("abandoned_runs_interrupted", source=name, count=abandoned)
             self.metrics.running.labels(name).set(1)
             publisher = IntercomPublisher(
                 runtime.client, concurrency=runtime.settings.intercom.concurrency
@@ -365,7 +360,16 @@ class Daemon:
                 clock=self._clock,
                 progress=NoProgress(),
                 stop=stop,
+                holder=self.holder,
+                # A replica paused past its lease sends nothing more once it wakes, even
+                # before the renewer notices: the lease is checked before every write.
+                fence=lambda: self.leases.valid(name),
+                siblings=[s.name for s in runtime.settings.sources if s.name != name],
             )
+        if report.status == "skipped":  # the source's lock: a one-shot run holds it
+            self.metrics.skipped.labels(name, "locked").inc()
+            self.log.info("run_skipped", source=name, reason="locked")
+            return
         self.metrics.observe(report)
         if report.status == "succeeded":
             self.metrics.last_success.labels(name).set(self._clock().timestamp())
@@ -506,7 +510,7 @@ class Daemon:
 def serve(config_path: Path, *, migrate_store: bool = False) -> int:
     """``syncer daemon``: run until SIGTERM/SIGINT; exit 0 after a graceful stop."""
     log = structlog.get_logger("syncer.daemon")
-    settings = loader.load(config_path)
+    settings = loader.load(config_path, check_environment=False)
     url = settings.store.url
     if engines.parse_url(url).get_backend_name() == "sqlite":
         log.warning(
