@@ -30,7 +30,8 @@ documents that claim one ``external_id`` never share a page: the one whose recor
 already holds it keeps it, else the one whose key it is, else the first by key; the
 others fail with an error naming the owner. The mass-delete guard holds every deletion
 back when a plan would delete more than ``max_delete_fraction`` of a source's pages, or
-all of them.
+all of them (pages a stopped run made without recording them excepted: undoing them
+loses nothing).
 
 ``adopt(records, remote, intents)`` runs first when Intercom was asked what it holds
 (``syncer.remote``): a record whose page Intercom no longer has becomes unknown again
@@ -43,7 +44,7 @@ only, and the guard.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from syncer.hashing import document_digest, hashed
@@ -141,8 +142,13 @@ def plan(
     full: bool = False,
     max_delete_fraction: float = 0.25,
     allow_mass_delete: bool = False,
+    unfinished: Collection[str] = (),
 ) -> Plan:
-    """Decide, for one source, every document's fate (see the module's table)."""
+    """Decide, for one source, every document's fate (see the module's table).
+
+    ``unfinished``: external ids of intents a stopped run left (pages it may have made
+    without recording them); adopted back, they do not count for the guard.
+    """
     # A key the listing saw but could not describe (a dangling symlink) is still there:
     # it fails this run, it is not deleted.
     listed = {stub.key for stub in listing.stubs} | {f.key for f in listing.failures}
@@ -199,11 +205,21 @@ def plan(
                 forget.append(record)
 
     create, update, forget = _moves(create, update, forget, records)
-    known = sum(1 for record in records.values() if record.in_fin)
+    # A page made by a run that died before recording it (an intent, adopted back) is
+    # that run's unfinished work: undoing it loses nothing, so the guard leaves it out.
+    guarded = [
+        r for r in delete if not (r.remote_digest is not None and r.external_id in unfinished)
+    ]
+    known = sum(
+        1
+        for record in records.values()
+        if record.in_fin
+        and not (record.remote_digest is not None and record.external_id in unfinished)
+    )
     guard = None
-    too_many = len(delete) >= known or len(delete) > max_delete_fraction * known
-    if delete and too_many and not allow_mass_delete:
-        guard = GuardTrip(deletes=len(delete), known=known, max_fraction=max_delete_fraction)
+    too_many = len(guarded) >= known or len(guarded) > max_delete_fraction * known
+    if guarded and too_many and not allow_mass_delete:
+        guard = GuardTrip(deletes=len(guarded), known=known, max_fraction=max_delete_fraction)
     return Plan(
         create=tuple(create),
         update=tuple(update),

@@ -280,7 +280,7 @@ class _Reader:
                     (*loc, key if (*loc, key) in self.lines else "url"),
                     f"source {source.name!r} has the same url as source {other.name!r} "
                     f"(#{n + 1}), {url}: the url is how syncer knows which Content Import "
-                    "Source in Intercom is each source's own; give each source its own url:",
+                    "Source in Intercom is each source's own; give each source a url: of its own",
                 )
             if source.import_source_id and source.import_source_id == other.import_source_id:
                 self.problem(

@@ -174,11 +174,13 @@ class SourceSettings(SourceDefaults):
 
     name: str = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="Unique; names the Content Import Source",
+        description="Unique; how syncer knows the source (its url is how Intercom knows it)",
     )
     type: str = Field(description="Which connector reads this source")
     url: str | None = Field(
-        default=None, description="The Content Import Source URL shown in Intercom"
+        default=None,
+        description="The Content Import Source URL shown in Intercom, unique per source: "
+        "how syncer finds the source's own pages (default: the origin of page_url)",
     )
     import_source_id: str | None = Field(
         default=None, description="Adopt an existing Content Import Source by id"

@@ -233,6 +233,7 @@ class _Plan:
     drops: list[_Counted] = field(default_factory=list)
     losses: list[_Counted] = field(default_factory=list)
     latencies: list[_Latency] = field(default_factory=list)
+    holds: list[_Latency] = field(default_factory=list)
     rejections: dict[str, Rejection] = field(default_factory=dict)
     echoes: list[_Counted] = field(default_factory=list)
     resets: list[_Reset] = field(default_factory=list)
@@ -319,6 +320,29 @@ class Faults:
         low, high = seconds if isinstance(seconds, tuple) else (seconds, seconds)
         with self._lock:
             self._plan.latencies.append(_Latency(Scope(method, path_prefix), low, high))
+
+    def hold_replies(
+        self,
+        seconds: float,
+        *,
+        method: str | None = None,
+        path_prefix: str | None = None,
+    ) -> None:
+        """Apply matching requests at once, then wait ``seconds`` before replying.
+
+        What a slow network does to a write Intercom has already made: the state (and
+        the call log) change now, the client hears of it later, or never if it dies
+        first. Latest wins; ``clear`` removes it.
+        """
+        with self._lock:
+            self._plan.holds.append(_Latency(Scope(method, path_prefix), seconds, seconds))
+
+    def held(self, method: str, path: str) -> float:
+        with self._lock:
+            for rule in reversed(self._plan.holds):
+                if rule.scope.covers(method, path):
+                    return rule.low
+        return 0.0
 
     def reject_external_id(
         self,
@@ -782,6 +806,9 @@ class FakeIntercom:
         if reply.status >= 400 and self.faults.take_echo(incoming.method, incoming.path):
             reply = _echoing(reply, handler.headers.get("Authorization") or "")
         self._log(incoming, outcome, check, reply, status=reply.status)
+        held = self.faults.held(incoming.method, incoming.path)
+        if held:
+            self._stopping.wait(held)
         self._send(handler, reply, incoming, quota)
 
     def _check(self, incoming: _Incoming, handler: Handler, body: bytes) -> RequestCheck:
