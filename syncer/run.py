@@ -259,7 +259,13 @@ def sync(
             return reports
     if sources:
         return reports
-    for state in store.sources():
+    try:
+        known = store.sources()
+    except StoreError as exc:
+        # The pass already reported what the lost store cost each source.
+        structlog.get_logger("syncer.run").error("removed_sources_unchecked", error=str(exc))
+        return reports
+    for state in known:
         if state.name in names:
             continue
         report = sync_source(
@@ -435,7 +441,8 @@ class _Run:
             )
             listing = connector.list()
             records, drift, adoption = self._check_intercom(import_source_id)
-            the_plan = self._plan(records, listing, connector)
+            unfinished = set(store.intents(source.name))
+            the_plan = self._plan(records, listing, connector, unfinished)
             drift = _drift_counts(drift, adoption, the_plan)
             tally = self._apply(the_plan, import_source_id, adoption)
             clean = (
@@ -620,7 +627,13 @@ class _Run:
             )
         return adoption.records, drift, adoption
 
-    def _plan(self, records: dict[str, Record], listing: Listing, connector: Connector) -> Plan:
+    def _plan(
+        self,
+        records: dict[str, Record],
+        listing: Listing,
+        connector: Connector,
+        unfinished: Collection[str],
+    ) -> Plan:
         options, log = self.options, self.log
         stubs = to_fetch(records, listing, full=options.full)
         log.info(
@@ -641,6 +654,7 @@ class _Run:
             full=options.full,
             max_delete_fraction=self.source.max_delete_fraction,
             allow_mass_delete=options.allow_mass_delete,
+            unfinished=unfinished,
         )
         if the_plan.guard and options.delete:
             log.warning("mass_delete_guard", reason=str(the_plan.guard))
