@@ -249,7 +249,12 @@ def _sync(args: argparse.Namespace) -> int:
         publisher = IntercomPublisher(client, concurrency=settings.intercom.concurrency)
     url = settings.store.url
     try:
-        store = Store.open_read_only(url) if args.dry_run else Store.open(url, migrate=_local(url))
+        redact = Redactor.from_settings(settings).redact
+        store = (
+            Store.open_read_only(url)
+            if args.dry_run
+            else Store.open(url, migrate=_local(url), redact=redact)
+        )
     except BaseException:
         if client is not None:
             client.close()
@@ -326,7 +331,9 @@ def _reconcile(args: argparse.Namespace) -> int:
     url = settings.store.url
     with (
         IntercomClient.from_settings(settings.intercom) as client,
-        Store.open(url, migrate=_local(url)) as store,
+        Store.open(
+            url, migrate=_local(url), redact=Redactor.from_settings(settings).redact
+        ) as store,
         _stopping() as stop,
     ):
         results = reconcile(
@@ -399,7 +406,11 @@ def _status(args: argparse.Namespace) -> int:
 def _daemon(args: argparse.Namespace) -> int:
     from syncer.daemon import serve
 
-    return serve(args.config or loader.default_config_path(), migrate_store=args.migrate)
+    return serve(
+        args.config or loader.default_config_path(),
+        migrate_store=args.migrate,
+        on_settings=args.on_settings,
+    )
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

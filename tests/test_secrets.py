@@ -346,3 +346,75 @@ def test_log_events_are_redacted_once_the_secrets_are_known() -> None:
     assert "/tmp/***" in after["path"]
     assert "boom ***" in failed["exception"]
     assert leaks(json.dumps([after, failed])) == []
+
+
+def test_a_secret_in_a_title_or_an_unscrubbed_error_is_not_stored(
+    fake: FakeIntercom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's own catch-all: what a client did not scrub is scrubbed on the way in."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pasted.md").write_text(f"# Deploy with {INTERCOM_TOKEN}\n\nOops.\n")
+    (docs / "refused.md").write_text("# Refused\n")
+    fake.faults.reject_external_id(
+        "refused.md", message=f"token {GIT_TOKEN} is not allowed here"
+    )  # an error no client knows to scrub: the git token, from the Intercom side
+    monkeypatch.setenv("PLANTED_INTERCOM", INTERCOM_TOKEN)
+    monkeypatch.setenv("PLANTED_GIT", GIT_TOKEN)
+    store = tmp_path / "store.db"
+    config = tmp_path / "syncer.yaml"
+    config.write_text(
+        f"intercom:\n  token: ${{PLANTED_INTERCOM}}\n  base_url: {fake.url}\n"
+        f"store:\n  url: sqlite:///{store}\n"
+        "sources:\n  - name: docs\n    type: filesystem\n    path: docs\n"
+        "    url: https://docs.example.com/\n"
+        "  - name: repo\n    type: git\n    repo: https://git.example.invalid/docs.git\n"
+        "    token: ${PLANTED_GIT}\n    url: https://git.example.com/docs\n"
+    )
+    assert main(["--log-level", "error", "sync", "--source", "docs", "-c", str(config)]) == 1
+    with sqlite3.connect(store) as db:
+        titles = [row[0] for row in db.execute("SELECT title FROM documents")]
+        errors = [row[0] for row in db.execute("SELECT errors FROM runs")]
+    assert "Deploy with ***" in titles
+    assert "token *** is not allowed here" in " ".join(errors)
+    assert leaks(store.read_bytes().decode("latin-1")) == []
+
+
+def test_the_daemon_logs_and_stores_no_secret_of_its_config(
+    fake: FakeIntercom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's outputs learn the config's secrets too (at start, and on SIGHUP)."""
+    from tests.test_daemon import DaemonProcess, wait_for
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n")
+    # An error no client knows to scrub: the git token, echoed from the Intercom side.
+    fake.faults.reject_external_id("a.md", message=f"token {GIT_TOKEN} is not allowed here")
+    store = tmp_path / "store.db"
+    config = tmp_path / "syncer.yaml"
+    config.write_text(
+        f"intercom:\n  token: ${{TEST_INTERCOM_TOKEN}}\n  base_url: {fake.url}\n"
+        f"store:\n  url: sqlite:///{store}\n"
+        "defaults:\n  schedule: every 1h\n  run_on_start: true\n"
+        "daemon:\n  host: 127.0.0.1\n  port: 0\n"
+        "sources:\n  - name: docs\n    type: filesystem\n    path: docs\n"
+        "    url: https://docs.example.com/\n"
+        "  - name: repo\n    type: git\n    repo: https://git.example.invalid/docs.git\n"
+        "    token: ${PLANTED_GIT}\n    url: https://git.example.com/docs\n"
+    )
+    monkeypatch.setenv("PLANTED_GIT", GIT_TOKEN)
+    monkeypatch.setattr("tests.test_daemon.TOKEN", INTERCOM_TOKEN)
+    fake.token = INTERCOM_TOKEN
+    daemon = DaemonProcess(config, tmp_path / "daemon.log")
+    try:
+        wait_for("both first runs", lambda: len(daemon.events("source_synced")) >= 2, 30)
+    finally:
+        daemon.close()
+    with sqlite3.connect(store) as db:
+        errors = " ".join(row[0] for row in db.execute("SELECT errors FROM runs"))
+    log = (tmp_path / "daemon.log").read_text()
+    assert "token *** is not allowed here" in errors
+    assert "token *** is not allowed here" in log
+    assert leaks(log) == []
+    assert leaks(errors) == []

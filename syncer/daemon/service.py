@@ -45,6 +45,7 @@ from syncer.errors import ConfigError, StoreError, SyncerError, UsageError
 from syncer.intercom.client import IntercomClient
 from syncer.intercom.publisher import IntercomPublisher
 from syncer.intercom.transport import Stats
+from syncer.redact import Redactor
 from syncer.run import NoProgress, Options, sync_source
 from syncer.store import Store, migrate
 from syncer.store import engine as engines
@@ -94,8 +95,10 @@ class Daemon:
         *,
         holder: str | None = None,
         clock: Clock = _utcnow,
+        on_settings: Callable[[Settings], None] = lambda _settings: None,
     ) -> None:
         self.config_path = config_path
+        self._on_settings = on_settings
         self.store = store
         self.holder = holder or replica_id()
         self._clock = clock
@@ -213,6 +216,7 @@ class Daemon:
                 kept=[s.name for s in self.settings.sources],
             )
             return False
+        self._on_settings(new)
         old = self._runtime
         client = old.client
         if new.intercom != old.settings.intercom:
@@ -507,17 +511,36 @@ class Daemon:
 # -- the command ---------------------------------------------------------------------------
 
 
-def serve(config_path: Path, *, migrate_store: bool = False) -> int:
-    """``syncer daemon``: run until SIGTERM/SIGINT; exit 0 after a graceful stop."""
+def serve(
+    config_path: Path,
+    *,
+    migrate_store: bool = False,
+    on_settings: Callable[[Settings], None] = lambda _settings: None,
+) -> int:
+    """``syncer daemon``: run until SIGTERM/SIGINT; exit 0 after a graceful stop.
+
+    ``on_settings`` is called with every config loaded, at start and on each reload (the
+    command line gives the secrets in it to its redacting outputs and logs).
+    """
     log = structlog.get_logger("syncer.daemon")
     settings = loader.load(config_path, check_environment=False)
+    on_settings(settings)
     url = settings.store.url
     if engines.parse_url(url).get_backend_name() == "sqlite":
         log.warning(
             "sqlite_single_replica",
             detail="a SQLite store serves one daemon replica; use Postgres for several",
         )
-    store = _open_store(url, migrate_store=migrate_store)
+    # What the store keeps is scrubbed of every secret of every config loaded since.
+    secrets = [Redactor.from_settings(settings)]
+
+    def remember(new: Settings) -> None:
+        on_settings(new)
+        secrets[0] = secrets[0] | Redactor.from_settings(new)
+
+    store = _open_store(
+        url, migrate_store=migrate_store, redact=lambda text: secrets[0].redact(text)
+    )
     try:
         client = IntercomClient.from_settings(settings.intercom)
     except BaseException:
@@ -527,7 +550,7 @@ def serve(config_path: Path, *, migrate_store: bool = False) -> int:
     # The *_created series double every counter's lines and say nothing a scrape needs.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
-        daemon = Daemon(config_path, settings, store, client)
+        daemon = Daemon(config_path, settings, store, client, on_settings=remember)
     except OSError as exc:
         store.close()
         client.close()
@@ -571,9 +594,11 @@ def serve(config_path: Path, *, migrate_store: bool = False) -> int:
     return 0
 
 
-def _open_store(url: str, *, migrate_store: bool) -> Store:
+def _open_store(
+    url: str, *, migrate_store: bool, redact: Callable[[str], str] | None = None
+) -> Store:
     try:
-        return Store.open(url, migrate=migrate_store)
+        return Store.open(url, migrate=migrate_store, redact=redact)
     except StoreError as exc:
         revision = exc.context.get("revision", "-")
         behind = "head" in exc.context and (

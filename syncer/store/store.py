@@ -13,7 +13,7 @@ and every write method refuses before reaching the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,21 +95,33 @@ class RunSummary:
 class Store:
     """The store behind one URL; open it with ``open`` or ``open_read_only``."""
 
-    def __init__(self, engine: Engine | None, url: str, *, read_only: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine | None,
+        url: str,
+        *,
+        read_only: bool,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         # engine None: a read-only store over nothing yet (a missing SQLite file, an
         # uninitialised database), which reads as empty.
         self._engine = engine
         self._url = url
         self._read_only = read_only
         self._closed = False
+        # Run errors and titles pass through it before they are stored: a server that
+        # echoes a token into an error must not get it kept (syncer.redact).
+        self._redact = redact or (lambda text: text)
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = False) -> Store:
+    def open(
+        cls, url: str, *, migrate: bool = False, redact: Callable[[str], str] | None = None
+    ) -> Store:
         """Open the store for a sync; with ``migrate``, upgrade its schema to head first.
 
         Without ``migrate`` the schema must already be at head: ``StoreError`` otherwise,
-        saying which command to run.
+        saying which command to run. ``redact`` scrubs secrets from what is stored.
         """
         parsed = engines.parse_url(url)
         path = engines.sqlite_path(parsed)
@@ -132,7 +144,7 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, url, read_only=False)
+        return cls(engine, url, read_only=False, redact=redact)
 
     @classmethod
     def open_read_only(cls, url: str) -> Store:
@@ -399,7 +411,7 @@ class Store:
                 "version": hashed.document.version,
                 "content_hash": hashed.content_hash,
                 "page_id": page_id,
-                "title": hashed.document.title,
+                "title": self._redact(hashed.document.title),
                 "last_pushed_at": when,
                 "last_seen_at": when,
             }
@@ -567,7 +579,7 @@ class Store:
                 .values(
                     finished_at=_aware(at),
                     status=status,
-                    errors=list(errors[:MAX_RUN_ERRORS]),
+                    errors=[self._redact(error) for error in errors[:MAX_RUN_ERRORS]],
                     **counts.as_dict(),
                 )
             )
