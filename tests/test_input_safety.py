@@ -407,3 +407,19 @@ def test_a_nesting_cap_is_reported_and_its_content_flattened() -> None:
     assert isinstance(item, Document)
     assert sum(notes.values()) == 1
     assert re.search(r"flattened", next(iter(notes)))
+
+
+def test_a_flattened_nesting_is_reported_in_the_run_notes(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = "".join("  " * n + f"- level {n}\n" for n in range(80))
+    workspace.write("deep.md", "# Deep\n\n" + deep)
+    workspace.write("flat.md", "# Flat\n\nNothing deep.\n")
+    code = main(["--log-level", "error", "sync", "--json", "-c", str(workspace.config)])
+    report = json.loads(capsys.readouterr().out)["sources"][0]
+    assert code == 0
+    notes = report["notes"]
+    assert [name for name in notes if name.startswith("deep.md: ")], notes
+    assert not [name for name in notes if name.startswith("flat.md")]
+    html = {p["external_id"]: p["html"] for p in workspace.fake.pages()}["deep.md"]
+    assert all(f"level {n}" in html for n in range(80))

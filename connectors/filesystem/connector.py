@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from connectors.filesystem.listing import Rules, list_folder
@@ -19,6 +20,8 @@ class FilesystemConnector:
 
     def __init__(self, settings: FilesystemSettings) -> None:
         self.settings = settings
+        # Caveats of conversion ("<key>: nesting flattened from line 40"), for the report.
+        self.counts: Counter[str] = Counter()
         self.rules = Rules(
             include=compile_patterns(settings.include),
             exclude=compile_patterns(settings.exclude),
@@ -37,10 +40,15 @@ class FilesystemConnector:
                 stub,
                 max_bytes=self.settings.max_file_bytes,
                 url_of=self.url_of,
+                notes=self.counts,
             )
 
     def cursor(self) -> str | None:
         return None
+
+    def notes(self) -> dict[str, int]:
+        """What conversion had to change, by document (the run report shows it)."""
+        return dict(self.counts)
 
     def url_of(self, path: str) -> str | None:
         """The page URL of the document at ``path``, if it is one and ``page_url`` is set.

@@ -24,6 +24,7 @@ import errno
 import posixpath
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,8 @@ class GitConnector:
         self.snapshot: Snapshot | None = None
         # Blobs read by ``fetch`` over this connector's life: what a test counts.
         self.blobs_read = 0
+        # Caveats of conversion ("<key>: nesting flattened from line 40"), for the report.
+        self.counts: Counter[str] = Counter()
 
     # -- the Connector protocol -----------------------------------------------------------
 
@@ -130,6 +133,10 @@ class GitConnector:
         with self.mirror.locked(shared=True), self.mirror.blobs(wanted) as contents:
             for stub in stubs:
                 yield self._fetch_one(stub, snapshot.commit, blobs[stub.key], contents)
+
+    def notes(self) -> dict[str, int]:
+        """What conversion had to change, by document (the run report shows it)."""
+        return dict(self.counts)
 
     def cursor(self) -> str | None:
         return self.snapshot.commit if self.snapshot else self.cursor_before
@@ -349,7 +356,12 @@ class GitConnector:
         if self.raw_template is not None:
             image_resolver = document_links(stub.key, self.raw_url_of)
         return convert_bytes(
-            stub.key, blob.sha, data, url_of=self.url_of, image_resolver=image_resolver
+            stub.key,
+            blob.sha,
+            data,
+            url_of=self.url_of,
+            image_resolver=image_resolver,
+            notes=self.counts,
         )
 
     # -- URLs ----------------------------------------------------------------------------
