@@ -624,3 +624,18 @@ def test_the_validator_reads_other_specs() -> None:
     assert bad.violations == (
         "GET /wiki/api/v2/spaces/123/pages: query.limit: 'many' is not of type 'integer'",
     )
+
+
+def test_a_request_whose_body_never_arrives_is_dropped_unapplied(fake: FakeIntercom) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", fake.port)) as sock:
+        sock.sendall(
+            b"POST /ai/external_pages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Intercom-Version: Preview\r\nAuthorization: Bearer " + fake.token.encode() + b"\r\n"
+            b'Content-Length: 500\r\n\r\n{"title": "cut'
+        )
+        sock.shutdown(socket.SHUT_WR)  # the client is gone before the rest of the body
+        assert sock.recv(1024) == b""  # no reply
+    assert fake.pages() == []
+    assert fake.violations == []

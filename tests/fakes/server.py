@@ -81,7 +81,12 @@ class Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return b"".join(iter(self._read_chunk, b""))
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            # The client died between its headers and its body (a kill): a real server
+            # drops such a request, unanswered and unapplied (handle_error: an OSError).
+            raise ConnectionAbortedError("the connection closed before the request body")
+        return data
 
     def _read_chunk(self) -> bytes:
         size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
