@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from syncer.config import loader
-from syncer.model import Hashed
+from syncer.model import Hashed, ImportSource, RemotePage, WorkspacePages
 from syncer.run import Options, sync
 from syncer.store import Store
 
@@ -59,22 +60,48 @@ def make_corpus(root: Path, files: int, seed: int = 7) -> None:
 
 
 class NullPublisher:
-    """Answers like Intercom would, without a network: enough to fill the store."""
+    """Answers like Intercom would, without a network: enough to fill the store.
+
+    It keeps no pages, so it reports the count the store expects: the drift check then
+    costs one (free) call and never asks for a listing.
+    """
 
     concurrency = 1
 
     def __init__(self) -> None:
         self.next_id = 0
+        self.sources: list[ImportSource] = []
+        self.pages = 0
 
-    def ensure_source(self, source: object, import_source_id: str | None) -> str:
-        return import_source_id or "1"
+    def import_sources(self, *, fresh: bool = False) -> list[ImportSource]:
+        return list(self.sources)
+
+    def create_source(self, url: str, audience_ids: Sequence[int]) -> ImportSource:
+        self.sources.append(ImportSource(str(len(self.sources) + 1), url, tuple(audience_ids)))
+        return self.sources[-1]
+
+    def update_source(self, source: ImportSource, url: str, audience_ids: Sequence[int]) -> None:
+        pass
+
+    def delete_source(self, import_source_id: str) -> None:
+        pass
 
     def upsert(self, import_source_id: str, item: Hashed, source: object) -> str:
         self.next_id += 1
+        self.pages += 1
         return str(self.next_id)
 
     def delete(self, page_id: str) -> None:
-        pass
+        self.pages -= 1
+
+    def page_total(self) -> int:
+        return self.pages
+
+    def list_pages(self) -> WorkspacePages:
+        return WorkspacePages({}, False, self.pages, 0)
+
+    def find_page(self, import_source_id: str, external_id: str) -> RemotePage | None:
+        return None
 
 
 def measure(command: list[str]) -> tuple[float, float, int]:
