@@ -29,7 +29,7 @@ from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
 from syncer.intercom import cli as api_cli
 from syncer.redact import RedactingStream, Redactor
-from syncer.run import Options, exit_code, sync
+from syncer.run import Options, exit_code, sync, worst
 
 # One-shot runs wait this long for a source another run holds, then skip it: enough for
 # a scheduled run that overlaps the one before it to start once that one is done.
@@ -363,8 +363,7 @@ def _reconcile(args: argparse.Namespace) -> int:
             print(f"  ! {r.problem}")
         for orphan in r.orphans[:25]:
             print(f"  orphan {orphan.page_id}: {orphan.title} ({orphan.external_id})")
-    codes = {r.exit_code for r in results}
-    return next((code for code in (130, 3, 1) if code in codes), 0)
+    return worst(r.exit_code for r in results)
 
 
 def _local(url: str) -> bool:

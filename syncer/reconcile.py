@@ -26,7 +26,7 @@ from typing import Any
 from connectors import registry
 from connectors.protocol import ConnectorType
 from syncer.config.settings import Settings
-from syncer.run import Options, Publisher, SourceReport, sync
+from syncer.run import Options, Publisher, SourceReport, status_exit_code, sync
 from syncer.store import Store
 
 
@@ -56,13 +56,8 @@ class Reconciliation:
     @property
     def exit_code(self) -> int:
         """3: the guard held the orphans' deletion back; 1: a problem, or orphans left."""
-        if self.status == "blocked":
-            return 3
-        if self.status == "interrupted":
-            return 130
-        if self.problem or len(self.orphans) > self.deleted:
-            return 1
-        return 0
+        left = bool(self.problem) or len(self.orphans) > self.deleted
+        return status_exit_code(self.status, failed=left)
 
     def as_dict(self) -> dict[str, Any]:
         return {

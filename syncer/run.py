@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -172,13 +172,7 @@ class SourceReport:
 
     @property
     def exit_code(self) -> int:
-        if self.status == "blocked":
-            return 3
-        if self.status == "interrupted":
-            return 130
-        if self.status in ("failed", "skipped") or self.counts.failed:
-            return 1
-        return 0
+        return status_exit_code(self.status, failed=bool(self.counts.failed))
 
 
 @dataclass
@@ -205,14 +199,25 @@ class _InterruptedError(Exception):
     """The run was told to stop before it wrote anything."""
 
 
+def status_exit_code(status: str, *, failed: bool = False) -> int:
+    """A run's exit code: 3 blocked by a guard, 130 stopped, 1 failed, skipped or with
+    failed documents, else 0."""
+    if status == "blocked":
+        return 3
+    if status == "interrupted":
+        return 130
+    return 1 if failed or status in ("failed", "skipped") else 0
+
+
+def worst(codes: Iterable[int]) -> int:
+    """A pass's exit code from its runs': 130 if stopped, else 3, else 1, else 0."""
+    found = set(codes)
+    return next((code for code in (130, 3, 1) if code in found), 0)
+
+
 def exit_code(reports: Iterable[SourceReport]) -> int:
-    """130 if the pass was stopped, else 3 if a guard held deletions back, else 1 if
-    anything failed, else 0."""
-    codes = {report.exit_code for report in reports}
-    for code in (130, 3, 1):
-        if code in codes:
-            return code
-    return 0
+    """The pass's exit code (``worst`` of its reports')."""
+    return worst(report.exit_code for report in reports)
 
 
 def sync(
@@ -238,8 +243,26 @@ def sync(
     chosen = [s for s in settings.sources if not sources or s.name in sources]
     names = [s.name for s in settings.sources]
     holder = holder or process_holder("sync")
+
+    def runs() -> Iterator[tuple[SourceSettings, Lookup, list[str], bool]]:
+        for source in chosen:
+            yield source, lookup, [n for n in names if n != source.name], False
+        if sources:
+            return
+        try:
+            # Asked only now: the configured sources' runs have taken over renamed ones.
+            known = store.sources()
+        except StoreError as exc:
+            # The pass already reported what the lost store cost each source.
+            structlog.get_logger("syncer.run").error("removed_sources_unchecked", error=str(exc))
+            return
+        for state in known:
+            if state.name not in names:
+                gone = removed_source(state.name, state.type, settings.defaults)
+                yield gone, lambda _type: GONE, names, True
+
     reports = []
-    for source in chosen:
+    for source, kind, siblings, removed in runs():
         report = sync_source(
             source,
             store,
@@ -248,40 +271,12 @@ def sync(
             cache_dir=cache_dir / source.name,
             clock=clock,
             progress=progress or NoProgress(),
-            lookup=lookup,
+            lookup=kind,
             stop=stop,
             holder=holder,
             lock_wait=lock_wait,
-            siblings=[n for n in names if n != source.name],
-        )
-        reports.append(report)
-        if report.fatal or report.status == "interrupted":
-            return reports
-    if sources:
-        return reports
-    try:
-        known = store.sources()
-    except StoreError as exc:
-        # The pass already reported what the lost store cost each source.
-        structlog.get_logger("syncer.run").error("removed_sources_unchecked", error=str(exc))
-        return reports
-    for state in known:
-        if state.name in names:
-            continue
-        report = sync_source(
-            removed_source(state.name, state.type, settings.defaults),
-            store,
-            publisher,
-            options,
-            cache_dir=cache_dir / state.name,
-            clock=clock,
-            progress=progress or NoProgress(),
-            lookup=lambda _type: GONE,
-            stop=stop,
-            holder=holder,
-            lock_wait=lock_wait,
-            siblings=names,
-            removed=True,
+            siblings=siblings,
+            removed=removed,
         )
         reports.append(report)
         if report.fatal or report.status == "interrupted":
@@ -634,30 +629,19 @@ class _Run:
         connector: Connector,
         unfinished: Collection[str],
     ) -> Plan:
-        options, log = self.options, self.log
-        stubs = to_fetch(records, listing, full=options.full)
-        log.info(
-            "source_listed",
-            listed=len(listing.stubs),
-            complete=listing.complete,
-            to_fetch=len(stubs),
-            known=len(records),
-        )
-        fetched = list(
-            _fetch_all(connector, stubs, self.stop, self.progress, self.source.name, log)
-        )
-        the_plan = plan(
+        the_plan = fetch_and_plan(
+            self.source,
+            connector,
             records,
             listing,
-            fetched,
-            self.source.availability,
-            full=options.full,
-            max_delete_fraction=self.source.max_delete_fraction,
-            allow_mass_delete=options.allow_mass_delete,
+            self.options,
+            self.progress,
+            self.log,
+            stop=self.stop,
             unfinished=unfinished,
         )
-        if the_plan.guard and options.delete:
-            log.warning("mass_delete_guard", reason=str(the_plan.guard))
+        if the_plan.guard and self.options.delete:
+            self.log.warning("mass_delete_guard", reason=str(the_plan.guard))
         return the_plan
 
     # -- applying ------------------------------------------------------------------------
@@ -909,6 +893,40 @@ class _StoppedError(Exception):
     """A document's call was not made: the run was told to stop before it."""
 
 
+def fetch_and_plan(
+    source: SourceSettings,
+    connector: Connector,
+    records: Mapping[str, Record],
+    listing: Listing,
+    options: Options,
+    progress: Progress,
+    log: structlog.typing.FilteringBoundLogger,
+    *,
+    stop: threading.Event | None = None,
+    unfinished: Collection[str] = (),
+) -> Plan:
+    """Fetch what the listing says moved (``to_fetch``) and plan the source."""
+    stubs = to_fetch(records, listing, full=options.full)
+    log.info(
+        "source_listed",
+        listed=len(listing.stubs),
+        complete=listing.complete,
+        to_fetch=len(stubs),
+        known=len(records),
+    )
+    fetched = list(_fetch_all(connector, stubs, stop, progress, source.name, log))
+    return plan(
+        records,
+        listing,
+        fetched,
+        source.availability,
+        full=options.full,
+        max_delete_fraction=source.max_delete_fraction,
+        allow_mass_delete=options.allow_mass_delete,
+        unfinished=unfinished,
+    )
+
+
 def _fetch_all(
     connector: Connector,
     stubs: Sequence[Stub],
@@ -977,24 +995,7 @@ def _dry_run(
         )
         records = store.records(source.name)
         listing = connector.list()
-        stubs = to_fetch(records, listing, full=options.full)
-        log.info(
-            "source_listed",
-            listed=len(listing.stubs),
-            complete=listing.complete,
-            to_fetch=len(stubs),
-            known=len(records),
-        )
-        fetched = list(_fetch_all(connector, stubs, None, progress, source.name, log))
-        the_plan = plan(
-            records,
-            listing,
-            fetched,
-            source.availability,
-            full=options.full,
-            max_delete_fraction=source.max_delete_fraction,
-            allow_mass_delete=options.allow_mass_delete,
-        )
+        the_plan = fetch_and_plan(source, connector, records, listing, options, progress, log)
     except SyncerError as exc:
         return _report_failure(source, str(exc), started, removed=removed)
     except Exception as exc:  # a bug or an unforeseen I/O error: this source only

@@ -460,13 +460,7 @@ class Store:
         self, connection: Connection, source: str, external_ids: Sequence[str]
     ) -> None:
         source_id = _source_id(connection, source)
-        for start in range(0, len(external_ids), _FORGET_CHUNK):
-            chunk = list(external_ids[start : start + _FORGET_CHUNK])
-            connection.execute(
-                delete(IntentRow).where(
-                    IntentRow.source_id == source_id, IntentRow.external_id.in_(chunk)
-                )
-            )
+        _delete_in(connection, IntentRow, IntentRow.external_id, source_id, external_ids)
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
         """Remember new listing versions of documents whose content did not change."""
@@ -527,14 +521,9 @@ class Store:
         if not keys:
             return
         with self._writing() as connection:
-            source_id = _source_id(connection, source)
-            for start in range(0, len(keys), _FORGET_CHUNK):
-                chunk = list(keys[start : start + _FORGET_CHUNK])
-                connection.execute(
-                    delete(DocumentRow).where(
-                        DocumentRow.source_id == source_id, DocumentRow.key.in_(chunk)
-                    )
-                )
+            _delete_in(
+                connection, DocumentRow, DocumentRow.key, _source_id(connection, source), keys
+            )
 
     def mark_seen(self, source: str, at: datetime) -> None:
         """Stamp every document of ``source`` as seen at ``at`` (after a complete listing)."""
@@ -749,6 +738,19 @@ def _source_id(connection: Connection, name: str) -> int:
     if source_id is None:
         raise _unknown_source(name)
     return source_id
+
+
+def _delete_in(
+    connection: Connection,
+    table: type[DocumentRow] | type[IntentRow],
+    column: Any,
+    source_id: int,
+    values: Sequence[str],
+) -> None:
+    """Delete the source's rows whose ``column`` is one of ``values``, a chunk at a time."""
+    for start in range(0, len(values), _FORGET_CHUNK):
+        chunk = list(values[start : start + _FORGET_CHUNK])
+        connection.execute(delete(table).where(table.source_id == source_id, column.in_(chunk)))
 
 
 def _database_now(connection: Connection) -> datetime:
