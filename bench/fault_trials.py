@@ -1,7 +1,7 @@
 """Fault trials: does Fin still equal the sources after what operators really do?
 
 Runs ``syncer`` as an operator would (separate processes, real files, real SQLite, the
-real Postgres at 127.0.0.1:5432) against the fake Intercom, through six kinds of trial,
+real Postgres at 127.0.0.1:5432) against the fake Intercom, through seven kinds of trial,
 and checks after each that Fin equals the sources *exactly* (`check_exact`):
 
 1. ``kills``: change a few documents, SIGKILL ``syncer sync --full`` (slow replies, so
@@ -19,9 +19,10 @@ and checks after each that Fin equals the sources *exactly* (`check_exact`):
    keeps its pages; ``sync --allow-mass-delete`` exits 0 and removes them and its
    Content Import Source; a plain sync after that exits 0 and writes nothing.
 
-A kill that cuts a request short can make the fake print a traceback from its handler
-thread (an upsert that arrived without its body); the client is dead by then, nothing
-changes, and the trial goes on.
+7. ``paused-replica``: a daemon replica (lease 3 s) is paused with SIGSTOP in the
+   middle of a run for twice its lease while documents are edited, then woken: it must
+   send no upsert after waking (the lease is checked before each write), and a sync
+   afterwards must leave Fin exact.
 
 Exact means: every configured source has exactly one Content Import Source (found by its
 ``url``); under it, each document of the source's folder is one page (external_id = its
@@ -32,12 +33,14 @@ output, when one is not exact), the time each kind took, and a final table of N 
 N exact per kind; exits 1 if any trial was not exact.
 
     .venv/bin/python bench/fault_trials.py [--seed 10] [--kills 25] [--pairs 10] [--docs 300]
+        [--pauses 3]
     .venv/bin/python bench/fault_trials.py --only postgres-pairs
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -76,7 +79,17 @@ SHOWN_PROBLEMS = 12
 SHOWN_OUTPUT_LINES = 25
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-KINDS = ("kills", "sqlite-pairs", "postgres-pairs", "lost-store", "rename", "removed-source")
+KINDS = (
+    "kills",
+    "sqlite-pairs",
+    "postgres-pairs",
+    "lost-store",
+    "rename",
+    "removed-source",
+    "paused-replica",
+)
+# paused-replica: the daemon's lease, and how long it is paused (twice that).
+LEASE_S = 3.0
 
 
 # ---- sources and their documents ------------------------------------------------------
@@ -661,6 +674,116 @@ def removed_source(trials: Trials) -> list[Outcome]:
         return [outcome]
 
 
+# ---- 7. a replica paused past its lease --------------------------------------------------
+
+
+def paused_replica(trials: Trials, pauses: int) -> list[Outcome]:
+    outcomes = []
+    for trial in range(pauses):
+        with fake_intercom(trials.seed + trial) as fake:
+            work = trials.work / f"pause-{trial}"
+            work.mkdir()
+            source = Source("docs", work / "docs", "https://docs.example.com/")
+            docs = Docs(source.folder, trials.rng)
+            docs.fill(trials.docs)
+            outcomes.append(pause_once(fake, work, source, docs, trial))
+            outcomes[-1].show()
+    return outcomes
+
+
+def pause_once(fake: FakeIntercom, work: Path, source: Source, docs: Docs, trial: int) -> Outcome:
+    config = write_config(work / "syncer.yaml", fake, sqlite_url(work / "store.db"), [source])
+    config.write_text(
+        config.read_text().replace("store:", "  concurrency: 4\nstore:", 1)
+        + "defaults:\n  schedule: every 1h\n  run_on_start: true\n"
+        + f"daemon:\n  host: 127.0.0.1\n  port: 0\n  lease_seconds: {LEASE_S}\n"
+    )
+    fake.faults.slow_down(0.03, method="POST", path_prefix="/ai/external_pages")
+    outcome = Outcome(f"pause {trial + 1}")
+    log = work / "daemon.log"
+    with log.open("w") as sink:
+        daemon = subprocess.Popen(
+            [SYNCER, "--log-format", "json", "daemon", "--migrate", "-c", str(config)],
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            wait_for_fake_writes(fake, 20, daemon)
+            daemon.send_signal(signal.SIGSTOP)
+            paused = time.time()
+            for n in trials_sample(docs, 20):
+                docs.write(n, 1)  # newer content, while the replica sleeps
+            time.sleep(2 * LEASE_S)
+            daemon.send_signal(signal.SIGCONT)
+            woke = time.time()
+            ended = wait_for_event(log, "source_synced", daemon)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+    fake.faults.clear()
+    after = [
+        c
+        for c in fake.calls
+        if c.operation_id == "createExternalPage" and c.at > woke and c.at <= ended
+    ]
+    before = [c for c in fake.calls if c.operation_id == "createExternalPage" and c.at < paused]
+    if after:
+        outcome.problems.append(
+            f"lease: {len(after)} upserts sent after waking, before the run ended"
+        )
+    status = events(log, "source_synced")[-1:]
+    outcome.expect_code(sync(config), 0, "the sync after the pause")
+    outcome.problems += check_exact(fake, [source]) + spec_problems(fake)
+    lost = bool(events(log, "source_lock_lost")) or bool(events(log, "lease_lost"))
+    outcome.note = (
+        f"paused {2 * LEASE_S:.0f} s after {len(before)} upserts (20 documents edited meanwhile); "
+        f"after waking: {len(after)} upserts, run "
+        f"{status[0].get('status') if status else '?'}"
+        f"{', lease lost' if lost else ''}"
+    )
+    return outcome
+
+
+def trials_sample(docs: Docs, count: int) -> list[int]:
+    return docs.rng.sample(docs.live, min(count, len(docs.live)))
+
+
+def wait_for_fake_writes(fake: FakeIntercom, count: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if fake.writes >= count:
+            return
+        time.sleep(0.005)
+    raise RuntimeError(f"the daemon made only {fake.writes} writes")
+
+
+def events(log: Path, name: str) -> list[dict[str, object]]:
+    found = []
+    for line in log.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == name:
+            found.append(event)
+    return found
+
+
+def wait_for_event(log: Path, name: str, process: subprocess.Popen[bytes]) -> float:
+    """When ``name`` was first logged (waiting up to a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if events(log, name):
+            return time.time()
+        time.sleep(0.02)
+    raise RuntimeError(f"the daemon never logged {name}")
+
+
 # ---- main -------------------------------------------------------------------------------
 
 
@@ -679,8 +802,10 @@ def run_kind(kind: str, args: argparse.Namespace) -> tuple[list[Outcome], float]
             outcomes = lost_store(trials)
         elif kind == "rename":
             outcomes = rename(trials)
-        else:
+        elif kind == "removed-source":
             outcomes = removed_source(trials)
+        else:
+            outcomes = paused_replica(trials, args.pauses)
     return outcomes, time.perf_counter() - started
 
 
@@ -690,6 +815,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=25, help="SIGKILL trials")
     parser.add_argument("--pairs", type=int, default=10, help="concurrent pairs per store")
     parser.add_argument("--docs", type=int, default=300, help="documents per trial")
+    parser.add_argument("--pauses", type=int, default=3, help="paused-replica trials")
     parser.add_argument("--only", choices=KINDS, help="run one kind of trial")
     args = parser.parse_args()
     kinds = [args.only] if args.only else list(KINDS)
