@@ -400,13 +400,16 @@ class _Run:
         self.lock = lock
         self.fence = fence
         self.run_id: int | None = None
+        self.lock_lost = threading.Event()
 
     def may_write(self) -> bool:
         """Asked before every Intercom write: not stopped, still the lock's holder."""
         if self.stop is not None and self.stop.is_set():
             return False
         if not self.lock.check():
-            self.log.error("source_lock_lost")
+            if not self.lock_lost.is_set():
+                self.lock_lost.set()
+                self.log.error("source_lock_lost")
             return False
         return self.fence is None or self.fence()
 
@@ -725,7 +728,10 @@ class _Run:
             store.record_excluded(
                 name, [e for e in the_plan.exclude if e.key not in kept], self.clock()
             )
-        resolved = list(adoption.resolved) if adoption else []
+        # An intent is settled once its page is recorded, deleted or certainly absent; one
+        # whose page's delete was held back stays, so the guard keeps leaving it out.
+        held = {r.external_id for r in the_plan.delete if r.key in kept}
+        resolved = [e for e in adoption.resolved if e not in held] if adoption else []
         store.clear_intents(name, resolved + tally.unmade)
         if the_plan.listing_complete and options.send:
             store.mark_seen(name, self.clock())

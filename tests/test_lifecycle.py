@@ -522,3 +522,53 @@ def test_a_run_left_running_by_a_kill_is_shown_abandoned_then_closed(
         runs = store.runs("docs")
     assert [r.status for r in runs] == ["succeeded", "interrupted"]
     assert "abandoned" in runs[1].errors[0]
+
+
+def test_an_unfinished_page_held_back_by_the_guard_stays_unfinished(tmp_path: Path) -> None:
+    source = MemorySource()
+    for n in range(8):
+        source.put(f"doc-{n}.md", f"body {n}")
+    fin = MemoryPublisher()
+    settings = MemorySettings(name="mem", type="memory")
+    kind = memory_type({"mem": source})
+
+    def run(**options: bool) -> str:
+        report = sync_source(
+            settings,
+            store,
+            fin,
+            Options(**options),
+            cache_dir=tmp_path,
+            clock=lambda: datetime.now(UTC),
+            progress=NoProgress(),
+            lookup=lambda _type: kind,
+        )
+        return report.status
+
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}", migrate=True) as store:
+        assert run() == "succeeded"
+        # A run that died after Intercom made x.md's page, before the store heard of it.
+        import_source = fin.source_id_for(str(settings.url))
+        store.record_intents("mem", [("x.md", "x.md")], datetime.now(UTC))
+        source.put("x.md", "x")
+        fin.upsert(import_source, _hashed(kind, source, "x.md"), settings)
+        source.remove("x.md")
+        for n in range(4):  # and half the source is gone: the guard holds every delete
+            source.remove(f"doc-{n}.md")
+        assert run() == "blocked"
+        assert store.intents("mem") == {"x.md": "x.md"}
+        assert run(allow_mass_delete=True) == "succeeded"
+        assert store.intents("mem") == {}
+        assert sorted(p["external_id"] for p in fin.pages.values()) == [
+            f"doc-{n}.md" for n in range(4, 8)
+        ]
+
+
+def _hashed(kind: Any, source: MemorySource, key: str) -> Hashed:
+    from syncer.hashing import hashed
+    from syncer.model import Availability, Document, Stub
+
+    connector = kind.create(MemorySettings(name="mem", type="memory"), None)
+    (document,) = connector.fetch([Stub(key, str(source.versions[key]))])
+    assert isinstance(document, Document)
+    return hashed(document, Availability())
