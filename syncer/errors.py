@@ -7,6 +7,8 @@
     ├── StoreError                   exit 2; the store is unreachable or its schema is behind
     ├── SourceError                  stop this source, keep the others (exit 1)
     ├── SafetyStopError                   a guard held deletions back (exit 3)
+    ├── FencedError                  a write refused before it left: the run was stopped,
+    │                                or lost its source lock or lease (run interrupted)
     └── IntercomError                an Intercom reply that was not a success
         ├── NotFoundError            404: the object is not there (a delete may count it done)
         ├── RetryableError           429, 5xx, timeouts, dropped connections: back off, retry
@@ -89,6 +91,15 @@ class SafetyStopError(SyncerError):
     """A safety guard held a run's deletions back (exit 3)."""
 
     exit_code = 3
+
+
+class FencedError(SyncerError):
+    """A write was refused before it was sent: its run was told to stop, or may no longer
+    be the only one writing for its source (a lost lock, a lease gone stale).
+
+    ``attempts`` (in ``context``): how many earlier attempts of the same call did go out;
+    0 means Intercom never heard of it.
+    """
 
 
 @dataclass(frozen=True, slots=True)

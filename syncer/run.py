@@ -33,12 +33,14 @@ from syncer import identity
 from syncer.config.settings import Settings, SourceDefaults, SourceSettings
 from syncer.errors import (
     FatalIntercomError,
+    FencedError,
     IntercomError,
     RetryableError,
     SourceError,
     StoreError,
     SyncerError,
 )
+from syncer.fencing import SEND_GUARD
 from syncer.model import (
     Counts,
     Failure,
@@ -704,7 +706,7 @@ class _Run:
                     self.progress.advance()
                     try:
                         gone.result()
-                    except _StoppedError:
+                    except FencedError:
                         # The record keeps its page id, so the next run deletes the page.
                         tally.interrupted = True
                         kept.add(record.key)
@@ -762,9 +764,11 @@ class _Run:
                 self.progress.advance()
                 try:
                     page_id = future.result()
-                except _StoppedError:
+                except FencedError as exc:
                     tally.interrupted = True
-                    if is_new:
+                    # Unmade only if no attempt left: a retry refused after a lost reply
+                    # may follow a page Intercom did make (its intent stays).
+                    if is_new and not exc.context.get("attempts"):
                         tally.unmade.append(item.document.external_id)
                     continue
                 except FatalIntercomError as exc:
@@ -791,8 +795,13 @@ class _Run:
 
     def _guarded(self, call: Callable[..., _T], *args: Any) -> _T:
         if not self.may_write():
-            raise _StoppedError
-        return call(*args)
+            raise FencedError("not sent: the run may not write")
+        # Asked again by the transport right before each attempt leaves (SEND_GUARD).
+        token = SEND_GUARD.set(self.may_write)
+        try:
+            return call(*args)
+        finally:
+            SEND_GUARD.reset(token)
 
     def _remember_adopted(self, the_plan: Plan, adoption: Adoption | None, now: datetime) -> None:
         """Reconcile: keep what Intercom told, without sending anything.
@@ -893,10 +902,6 @@ class _Run:
             self.publisher.delete_source(import_source_id)
         self.store.delete_source(self.source.name)
         self.log.info("removed_source_deleted", import_source_id=import_source_id)
-
-
-class _StoppedError(Exception):
-    """A document's call was not made: the run was told to stop before it."""
 
 
 def fetch_and_plan(

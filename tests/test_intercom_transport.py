@@ -247,3 +247,35 @@ def test_listing_follows_every_page(fake: FakeIntercom) -> None:
         pages = list(client.ai_content.list_external_pages())
     assert sorted(p.external_id for p in pages) == sorted(f"p{n}" for n in range(120))
     assert len(fake.calls) == 3  # 50 + 50 + 20
+
+
+def test_a_refused_send_guard_stops_the_call_before_it_leaves(fake_intercom: FakeIntercom) -> None:
+    from syncer.errors import FencedError
+    from syncer.fencing import SEND_GUARD
+
+    asked: list[int] = []
+
+    def allow_first_only() -> bool:
+        asked.append(1)
+        return len(asked) == 1
+
+    fake_intercom.faults.fail_next(503, method="GET")
+    with Transport(token=TOKEN, base_url=fake_intercom.url, backoff=Backoff(base=0.0)) as t:
+        token = SEND_GUARD.set(lambda: False)
+        try:
+            with pytest.raises(FencedError) as never:
+                t.request("GET", "/ai/content_import_sources")
+        finally:
+            SEND_GUARD.reset(token)
+        assert never.value.context["attempts"] == 0
+        assert fake_intercom.calls == []
+        # Asked again before the retry: the first attempt went out, the retry did not.
+        token = SEND_GUARD.set(allow_first_only)
+        try:
+            with pytest.raises(FencedError) as retried:
+                t.request("GET", "/ai/content_import_sources")
+        finally:
+            SEND_GUARD.reset(token)
+        assert retried.value.context["attempts"] == 1
+        assert [c.status for c in fake_intercom.calls] == [503]
+        assert t.request("GET", "/ai/content_import_sources")["type"] == "list"  # unset: sent

@@ -25,10 +25,12 @@ from syncer import __version__
 from syncer.errors import (
     ErrorDetail,
     FatalIntercomError,
+    FencedError,
     IntercomError,
     NotFoundError,
     RetryableError,
 )
+from syncer.fencing import SEND_GUARD
 from syncer.intercom.ratelimit import Quota, RateLimiter
 from syncer.intercom.retry import Backoff, Verdict, classify
 from syncer.redact import Redactor
@@ -136,8 +138,17 @@ class Transport:
             headers["Accept"] = accept
         attempt = 0
         rate_limited = 0
+        guard = SEND_GUARD.get()
         while True:
             self.limiter.acquire()
+            if guard is not None and not guard():
+                # Asked as late as can be, after any wait for the budget and before each
+                # attempt: a process paused past its lease sends nothing when it wakes.
+                self.limiter.release(None)
+                raise FencedError(
+                    f"Intercom {method} {path}: not sent, the run may not write",
+                    attempts=attempt + rate_limited,  # earlier attempts did go out
+                )
             reply: httpx.Response | None = None
             problem: str
             unsent = False
