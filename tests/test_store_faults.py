@@ -264,3 +264,46 @@ def test_the_daemon_starts_and_syncs_the_others_when_one_folder_is_missing(
             daemon.send(signal.SIGTERM)
             daemon.wait(20)
             daemon.close()
+
+
+# ---- a writer killed mid-transaction leaves a hot journal ----------------------------------
+
+_MID_WRITE = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+for n in range(5000):
+    connection.execute(
+        "UPDATE documents SET title = ? WHERE key = ?", (f"half-written {n}", "doc-000.md")
+    )
+    connection.execute("INSERT INTO workspace (key, value) VALUES (?, ?)", (f"x{n}", "y" * 500))
+print("mid-write", flush=True)
+time.sleep(60)
+"""
+
+
+def test_status_and_a_dry_run_read_the_store_a_killed_writer_left(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(workspace, 3)
+    assert main(["--log-level", "error", "sync", "-c", str(workspace.config)]) == 0
+    store = workspace.root / "store.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _MID_WRITE, str(store)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "mid-write"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    assert store.with_name("store.db-journal").stat().st_size > 0  # a hot journal
+    capsys.readouterr()
+
+    assert main(["--log-level", "error", "status", "--json", "-c", str(workspace.config)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["sources"]
+    assert row["last_run"]["status"] == "succeeded"
+    with Store.open_read_only(f"sqlite:///{store}") as opened:
+        titles = {r.title for r in opened.records("docs").values()}
+    assert titles == {"Doc 0", "Doc 1", "Doc 2"}  # the last committed state, nothing half-made
+    code = main(["--log-level", "error", "sync", "--dry-run", "-c", str(workspace.config)])
+    assert code == 0
+    assert "unchanged 3" in capsys.readouterr().out

@@ -1,13 +1,15 @@
 """Store URLs turned into SQLAlchemy engines, and database failures into ``StoreError``.
 
 This is the store's boundary with the database driver: it picks the driver, makes
-SQLite enforce foreign keys, opens read-only connections for dry runs, and translates
+SQLite enforce foreign keys, opens read-only connections for dry runs (after recovering
+what a killed writer left in a SQLite journal), and translates
 ``OperationalError`` (server down, file unwritable, database locked) into a
 ``StoreError`` that names the store without its password and says what to check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +94,7 @@ def create(url: str, *, read_only: bool = False) -> Engine:
 def _create_sqlite(url: URL, *, read_only: bool) -> Engine:
     path = sqlite_path(url)
     if read_only and path is not None:
+        _recover_hot_journal(path)
         # mode=ro: sqlite opens the file without ever writing it, and fails rather than
         # create it. A plain sqlite3 URI avoids quoting a path into SQLAlchemy's URL form.
         uri = f"{path.resolve().as_uri()}?mode=ro"
@@ -111,6 +114,33 @@ def _create_sqlite(url: URL, *, read_only: bool) -> Engine:
         cursor.close()
 
     return engine
+
+
+def _recover_hot_journal(path: Path) -> None:
+    """Roll back what a process killed mid-write left in ``<store>-journal``.
+
+    A reader must restore the last committed state from a hot journal before it may read,
+    and a ``mode=ro`` connection cannot: every read-only open (``syncer status``, a dry
+    run) would fail with "attempt to write a readonly database" until the next write run.
+    So an ordinary connection does the recovery first; it changes nothing a commit made.
+    """
+    journal = path.with_name(path.name + "-journal")
+    try:
+        hot = journal.stat().st_size > 0
+    except FileNotFoundError:
+        return
+    if not hot:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"cannot use the SQLite store {path}: a process that died mid-write left "
+            f"{journal.name}, and recovering it failed ({exc}); run `syncer sync` where the "
+            "store is writable, or restore it from a backup",
+            url=str(path),
+        ) from None
 
 
 def _create_postgres(url: URL, *, read_only: bool) -> Engine:
