@@ -111,6 +111,9 @@ class Call:
     operation_id: str | None
     version: str | None  # the Intercom-Version header as sent
     outcome: str  # ok, violation, unauthorized, rate_limited, fault, dropped, lost_reply
+    # When its request line and headers had arrived (``at`` is when it was answered, after
+    # any latency): a request whose sending began before a moment was received before it.
+    received: float = 0.0
 
 
 # ---- rate limits ------------------------------------------------------------------
@@ -496,6 +499,7 @@ class _Incoming:
     query: str
     version: str | None  # the Intercom-Version header as sent
     request_id: str  # also the X-Request-Id reply header and error.list request_id
+    received: float = 0.0  # the clock when the request line and headers had arrived
 
 
 @dataclass(frozen=True)
@@ -783,6 +787,7 @@ class FakeIntercom:
             split.query,
             handler.headers.get("Intercom-Version"),
             _request_id(),
+            self.clock(),
         )
         body = handler.read_body()
         if self._control and incoming.path.startswith("/__fake__/"):
@@ -930,6 +935,7 @@ class FakeIntercom:
             query=incoming.query,
             status=status,
             at=self.clock(),
+            received=incoming.received,
             write=bool(reply and reply.write),
             operation_id=match.operation_id if match else None,
             version=incoming.version,
