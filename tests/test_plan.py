@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from syncer.hashing import content_hash
-from syncer.model import Availability, Document, Excluded, Failure, Listing, Record, Stub
-from syncer.plan import plan, to_fetch
+from syncer.hashing import content_hash, document_digest
+from syncer.model import (
+    Availability,
+    Document,
+    Excluded,
+    Failure,
+    Listing,
+    Record,
+    Remote,
+    RemotePage,
+    Stub,
+)
+from syncer.plan import adopt, plan, to_fetch
 
 FLAGS = Availability()
 
@@ -171,3 +181,70 @@ def test_a_document_that_fails_in_the_listing_is_not_deleted() -> None:
     assert result.delete == ()
     assert result.forget == ()
     assert [f.key for f in result.failed] == ["b"]
+
+
+# ---- Intercom's view folded in (plan.adopt) ----------------------------------------------
+
+
+def remote_page(external_id: str, body: str = "x", page_id: str | None = None) -> RemotePage:
+    d = doc(external_id, body=body)
+    return RemotePage(
+        page_id or f"p-{external_id}", external_id, external_id, document_digest(d, FLAGS)
+    )
+
+
+def test_a_lost_store_adopts_every_page_and_sends_only_what_differs() -> None:
+    remote = Remote((remote_page("a"), remote_page("b", body="old"), remote_page("gone")), True)
+    adoption = adopt({}, remote)
+    assert adoption.adopted == {"a", "b", "gone"}
+    fetched = [doc("a"), doc("b", body="new")]
+    result = plan(
+        adoption.records, listing(("a", "1"), ("b", "1")), fetched, FLAGS, max_delete_fraction=0.5
+    )
+    assert [(h.document.key, page) for h, page in result.adopt] == [("a", "p-a")]
+    assert [h.document.key for h in result.update] == ["b"]
+    assert result.create == ()
+    assert [r.external_id for r in result.delete] == ["gone"]
+    assert result.writes == 2
+
+
+def test_only_a_complete_view_or_a_lookup_makes_a_page_missing() -> None:
+    records = {"a": record("a"), "b": record("b")}
+    complete = adopt(records, Remote((remote_page("a"),), True))
+    assert [r.key for r in complete.missing] == ["b"]
+    assert not complete.records["b"].in_fin
+    assert complete.records["b"].version == ""
+    partial = adopt(records, Remote((remote_page("a"),), False))
+    assert partial.missing == ()
+    assert partial.records == records
+    looked_up = adopt(records, Remote((remote_page("a"),), False, frozenset({"b"})))
+    assert [r.key for r in looked_up.missing] == ["b"]
+
+
+def test_a_page_recreated_under_a_new_id_is_learnt_and_a_colliding_key_kept_apart() -> None:
+    records = {"a": record("a"), "x.md": record("x.md", external_id="other")}
+    own = remote_page("other", page_id="p-x.md")  # x.md's page, by its external_id
+    remote = Remote((remote_page("a", page_id="new-id"), own, remote_page("x.md")), True)
+    adoption = adopt(records, remote)
+    assert adoption.records["a"].page_id == "new-id"
+    assert adoption.records["x.md"] == records["x.md"]  # its own page, unchanged
+    (stray,) = [k for k in adoption.records if k.startswith("x.md\0")]
+    assert adoption.records[stray].external_id == "x.md"
+
+
+def test_intents_are_settled_by_a_complete_view_or_one_that_shows_them() -> None:
+    partial = Remote((remote_page("made"),), False, frozenset({"looked"}))
+    assert adopt({}, partial, ["made", "looked", "unseen"]).resolved == ("made", "looked")
+    assert adopt({}, Remote((), True), ["unseen"]).resolved == ("unseen",)
+
+
+def test_pages_a_stopped_run_left_do_not_count_for_the_guard() -> None:
+    records = {str(n): record(str(n)) for n in range(4)}
+    adoption = adopt(records, Remote(tuple(remote_page(e) for e in [*records, "x", "y"]), True))
+    keep_all = listing(*[(str(n), "1") for n in range(4)])
+    fetched = [doc(str(n)) for n in range(4)]
+    guarded = plan(adoption.records, keep_all, fetched, FLAGS)
+    assert guarded.guard is not None  # two unknown pages of six: over the 0.25 guard
+    unfinished = plan(adoption.records, keep_all, fetched, FLAGS, unfinished={"x", "y"})
+    assert unfinished.guard is None
+    assert sorted(r.external_id for r in unfinished.delete) == ["x", "y"]
