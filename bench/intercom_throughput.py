@@ -3,8 +3,10 @@
 1. Initial sync of 2,000 documents, the fake answering in 100 ms with a limit of 500
    requests per 10 s: throughput as a fraction of the limit (target at least 0.9) and
    the count of 429s (target 0).
-2. A no-op re-sync of 10,000 documents: Intercom calls besides one listing (target 0)
-   and wall time of ``syncer sync`` (target under 3 s).
+2. A no-op re-sync of 10,000 documents: Intercom calls (target 2: the sources' listing
+   and the drift check's page count) and wall time of ``syncer sync`` (target under 3 s);
+   then what the drift check costs when it finds something: 1% of the pages deleted in
+   Intercom by hand, then the store lost (calls by operation, wall time beside the no-op).
 
     .venv/bin/python bench/intercom_throughput.py [--docs 2000] [--noop-docs 10000]
     .venv/bin/python bench/intercom_throughput.py --limit 1666 --latency 0.3 --docs 5000 \
@@ -19,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,6 +107,30 @@ def noop(count: int) -> None:
         print(
             f"  best wall {min(walls):.2f} s of 3; Intercom calls per run: "
             f"{len(calls) / 3:.0f} ({', '.join(ops)}), writes: {sum(c.write for c in calls)}"
+        )
+        drift(fake, work, config, count, min(walls))
+
+
+def drift(fake: FakeIntercom, work: Path, config: Path, count: int, noop_wall: float) -> None:
+    """What the drift check costs when it finds something, beside the no-op it adds to."""
+    gone = fake.pages()[: max(1, count // 100)]
+    with httpx.Client(base_url=fake.url, headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
+        for page in gone:  # deleted by hand in Intercom
+            admin.delete(
+                f"/ai/external_pages/{page['id']}", headers={"Intercom-Version": "Preview"}
+            )
+    for what, prepare in (
+        (f"{len(gone)} pages deleted in Intercom", lambda: None),
+        ("the store lost", lambda: (work / "store.db").unlink()),
+    ):
+        prepare()
+        before = len(fake.calls)
+        wall = sync(config)
+        calls = Counter(c.operation_id or "?" for c in fake.calls[before:])
+        shown = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
+        print(
+            f"  {what}: wall {wall:.2f} s (no-op {noop_wall:.2f} s); calls: {shown}; "
+            f"pages in the fake: {len(fake.pages())}"
         )
 
 
