@@ -32,6 +32,17 @@ def _source_json(report: SourceReport) -> dict[str, Any]:
         "errors": list(report.errors),
         "duration_s": round(report.duration, 3),
         "notes": dict(report.notes),
+        "removed": report.removed,
+        "import_source_id": report.import_source_id,
+        "intercom_check": {
+            "calls": report.drift.calls,
+            "skipped": report.drift.skipped,
+            "listed": report.drift.listed,
+            "complete": report.drift.complete,
+            "adopted": report.drift.adopted,
+            "identical": report.drift.identical,
+            "missing": report.drift.missing,
+        },
     }
     the_plan = report.plan
     if the_plan is not None:
@@ -72,13 +83,22 @@ def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
     for report in reports:
         c = report.counts
         verb = "would " if dry_run else ""
+        gone = ", no longer in the config" if report.removed else ""
         lines.append(
-            f"{report.source} ({report.type}): {report.status}: {verb}create {c.created}, "
+            f"{report.source} ({report.type}{gone}): {report.status}: {verb}create {c.created}, "
             f"{verb}update {c.updated}, {verb}delete {c.deleted}, unchanged {c.unchanged}, "
             f"excluded {c.excluded}, failed {c.failed}"
         )
         if report.notes:
             lines.append("  notes: " + ", ".join(f"{name} {n}" for name, n in report.notes))
+        drift = report.drift
+        if drift.adopted or drift.missing:
+            lines.append(
+                f"  Intercom differed from the store: {drift.missing} pages missing there, "
+                f"{drift.adopted} unknown to the store ({drift.identical} already up to date)"
+            )
+        if report.removed and report.errors and report.plan is not None:
+            lines.append(f"  ! {report.errors[0]}")
         if report.plan is not None:
             lines.extend(_plan_lines(report.plan))
         elif report.errors:

@@ -572,3 +572,42 @@ def _hashed(kind: Any, source: MemorySource, key: str) -> Hashed:
     (document,) = connector.fetch([Stub(key, str(source.versions[key]))])
     assert isinstance(document, Document)
     return hashed(document, Availability())
+
+
+def test_a_source_removed_from_the_config_is_planned_and_deleted_only_under_the_guard(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(workspace, 3)
+    workspace.with_second_source("other")
+    assert sync(workspace, capsys)[0] == 0
+    assert len(workspace.fake.sources()) == 2
+    workspace.configure()  # "other" is gone from the config
+
+    code, plan = sync(workspace, capsys, "--dry-run")
+    assert code == 3
+    gone = by_name(plan)["other"]
+    assert (gone["removed"], gone["status"]) == (True, "blocked")
+    assert [d["external_id"] for d in gone["delete"]] == ["x.md"]
+    assert "no longer in the config" in gone["errors"][0]
+    main(["--log-level", "error", "sync", "--dry-run", "-c", str(workspace.config)])
+    assert "other (filesystem, no longer in the config): blocked" in capsys.readouterr().out
+
+    writes = workspace.fake.writes
+    assert sync(workspace, capsys)[0] == 3
+    assert workspace.fake.writes == writes  # the guard held it: nothing deleted
+    assert len(workspace.fake.pages()) == 4
+
+    code, report = sync(workspace, capsys, "--allow-mass-delete")
+    assert code == 0, report
+    assert by_name(report)["other"]["counts"]["deleted"] == 1
+    assert [s["url"] for s in workspace.fake.sources()] == ["https://docs.example.com/"]
+    assert sorted(p["external_id"] for p in workspace.fake.pages()) == [
+        "doc-000.md",
+        "doc-001.md",
+        "doc-002.md",
+    ]
+    writes = workspace.fake.writes
+    code, report = sync(workspace, capsys)
+    assert code == 0
+    assert list(by_name(report)) == ["docs"]  # the store has let it go
+    assert workspace.fake.writes == writes
