@@ -42,10 +42,19 @@ from syncer.run import Options, sync  # noqa: E402
 from syncer.store import Store  # noqa: E402
 
 TRIGGERED = ("sources", "documents", "runs", "intents", "workspace")
+# A stand-in reply time: 64 in flight at 2 ms is 32,000 calls/s, far above conversion.
+REPLY_S = 0.002
 
 
 class TimedPublisher(NullPublisher):
-    """The stand-in publisher, noting when the first page went out."""
+    """The stand-in publisher, noting when the first page went out.
+
+    Like Intercom as the run sees it: 64 calls in flight (syncer's default concurrency),
+    each answered after ``REPLY_S``; so the run's main loop handles answers trickling
+    in, as it does at Intercom's rate limit, without the network's cost in the figures.
+    """
+
+    concurrency = 64
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,7 +65,11 @@ class TimedPublisher(NullPublisher):
         with self._lock:
             if self.first_upload is None:
                 self.first_upload = time.perf_counter()
-        return super().upsert(import_source_id, item, source)
+            self.next_id += 1
+            self.pages += 1
+            page_id = str(self.next_id)
+        time.sleep(REPLY_S)
+        return page_id
 
 
 def _now() -> datetime:
