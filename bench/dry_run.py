@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncer.config import loader
-from syncer.model import Hashed, ImportSource, RemotePage, WorkspacePages
+from syncer.model import ImportSource, Page, RemotePage, WorkspacePages
 from syncer.run import Options, sync
 from syncer.store import Store
 
@@ -86,7 +86,7 @@ class NullPublisher:
     def delete_source(self, import_source_id: str) -> None:
         pass
 
-    def upsert(self, import_source_id: str, item: Hashed, source: object) -> str:
+    def upsert(self, import_source_id: str, page: Page) -> str:
         self.next_id += 1
         self.pages += 1
         return str(self.next_id)

@@ -37,7 +37,7 @@ from dry_run import NullPublisher, make_corpus  # noqa: E402
 
 from syncer import logs  # noqa: E402
 from syncer.config import loader  # noqa: E402
-from syncer.model import Hashed  # noqa: E402
+from syncer.model import Page  # noqa: E402
 from syncer.run import Options, sync  # noqa: E402
 from syncer.store import Store  # noqa: E402
 
@@ -61,7 +61,7 @@ class TimedPublisher(NullPublisher):
         self.first_upload: float | None = None
         self._lock = threading.Lock()
 
-    def upsert(self, import_source_id: str, item: Hashed, source: object) -> str:
+    def upsert(self, import_source_id: str, page: Page) -> str:
         with self._lock:
             if self.first_upload is None:
                 self.first_upload = time.perf_counter()

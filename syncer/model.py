@@ -129,7 +129,7 @@ class ImportSource:
 class RemotePage:
     """One External Page as Intercom lists it, without its body.
 
-    ``digest`` is ``hashing.body_digest`` of what Intercom holds (title, HTML, URL,
+    ``digest`` is ``hashing.page_digest`` of what Intercom holds (title, HTML, URL,
     locale, availability flags), so a document can be compared with it cheaply.
     """
 
@@ -171,11 +171,65 @@ class WorkspacePages:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """The exact body of an External Page upsert, but for its source: what is sent and
+    what is hashed (``syncer.hashing``), one value for both.
+
+    Every field goes every time: Intercom defaults the availability flags to false on a
+    create and leaves them alone on an update, so leaving one out is never what we mean.
+    """
+
+    external_id: str
+    title: str
+    html: str
+    url: str | None
+    locale: str
+    ai_agent_availability: bool
+    ai_copilot_availability: bool
+    ai_sales_agent_availability: bool
+
+    @classmethod
+    def of(cls, document: Document, availability: Availability) -> Page:
+        return cls(
+            external_id=document.external_id,
+            title=document.title,
+            html=document.html,
+            url=document.url,
+            locale=document.locale,
+            ai_agent_availability=availability.ai_agent,
+            ai_copilot_availability=availability.ai_copilot,
+            ai_sales_agent_availability=availability.ai_sales_agent,
+        )
+
+    def body(self, source_id: int) -> dict[str, object]:
+        """The JSON of ``POST /ai/external_pages`` for this page under ``source_id``."""
+        body: dict[str, object] = {
+            "title": self.title,
+            "html": self.html,
+            "locale": self.locale,
+            "source_id": source_id,
+            "external_id": self.external_id,
+            "ai_agent_availability": self.ai_agent_availability,
+            "ai_copilot_availability": self.ai_copilot_availability,
+            "ai_sales_agent_availability": self.ai_sales_agent_availability,
+        }
+        if self.url:
+            body["url"] = self.url
+        return body
+
+
+@dataclass(frozen=True, slots=True)
 class Hashed:
-    """A document paired with the hash of everything that would be sent for it."""
+    """A document, the ``Page`` it becomes, and the content hash of that page."""
 
     document: Document
     content_hash: str
+    availability: Availability = Availability()
+
+    @property
+    def page(self) -> Page:
+        """What the upsert sends (the strings are the document's own, not copies)."""
+        return Page.of(self.document, self.availability)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from syncer.model import (
     Hashed,
     ImportSource,
     Listing,
+    Page,
     Plan,
     Record,
     Stub,
@@ -86,8 +87,8 @@ class Publisher(PageView, Protocol):
 
     def delete_source(self, import_source_id: str) -> None: ...
 
-    def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
-        """Create or update one page by external_id; return Intercom's page id."""
+    def upsert(self, import_source_id: str, page: Page) -> str:
+        """Create or update ``page`` by external_id, as it is; return Intercom's page id."""
         ...
 
     def delete(self, page_id: str) -> None:
@@ -748,7 +749,7 @@ class _Run:
     ) -> None:
         publisher, store, log = self.publisher, self.store, self.log
         upserts = {
-            pool.submit(self._guarded, publisher.upsert, import_source_id, item, self.source): (
+            pool.submit(self._guarded, publisher.upsert, import_source_id, item.page): (
                 item,
                 is_new,
             )

@@ -17,15 +17,15 @@ from pydantic import model_validator
 from connectors.protocol import ConnectorType, Context
 from syncer.config.settings import SourceSettings
 from syncer.errors import IntercomError
-from syncer.hashing import body_digest
+from syncer.hashing import page_digest
 from syncer.model import (
     Document,
     Excluded,
     Failure,
     Fetched,
-    Hashed,
     ImportSource,
     Listing,
+    Page,
     RemotePage,
     Stub,
     WorkspacePages,
@@ -113,7 +113,7 @@ class MemoryPublisher:
     pages: dict[str, dict[str, object]] = field(default_factory=dict)
     import_sources_by_id: dict[str, ImportSource] = field(default_factory=dict)
     writes: int = 0
-    fail_keys: set[str] = field(default_factory=set)
+    fail_ids: set[str] = field(default_factory=set)  # external ids Intercom refuses
     concurrency: int = 1
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -133,29 +133,28 @@ class MemoryPublisher:
         for page_id in [k for k, p in self.pages.items() if p["source_id"] == import_source_id]:
             del self.pages[page_id]
 
-    def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
-        doc = item.document
-        if doc.key in self.fail_keys:
+    def upsert(self, import_source_id: str, page: Page) -> str:
+        if page.external_id in self.fail_ids:
             raise IntercomError("rejected", status=422)
         self.writes += 1
         fields = {
-            "title": doc.title,
-            "html": doc.html,
-            "url": doc.url,
+            "title": page.title,
+            "html": page.html,
+            "url": page.url,
             "flags": (
-                source.ai_agent_availability,
-                source.ai_copilot_availability,
-                source.ai_sales_agent_availability,
+                page.ai_agent_availability,
+                page.ai_copilot_availability,
+                page.ai_sales_agent_availability,
             ),
         }
-        for page_id, page in self.pages.items():
-            if page["source_id"] == import_source_id and page["external_id"] == doc.external_id:
-                page.update(fields)
+        for page_id, held in self.pages.items():
+            if held["source_id"] == import_source_id and held["external_id"] == page.external_id:
+                held.update(fields)
                 return page_id
         page_id = str(next(self._ids))
         self.pages[page_id] = {
             "source_id": import_source_id,
-            "external_id": doc.external_id,
+            "external_id": page.external_id,
             **fields,
         }
         return page_id
@@ -181,23 +180,19 @@ class MemoryPublisher:
         return None
 
     @staticmethod
-    def _remote(page_id: str, page: dict[str, object]) -> RemotePage:
-        agent, copilot, sales = page["flags"]  # type: ignore[misc]
-        return RemotePage(
-            page_id,
-            str(page["external_id"]),
-            str(page["title"]),
-            body_digest(
-                external_id=str(page["external_id"]),
-                title=str(page["title"]),
-                html=str(page["html"]),
-                url=page["url"],  # type: ignore[arg-type]
-                locale="en",
-                ai_agent=agent,
-                ai_copilot=copilot,
-                ai_sales_agent=sales,
-            ),
+    def _remote(page_id: str, held: dict[str, object]) -> RemotePage:
+        agent, copilot, sales = held["flags"]  # type: ignore[misc]
+        page = Page(
+            str(held["external_id"]),
+            str(held["title"]),
+            str(held["html"]),
+            held["url"],  # type: ignore[arg-type]
+            "en",
+            agent,
+            copilot,
+            sales,
         )
+        return RemotePage(page_id, page.external_id, page.title, page_digest(page))
 
     def source_id_for(self, url: str) -> str:
         """The id of the one import source with ``url``."""

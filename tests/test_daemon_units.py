@@ -18,7 +18,7 @@ from syncer.config.schedule import parse_schedule
 from syncer.daemon import schedules
 from syncer.daemon.leases import Leases, replica_id
 from syncer.daemon.status import is_stale
-from syncer.model import Counts, Hashed
+from syncer.model import Counts, Page
 from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.store import Store
 from tests.memory import MemoryPublisher, MemorySettings, MemorySource, memory_type
@@ -105,8 +105,8 @@ class StoppingPublisher(MemoryPublisher):
     stop: threading.Event = field(default_factory=threading.Event)
     stop_after: int = 3
 
-    def upsert(self, import_source_id: str, item: Hashed, source: object) -> str:
-        page_id = super().upsert(import_source_id, item, source)  # type: ignore[arg-type]
+    def upsert(self, import_source_id: str, page: Page) -> str:
+        page_id = super().upsert(import_source_id, page)
         if self.writes >= self.stop_after:
             self.stop.set()
         return page_id

@@ -24,7 +24,7 @@ import pytest
 
 from syncer.cli import main
 from syncer.daemon.leases import Leases
-from syncer.model import Hashed
+from syncer.model import Hashed, Page
 from syncer.run import NoProgress, Options, sync_source
 from syncer.store import Store
 from tests.conftest import TOKEN, Workspace
@@ -369,11 +369,11 @@ class _PausingPublisher(MemoryPublisher):
         self.pause_at, self.clock, self.pause_s = pause_at, clock, pause_s
         self.upserts = 0
 
-    def upsert(self, import_source_id: str, item: Hashed, source: Any) -> str:
+    def upsert(self, import_source_id: str, page: Page) -> str:
         self.upserts += 1
         if self.upserts == self.pause_at:
             self.clock[0] += self.pause_s  # SIGSTOP ... SIGCONT
-        return super().upsert(import_source_id, item, source)
+        return super().upsert(import_source_id, page)
 
 
 def test_a_replica_paused_past_its_lease_sends_nothing_more(tmp_path: Path) -> None:
@@ -551,7 +551,7 @@ def test_an_unfinished_page_held_back_by_the_guard_stays_unfinished(tmp_path: Pa
         import_source = fin.source_id_for(str(settings.url))
         store.record_intents("mem", [("x.md", "x.md")], datetime.now(UTC))
         source.put("x.md", "x")
-        fin.upsert(import_source, _hashed(kind, source, "x.md"), settings)
+        fin.upsert(import_source, _hashed(kind, source, "x.md").page)
         source.remove("x.md")
         for n in range(4):  # and half the source is gone: the guard holds every delete
             source.remove(f"doc-{n}.md")

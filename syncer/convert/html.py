@@ -3,7 +3,9 @@
 Every converter ends here. ``normalise`` keeps an allow-list of tags and attributes,
 drops active content with everything inside it, unwraps the rest (keeping its text),
 makes links and images absolute, and serialises deterministically (``serialise``), so
-the same input always hashes the same. Nothing here raises on malformed input: lxml
+the same input always hashes the same. Callouts and content tabs keep their one shape
+(``callouts``, ``tabs``): the classes that shape uses are the only ones kept besides a
+code block's language, and callouts in other tools' markup are rewritten to it. Nothing here raises on malformed input: lxml
 repairs what it can and the rest is text. Every parse here closes void elements where
 they open and moves body content libxml2 left in ``<head>`` to the body, as HTML's own
 parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
@@ -19,6 +21,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.builder._lxml import LXMLTreeBuilder
 from bs4.element import NavigableString, PageElement, PreformattedString
 
+from syncer.convert import callouts, tabs
 from syncer.convert.serialise import serialise
 from syncer.convert.urls import IMAGE_SCHEMES, LINK_SCHEMES, absolute_url
 
@@ -79,7 +82,8 @@ RENAMED = {
         "div",
     ),
 }
-# Page furniture that ``main_content`` removes (``normalise`` alone keeps its text).
+# Page furniture that ``main_content`` removes (``normalise`` alone keeps its text); an
+# ``<aside>`` that is a callout (``<aside class="note">``) is content, not furniture.
 FURNITURE = frozenset({"nav", "aside"})
 FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
 # A <header>/<footer> of the page is furniture; one inside an article is its own.
@@ -92,6 +96,10 @@ _ATTRIBUTES: dict[str, frozenset[str]] = {
     "th": frozenset({"colspan", "rowspan"}),
     "ol": frozenset({"start"}),
     "code": frozenset({"class"}),
+    # Only the classes of the callout and tabs shapes (``_attribute``).
+    "blockquote": frozenset({"class"}),
+    "p": frozenset({"class"}),
+    "div": frozenset({"class"}),
     "abbr": frozenset({"title"}),
 }
 _EVERYWHERE = frozenset({"lang"})
@@ -193,6 +201,8 @@ def _lone(tags: list[Tag]) -> Tag | None:
 
 def _is_furniture(tag: Tag) -> bool:
     role = str(tag.get("role") or "").strip().lower()
+    if tag.name == "aside" and callouts.is_callout(tag):
+        return False
     if tag.name in DROPPED or tag.name in FURNITURE or role in FURNITURE_ROLES:
         return True
     if tag.has_attr("hidden") or str(tag.get("aria-hidden") or "").lower() == "true":
@@ -225,6 +235,7 @@ def normalise(
         if isinstance(node, PreformattedString):  # comments, CDATA, doctypes
             node.extract()
     _remove_where(root, lambda tag: RENAMED.get(tag.name, tag.name) in DROPPED)
+    callouts.adopt(soup, root)
     unwrap = frozenset(
         id(tag)
         for tag in list(root.find_all(True))
@@ -276,8 +287,10 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
     if name == "lang":
         return value if _LANG.fullmatch(value) else None
     if name == "class":
-        languages = [word for word in value.split() if _LANGUAGE_CLASS.fullmatch(word)]
-        return languages[0] if tag == "code" and languages else None
+        if tag == "code":
+            languages = [word for word in value.split() if _LANGUAGE_CLASS.fullmatch(word)]
+            return languages[0] if languages else None
+        return callouts.kept_class(tag, value) or tabs.kept_class(tag, value)
     return _WHITESPACE.sub(" ", value) if name in ("alt", "title") else value
 
 

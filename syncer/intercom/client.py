@@ -10,7 +10,7 @@ Content operations are the generated ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -136,7 +136,6 @@ class AiContent(generated.AiContent):
         The availability flags are required here: Intercom defaults them to false on
         create and leaves them alone on update, so leaving one out is never what we mean.
         """
-        from syncer.intercom.models import ExternalPage
 
         body: dict[str, Any] = {
             "title": title,
@@ -150,6 +149,14 @@ class AiContent(generated.AiContent):
         }
         if url:
             body["url"] = url
+        return self.upsert_external_page(body, api_version=api_version)
+
+    def upsert_external_page(
+        self, body: Mapping[str, Any], *, api_version: str | None = None
+    ) -> ExternalPage:
+        """createExternalPage with a body built by the caller (sync's ``Page.body``)."""
+        from syncer.intercom.models import ExternalPage
+
         reply = self._send("createExternalPage", body, api_version=api_version)
         return ExternalPage.model_validate(reply)
 

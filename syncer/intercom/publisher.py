@@ -18,11 +18,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from syncer.config.settings import SourceSettings
 from syncer.errors import IntercomError
-from syncer.hashing import body_digest
+from syncer.hashing import page_digest
 from syncer.intercom.client import IntercomClient
-from syncer.model import Hashed, ImportSource, RemotePage, WorkspacePages
+from syncer.model import ImportSource, Page, RemotePage, WorkspacePages
 
 # GET /ai/external_pages: at most 150 a page, and no result past the 10,000th
 # (`page * per_page` may not exceed it; Intercom's reference, newer than the spec).
@@ -88,20 +87,9 @@ class IntercomPublisher:
 
     # -- pages -------------------------------------------------------------------------
 
-    def upsert(self, import_source_id: str, item: Hashed, source: SourceSettings) -> str:
-        doc = item.document
-        page = self.client.ai_content.create_external_page(
-            title=doc.title,
-            html=doc.html,
-            url=doc.url,
-            locale=doc.locale,
-            source_id=int(import_source_id),
-            external_id=doc.external_id,
-            ai_agent_availability=source.ai_agent_availability,
-            ai_copilot_availability=source.ai_copilot_availability,
-            ai_sales_agent_availability=source.ai_sales_agent_availability,
-        )
-        return page.id
+    def upsert(self, import_source_id: str, page: Page) -> str:
+        """Create or update ``page`` by external_id, sent exactly as it is."""
+        return self.client.ai_content.upsert_external_page(page.body(int(import_source_id))).id
 
     def delete(self, page_id: str) -> None:
         try:
@@ -180,18 +168,14 @@ def _page_plan() -> list[tuple[int, int]]:
 
 def remote_page(item: Mapping[str, Any]) -> RemotePage:
     """A listed External Page as syncer compares it: id, external id, body digest."""
-    return RemotePage(
-        page_id=str(item.get("id")),
+    page = Page(
         external_id=str(item.get("external_id")),
         title=str(item.get("title") or ""),
-        digest=body_digest(
-            external_id=str(item.get("external_id")),
-            title=str(item.get("title") or ""),
-            html=str(item.get("html") or ""),
-            url=item.get("url") or None,
-            locale=str(item.get("locale") or "en"),
-            ai_agent=bool(item.get("ai_agent_availability")),
-            ai_copilot=bool(item.get("ai_copilot_availability")),
-            ai_sales_agent=bool(item.get("ai_sales_agent_availability")),
-        ),
+        html=str(item.get("html") or ""),
+        url=item.get("url") or None,
+        locale=str(item.get("locale") or "en"),
+        ai_agent_availability=bool(item.get("ai_agent_availability")),
+        ai_copilot_availability=bool(item.get("ai_copilot_availability")),
+        ai_sales_agent_availability=bool(item.get("ai_sales_agent_availability")),
     )
+    return RemotePage(str(item.get("id")), page.external_id, page.title, page_digest(page))
