@@ -2,4 +2,4 @@
 
 # Bump whenever any converter here changes its output for the same input: every page
 # is then re-sent once, because the version is part of the content hash.
-CONVERTER_VERSION = "2"
+CONVERTER_VERSION = "3"

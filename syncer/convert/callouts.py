@@ -159,6 +159,11 @@ def adopt(soup: BeautifulSoup, root: Tag) -> None:
             title_element.extract()
         tag.name = TAG
         tag.attrs = {"class": f"{CLASS} {CLASS}-{kind}"}
+        for parent in tag.parents:
+            # libxml2 (HTML 4) nests an element it does not know, <aside> or <details>,
+            # inside an open <p>; a <p> may not hold a block, so it becomes a <div>.
+            if parent.name == "p":
+                parent.name = "div"
         _wrap_inline(soup, tag)
         heading = soup.new_tag("p", attrs={"class": TITLE_CLASS})
         strong = soup.new_tag("strong")
@@ -245,9 +250,7 @@ def _wrap_inline(soup: BeautifulSoup, tag: Tag) -> None:
     """Put each run of loose inline content of ``tag`` into a ``<p>`` of its own."""
     run: list[PageElement] = []
     for child in [*tag.children, None]:
-        if isinstance(child, NavigableString) or (
-            isinstance(child, Tag) and child.name in _INLINE
-        ):
+        if isinstance(child, NavigableString) or (isinstance(child, Tag) and child.name in _INLINE):
             run.append(child)
             continue
         if any(_says_something(node) for node in run):

@@ -4,11 +4,12 @@ Every converter ends here. ``normalise`` keeps an allow-list of tags and attribu
 drops active content with everything inside it, unwraps the rest (keeping its text),
 makes links and images absolute, and serialises deterministically (``serialise``), so
 the same input always hashes the same. Callouts and content tabs keep their one shape
-(``callouts``, ``tabs``): the classes that shape uses are the only ones kept besides a
-code block's language, and callouts in other tools' markup are rewritten to it. Nothing here raises on malformed input: lxml
-repairs what it can and the rest is text. Every parse here closes void elements where
-they open and moves body content libxml2 left in ``<head>`` to the body, as HTML's own
-parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
+(``callouts``, ``tabs``): the classes of those shapes are the only ones kept besides a
+code block's language, and callouts in other tools' markup (MkDocs admonitions,
+``<aside class="note">``, Bootstrap alerts...) are rewritten to it. Nothing here raises
+on malformed input: lxml repairs what it can and the rest is text. Every parse here
+closes void elements where they open and moves body content libxml2 left in ``<head>``
+to the body, as HTML's own parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
 """
 
 from __future__ import annotations

@@ -1,21 +1,30 @@
 """Markdown to HTML, and the YAML front matter that may open a Markdown file.
 
-Rendering is CommonMark plus GitHub's tables and strikethrough, through markdown-it-py.
-Raw HTML inside Markdown is passed through on purpose: the normaliser cleans it later,
-like any other HTML. Lists and block quotes nested past ``MAX_NESTING`` are flattened
+Rendering is CommonMark plus GitHub's tables, strikethrough and alerts (``> [!NOTE]``,
+``[!TIP]``, ``[!IMPORTANT]``, ``[!WARNING]``, ``[!CAUTION]``), through markdown-it-py; an
+alert is written in the one callout shape (``syncer.convert.callouts``). Raw HTML
+inside Markdown is passed through on purpose: the normaliser cleans it later, like any
+other HTML. Lists and block quotes nested past ``MAX_NESTING`` are flattened
 into plain paragraphs, every word kept, and the rendering says so.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.parser_block import ParserBlock
+from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
+
+from syncer.convert import callouts
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE = "---"
@@ -148,9 +157,41 @@ def _paragraph(state: StateBlock, lines: list[str], first: int, end: int) -> Non
 def _parser() -> MarkdownIt:
     # Built once: construction compiles every rule chain (a third of a small page's
     # render time). Rendering keeps its state per call, so one parser serves all.
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
+    # GitHub alerts are markdown-it-py's own block rule (``alerts``, 4.1+), the one
+    # mdit-py-plugins' gfm plugin enables too; only their HTML is ours.
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING, "alerts": True})
     md.enable(["table", "strikethrough"])
+    md.core.ruler.push("syncer_alert_titles", _drop_alert_titles)
+    md.add_render_rule("alert_open", _alert_open)
+    md.add_render_rule("alert_close", _alert_close)
     block = _FlatteningBlockParser()
     block.ruler = md.block.ruler  # the rules the preset and enable() chose
     md.block = block
     return md
+
+
+def _drop_alert_titles(state: StateCore) -> None:
+    """Remove the title paragraph markdown-it gives an alert: ``callout_open`` writes it."""
+    kept: list[Token] = []
+    in_title = False
+    for token in state.tokens:
+        if token.type == "alert_title_open":
+            in_title = True
+        elif token.type == "alert_title_close":
+            in_title = False
+        elif not in_title:
+            kept.append(token)
+    state.tokens = kept
+
+
+def _alert_open(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any
+) -> str:
+    kind = str(tokens[idx].meta.get("kind") or tokens[idx].info)
+    return callouts.callout_open(kind) + "\n"
+
+
+def _alert_close(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any
+) -> str:
+    return callouts.CLOSE + "\n"
