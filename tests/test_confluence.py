@@ -573,6 +573,33 @@ def test_datacenter_users_by_key_and_the_token_bucket() -> None:
         assert [c for c in fake.calls if c.path.endswith("/rest/api/user")].__len__() == 1
 
 
+def test_datacenter_mentions_one_lookup_per_key_else_the_name_the_page_holds(
+    datacenter: FakeConfluence,
+) -> None:
+    datacenter.add_user("Bob Brown", userkey="kb")
+    datacenter.add_user("Carol Cole", userkey="kc")
+    mentions = (
+        '<p><ac:link><ri:user ri:userkey="kb"/></ac:link>, '
+        '<ac:link><ri:user ri:userkey="kc"/></ac:link>, '
+        '<ac:link><ri:user ri:userkey="gone"/><ac:plain-text-link-body><![CDATA[Dana Dee]]>'
+        "</ac:plain-text-link-body></ac:link> and "
+        '<ac:link><ri:user ri:userkey="gone2" ri:username="erin"/></ac:link>.</p>'
+    )
+    for n in range(12):
+        datacenter.add_page("SUP", f"P{n}", body=mentions * 2)
+    connector = connector_for(settings_for(datacenter))
+    fetched = fetch_all(connector, connector.list())
+    assert len(fetched) == 12
+    for document in fetched.values():
+        assert isinstance(document, Document)
+        assert document.html.count("Bob Brown, Carol Cole, Dana Dee and erin.") == 2
+        assert "(unknown user)" not in document.html
+    lookups = sorted(c.query for c in datacenter.calls if c.path.endswith("/rest/api/user"))
+    # Once per distinct key for the whole run (the connector asks before converting, so
+    # Dana's key is asked too; the name the page holds still wins over a failed lookup).
+    assert lookups == ["key=gone", "key=gone2", "key=kb", "key=kc"]
+
+
 # ---- the incremental budget -----------------------------------------------------------
 
 
@@ -809,7 +836,11 @@ def test_preview_prints_the_html_and_what_a_sync_would_do(
 
     assert main(["confluence", "preview", str(page.id), *config]) == 0
     out, err = capsys.readouterr()
-    assert out == "<h2>Steps</h2>\n<p><strong>Warning</strong></p>\n<p>Only once.</p>\n"
+    assert out == (
+        '<h2>Steps</h2>\n<blockquote class="callout callout-warning">\n'
+        '<p class="callout-title"><strong>Warning</strong></p>\n<p>Only once.</p>\n'
+        "</blockquote>\n"
+    )
     assert f"url:   {cloud.base_url}/spaces/SUP/pages/{page.id}" in err
     assert "note: dropped macro: jira: 1" in err
 

@@ -8,7 +8,8 @@ so malformed markup is repaired, never fatal (libxml2 also bounds the nesting de
 
 ``convert_page`` then walks the tree once and writes HTML: plain XHTML passes through,
 each ``ac:``/``ri:`` element becomes what a reader of the page sees (the table in
-``docs/confluence.md`` lists every case). Anything needing the site (page links,
+``docs/confluence.md`` lists every case); panels become the one callout block every
+converter writes (``syncer.convert.callouts``). Anything needing the site (page links,
 attachment URLs, user names, included pages) is asked of a ``Resolver``, so the walk
 itself does no I/O and tests drive it with dictionaries. The result goes through
 ``syncer.convert.html.normalise``, the same final step as every other source.
@@ -32,11 +33,12 @@ from lxml import etree
 
 from connectors.confluence.emoticons import emoticon_text, legacy_class_text
 from syncer.convert import CONVERTER_VERSION as HTML_VERSION
+from syncer.convert import callouts
 from syncer.convert.html import normalise
 
 # Bump whenever this module's output changes for the same input: every Confluence page
 # is then re-sent once. The shared normaliser's version is part of it.
-CONVERTER_VERSION = f"confluence-1+html-{HTML_VERSION}"
+CONVERTER_VERSION = f"confluence-2+html-{HTML_VERSION}"
 
 AC = "http://atlassian.com/content"
 RI = "http://atlassian.com/resource/identifier"
@@ -60,14 +62,16 @@ MAX_DEPTH = 150
 MAX_INCLUDE_DEPTH = 5
 
 CODE_MACROS = frozenset({"code", "code-pro", "noformat", "paste-code-macro", "sourcecode"})
-PANEL_LABELS = {"info": "Info", "note": "Note", "warning": "Warning", "tip": "Tip", "panel": ""}
-ADF_PANEL_LABELS = {
-    "info": "Info",
-    "note": "Note",
-    "warning": "Warning",
-    "error": "Error",
-    "success": "Success",
-    "tip": "Tip",
+# Panel macros and the callout kind each becomes (``syncer.convert.callouts``); a plain
+# ``panel`` says no kind, so its label is "Panel" (and its title, if it has one).
+PANEL_KINDS = {"info": "info", "note": "note", "warning": "warning", "tip": "tip", "panel": "panel"}
+ADF_PANEL_KINDS = {
+    "info": "info",
+    "note": "note",
+    "warning": "warning",
+    "error": "error",
+    "success": "success",
+    "tip": "tip",
 }
 # Layout and grouping macros: their body is the page's content, shown as is.
 BODY_MACROS = frozenset({"details", "section", "column", "toc-zone", "div", "span", "center"})
@@ -83,6 +87,13 @@ _HTML_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _KEPT_ATTRIBUTES = frozenset({"href", "src", "alt", "title", "colspan", "rowspan", "start", "lang"})
 _VOID = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+# Elements that end a line of text: a date after one starts afresh.
+_BLOCKS = frozenset(
+    {
+        *("p", "div", "ul", "ol", "li", "table", "tr", "td", "th", "h1", "h2", "h3", "h4"),
+        *("h5", "h6", "pre", "blockquote", "br", "hr", "task-list", "task", "structured-macro"),
+    }
 )
 _LANGUAGE = re.compile(r"^[a-z0-9_+#.-]{1,40}$")
 _SPACE_PREFIX = re.compile(r"^(~?[A-Za-z0-9_]+):(.+)$")
@@ -164,6 +175,8 @@ class _State:
     # (space key, title) of the pages being converted, outermost first: the cycle guard.
     including: list[tuple[str, str]] = field(default_factory=list)
     depth: int = 0
+    # How many task bodies the walk is inside: a date there is the task's due date.
+    tasks: int = 0
 
 
 def convert_page(storage: str, page: PageRef, resolver: Resolver) -> Converted:
@@ -329,7 +342,7 @@ class _Walk:
         if name == "p" and _blank(tag):
             return  # an empty line the editor keeps around macros and images
         if name == "time" and not _get_text(tag).strip():
-            out.append(_esc(_attr(tag, "datetime")))
+            self.date(tag, out)
             return
         if name == "img":
             emoticon = legacy_class_text(_attr(tag, "class"))
@@ -394,11 +407,8 @@ class _Walk:
         body = _ac_child(tag, "rich-text-body")
         if name in CODE_MACROS:
             self.code(params, tag, out)
-        elif name in PANEL_LABELS:
-            label = PANEL_LABELS[name]
-            title = _text(params.get("title"))
-            heading = f"{label}: {title}" if label and title else (label or title)
-            self.block(heading, body, out)
+        elif name in PANEL_KINDS:
+            self.callout(PANEL_KINDS[name], _text(params.get("title")), body, out)
         elif name == "expand":
             self.block(_text(params.get("title")), body, out)
         elif name == "excerpt":
@@ -439,8 +449,15 @@ class _Walk:
         out.append(_esc(text))
         out.append("</code></pre>")
 
+    def callout(self, kind: str, title: str, body: Tag | None, out: list[str]) -> None:
+        """A panel: one callout block that says its kind and title and holds its body."""
+        out.append(callouts.callout_open(kind, title))
+        if body is not None:
+            self.children(body, out)
+        out.append(callouts.CLOSE)
+
     def block(self, heading: str, body: Tag | None, out: list[str]) -> None:
-        """A panel or expand: a bold heading line, then the body."""
+        """An expand: a bold heading line, then the body."""
         out.append("<div>")
         if heading:
             out.append(f"<p><strong>{_esc(heading)}</strong></p>")
@@ -520,8 +537,11 @@ class _Walk:
         rich = _ac_child(tag, "link-body")
         plain = _ac_child(tag, "plain-text-link-body")
         if resource is not None and _name(resource) == "user":
-            if rich is not None:
+            # Link text the page holds is what Confluence shows, before any lookup.
+            if rich is not None and _get_text(rich).strip():
                 self.children(rich, out)
+            elif plain is not None and _get_text(plain).strip():
+                out.append(_esc(_get_text(plain).strip()))
             else:
                 out.append(_esc(self.user_name(resource)))
             return
@@ -635,10 +655,32 @@ class _Walk:
         for child in tag:
             # The body, then any task list nested beside it (Cloud nests them so).
             if _ns(child) == AC and _name(child) == "task-body":
-                self.children(child, out)
+                self.state.tasks += 1
+                try:
+                    self.children(child, out)
+                finally:
+                    self.state.tasks -= 1
             else:
                 self.node(child, out)
         out.append("</li>")
+
+    def date(self, tag: Tag, out: list[str]) -> None:
+        """A date lozenge (``<time datetime>``) as text, never glued to the words around it.
+
+        Confluence shows the lozenge apart from the text it was typed against
+        (``proident<time/>``): such a date in a task is the task's due date, and says so
+        ("proident (due 2023-01-18)"); one the author set off with a space reads as the
+        sentence has it ("completed on 2020-01-01").
+        """
+        value = _attr(tag, "datetime").strip()
+        if not value:
+            return
+        if _glued_before(tag):
+            out.append(f" (due {_esc(value)})" if self.state.tasks else f" {_esc(value)}")
+        else:
+            out.append(_esc(value))
+        if tag.tail and tag.tail[0].isalnum():
+            out.append(" ")
 
     def adf_extension(self, tag: Tag, out: list[str]) -> None:
         node = _ac_child(tag, "adf-node")
@@ -650,8 +692,8 @@ class _Walk:
         kind = _attr(node, "type")
         if kind == "panel":
             attributes = _adf_attributes(node)
-            label = ADF_PANEL_LABELS.get(attributes.get("panel-type", ""), "")
-            self.block(label, _ac_child(node, "adf-content"), out)
+            panel_kind = ADF_PANEL_KINDS.get(attributes.get("panel-type", ""), "panel")
+            self.callout(panel_kind, "", _ac_child(node, "adf-content"), out)
         elif kind == "decision-list":
             out.append("<ul>")
             for item in _ac_children(node, "adf-node"):
@@ -668,6 +710,21 @@ class _Walk:
                 out.append("<div>")
                 self.children(source, out)
                 out.append("</div>")
+
+
+def _glued_before(tag: Tag) -> bool:
+    """Whether text runs into ``tag`` with no space: ``word<time/>``, ``<b>x</b><time/>``."""
+    previous = tag.getprevious()
+    if previous is None:
+        parent = tag.getparent()
+        text = parent.text if parent is not None else None
+        return bool(text) and not str(text)[-1].isspace()
+    if previous.tail:
+        return not previous.tail[-1].isspace()
+    name = _name(previous).lower()
+    if name == "link":  # a mention or a link: its text is written where it stands
+        return True
+    return name not in _BLOCKS and bool(_get_text(previous).strip())
 
 
 def _blank(tag: Tag) -> bool:
