@@ -8,7 +8,7 @@ produces ``Listing`` (cheap ``Stub`` s) and then ``Document`` s (or ``Failure`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +230,10 @@ class Hashed:
     def page(self) -> Page:
         """What the upsert sends (the strings are the document's own, not copies)."""
         return Page.of(self.document, self.availability)
+
+    def without_body(self) -> Hashed:
+        """What a report keeps of a planned page: all but its HTML (the corpus's bulk)."""
+        return Hashed(replace(self.document, html=""), self.content_hash, self.availability)
 
 
 @dataclass(frozen=True, slots=True)

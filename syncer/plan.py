@@ -50,7 +50,6 @@ from dataclasses import dataclass, replace
 from syncer.hashing import document_digest, hashed
 from syncer.model import (
     Availability,
-    Document,
     Excluded,
     Failure,
     Fetched,
@@ -133,6 +132,183 @@ def to_fetch(records: Mapping[str, Record], listing: Listing, *, full: bool = Fa
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One document's row of the table, decided as soon as it is fetched.
+
+    ``action``: create, update, refresh (store only), adopt (store only: Intercom holds
+    it already, as ``page_id``), exclude or failed. ``retire``: a create's old page (its
+    external_id moved), deleted at the end.
+    """
+
+    action: str
+    key: str
+    item: Hashed | None = None
+    excluded: Excluded | None = None
+    failure: Failure | None = None
+    page_id: str | None = None
+    retire: Record | None = None
+
+    @property
+    def writes(self) -> bool:
+        """True when the decision is an Intercom call now (a create or an update)."""
+        return self.action in ("create", "update")
+
+
+class Planner:
+    """The decision table, one document at a time as fetches arrive; pure, no I/O.
+
+    Built from the records and the listing (both known before anything is fetched),
+    ``decide`` gives each fetched document its row at once, so a run can send it before
+    the next is read; ``finish`` then decides what only the whole run can: deletes (from
+    a complete listing), what is forgotten, and the guard over the deletes. ``plan``
+    folds the same over a list.
+
+    Ownership of an ``external_id`` is settled as documents arrive, the way the table
+    says: a record that already holds it in Fin keeps it, else the file whose path it is,
+    else the first document to claim it; another claimant fails naming the owner.
+    """
+
+    def __init__(
+        self,
+        records: Mapping[str, Record],
+        listing: Listing,
+        availability: Availability,
+        *,
+        full: bool = False,
+        max_delete_fraction: float = 0.25,
+        allow_mass_delete: bool = False,
+        unfinished: Collection[str] = (),
+        keep_bodies: bool = True,
+    ) -> None:
+        self.records = records
+        self.listing = listing
+        self.availability = availability
+        self.full = full
+        self.max_delete_fraction = max_delete_fraction
+        self.allow_mass_delete = allow_mass_delete
+        self.unfinished = unfinished
+        # The plan's lists are for reports: a streaming run keeps them without bodies.
+        self.keep_bodies = keep_bodies
+        # A key the listing saw but could not describe (a dangling symlink) is still
+        # there: it fails this run, it is not deleted.
+        self.listed = {stub.key for stub in listing.stubs} | {f.key for f in listing.failures}
+        self.stubs = {stub.key for stub in listing.stubs}
+        self.owners: dict[str, str] = {}
+        for key in sorted(self.listed):
+            record = records.get(key)
+            if record is not None and record.in_fin and record.remote_digest is None:
+                self.owners.setdefault(record.external_id, key)
+        self.claimed: set[str] = set(self.owners)
+        # Pages of keys the listing no longer has: a create of the same external_id
+        # reaches the same page (a rename with front matter external_id).
+        self.moved_from = {
+            r.external_id: r
+            for key, r in records.items()
+            if key not in self.listed and r.in_fin and listing.complete
+        }
+        self.fetched: set[str] = set()
+        self._create: list[Hashed] = []
+        self._update: list[Hashed] = []
+        self._refresh: list[Hashed] = []
+        self._adopt: list[tuple[Hashed, str]] = []
+        self._exclude: list[Excluded] = []
+        self._excluded_deletes: list[Record] = []
+        self._retire: list[Record] = []
+        self._failed: list[Failure] = list(listing.failures)
+
+    def to_fetch(self) -> list[Stub]:
+        return to_fetch(self.records, self.listing, full=self.full)
+
+    def decide(self, result: Fetched) -> Decision:
+        """The row of the table for one fetched document (see the module's table)."""
+        key = result.key
+        self.fetched.add(key)
+        record = self.records.get(key)
+        if isinstance(result, Failure):
+            self._failed.append(result)
+            return Decision("failed", key, failure=result)
+        if isinstance(result, Excluded):
+            if record is not None and record.in_fin:
+                self._excluded_deletes.append(record)
+            self._exclude.append(result)
+            return Decision("exclude", key, excluded=result)
+        external_id = result.external_id
+        self.claimed.add(external_id)
+        owner = self.owners.get(external_id) or (external_id if external_id in self.stubs else key)
+        self.owners.setdefault(external_id, owner)
+        if owner != key:
+            failure = Failure(key, _clash(external_id, key, owner))
+            self._failed.append(failure)
+            return Decision("failed", key, failure=failure)
+        item = hashed(result, self.availability)
+        decision = _decide(record, item, self.full, self.availability, self.moved_from)
+        self._keep(decision)
+        return decision
+
+    def _keep(self, decision: Decision) -> None:
+        assert decision.item is not None
+        kept = decision.item if self.keep_bodies else decision.item.without_body()
+        if decision.action == "create":
+            self._create.append(kept)
+        elif decision.action == "update":
+            self._update.append(kept)
+        elif decision.action == "refresh":
+            self._refresh.append(kept)
+        else:
+            assert decision.page_id is not None
+            self._adopt.append((kept, decision.page_id))
+        if decision.retire is not None:
+            self._retire.append(decision.retire)
+
+    def finish(self) -> Plan:
+        """The plan, once every fetch was decided: deletes, what is forgotten, the guard."""
+        unchanged = [
+            stub.key
+            for stub in self.listing.stubs
+            if stub.key not in self.fetched and stub.key in self.records
+        ]
+        delete = list(self._excluded_deletes)
+        forget: list[Record] = []
+        if self.listing.complete:
+            for key, record in self.records.items():
+                if key in self.listed:
+                    continue
+                if record.in_fin and record.external_id not in self.claimed:
+                    delete.append(record)
+                else:
+                    # A draft that vanished, or a page that now lives under another key.
+                    forget.append(record)
+        return Plan(
+            create=tuple(self._create),
+            update=tuple(self._update),
+            delete=tuple(delete),
+            unchanged=tuple(unchanged),
+            refresh=tuple(self._refresh),
+            adopt=tuple(self._adopt),
+            exclude=tuple(self._exclude),
+            forget=tuple(forget),
+            retire=tuple(self._retire),
+            failed=tuple(self._failed),
+            guard=self._guard(delete),
+            listing_complete=self.listing.complete,
+        )
+
+    def _guard(self, delete: list[Record]) -> GuardTrip | None:
+        # A page made by a run that died before recording it (an intent, adopted back)
+        # is that run's unfinished work: undoing it loses nothing, so the guard leaves it.
+        def unfinished(record: Record) -> bool:
+            return record.remote_digest is not None and record.external_id in self.unfinished
+
+        guarded = [r for r in delete if not unfinished(r)]
+        known = sum(1 for r in self.records.values() if r.in_fin and not unfinished(r))
+        fraction = self.max_delete_fraction
+        too_many = len(guarded) >= known or len(guarded) > fraction * known
+        if guarded and too_many and not self.allow_mass_delete:
+            return GuardTrip(deletes=len(guarded), known=known, max_fraction=fraction)
+        return None
+
+
 def plan(
     records: Mapping[str, Record],
     listing: Listing,
@@ -144,134 +320,26 @@ def plan(
     allow_mass_delete: bool = False,
     unfinished: Collection[str] = (),
 ) -> Plan:
-    """Decide, for one source, every document's fate (see the module's table).
+    """Decide, for one source, every document's fate: ``Planner`` folded over ``fetched``.
 
     ``unfinished``: external ids of intents a stopped run left (pages it may have made
     without recording them); adopted back, they do not count for the guard.
     """
-    # A key the listing saw but could not describe (a dangling symlink) is still there:
-    # it fails this run, it is not deleted.
-    listed = {stub.key for stub in listing.stubs} | {f.key for f in listing.failures}
+    planner = Planner(
+        records,
+        listing,
+        availability,
+        full=full,
+        max_delete_fraction=max_delete_fraction,
+        allow_mass_delete=allow_mass_delete,
+        unfinished=unfinished,
+    )
     results = {item.key: item for item in fetched}
-    create: list[Hashed] = []
-    update: list[Hashed] = []
-    delete: list[Record] = []
-    refresh: list[Hashed] = []
-    adopted: list[tuple[Hashed, str]] = []
-    exclude: list[Excluded] = []
-    forget: list[Record] = []
-    retire: list[Record] = []
-    failed: list[Failure] = list(listing.failures)
-    unchanged: list[str] = []
-
-    owners = _owners(records, listing, results)
-    for stub in listing.stubs:
+    for stub in listing.stubs:  # in listing order: the first claimant by key wins a clash
         result = results.get(stub.key)
-        record = records.get(stub.key)
-        if result is None:
-            if record is not None:
-                unchanged.append(stub.key)
-            continue
-        if isinstance(result, Failure):
-            failed.append(result)
-            continue
-        if isinstance(result, Excluded):
-            if record is not None and record.in_fin:
-                delete.append(record)
-            exclude.append(result)
-            continue
-        owner = owners.get(result.external_id)
-        if owner != stub.key:
-            failed.append(Failure(stub.key, _clash(result.external_id, stub.key, owner)))
-            continue
-        item = hashed(result, availability)
-        if record is not None and record.remote_digest is not None and not full:
-            if document_digest(result, availability) == record.remote_digest:
-                assert record.page_id is not None
-                adopted.append((item, record.page_id))
-            else:
-                update.append(item)
-            continue
-        _decide(record, item, full, create, update, refresh, retire)
-
-    if listing.complete:
-        for key, record in records.items():
-            if key in listed:
-                continue
-            if record.in_fin and record.external_id not in owners:
-                delete.append(record)
-            else:
-                # A draft that vanished, or a page that now lives under another key.
-                forget.append(record)
-
-    create, update, forget = _moves(create, update, forget, records)
-    # A page made by a run that died before recording it (an intent, adopted back) is
-    # that run's unfinished work: undoing it loses nothing, so the guard leaves it out.
-    guarded = [
-        r for r in delete if not (r.remote_digest is not None and r.external_id in unfinished)
-    ]
-    known = sum(
-        1
-        for record in records.values()
-        if record.in_fin
-        and not (record.remote_digest is not None and record.external_id in unfinished)
-    )
-    guard = None
-    too_many = len(guarded) >= known or len(guarded) > max_delete_fraction * known
-    if guarded and too_many and not allow_mass_delete:
-        guard = GuardTrip(deletes=len(guarded), known=known, max_fraction=max_delete_fraction)
-    return Plan(
-        create=tuple(create),
-        update=tuple(update),
-        delete=tuple(delete),
-        unchanged=tuple(unchanged),
-        refresh=tuple(refresh),
-        adopt=tuple(adopted),
-        exclude=tuple(exclude),
-        forget=tuple(forget),
-        retire=tuple(retire),
-        failed=tuple(failed),
-        guard=guard,
-        listing_complete=listing.complete,
-    )
-
-
-def _owners(
-    records: Mapping[str, Record], listing: Listing, results: Mapping[str, Fetched]
-) -> dict[str, str | None]:
-    """Which listed key owns each external_id claimed in this run (None: nobody may).
-
-    A document claims the external_id it was fetched with; one not fetched (unchanged)
-    or failing claims the one its record holds in Fin, so its page is neither taken nor
-    deleted. Of several claimants the owner is the one whose record already holds the id
-    in Fin, else the one whose key it is, else the first by key.
-    """
-    claims: dict[str, list[str]] = {}
-    for failure in listing.failures:
-        record = records.get(failure.key)
-        if record is not None and record.in_fin:
-            claims.setdefault(record.external_id, []).append(failure.key)
-    for stub in listing.stubs:
-        result = results.get(stub.key)
-        if isinstance(result, Document):
-            claims.setdefault(result.external_id, []).append(stub.key)
-            continue
-        record = records.get(stub.key)
-        if isinstance(result, Excluded) or record is None or not record.in_fin:
-            continue
-        claims.setdefault(record.external_id, []).append(stub.key)
-    owners: dict[str, str | None] = {}
-    for external_id, keys in claims.items():
-        holders = [
-            k
-            for k in keys
-            if (r := records.get(k)) is not None
-            and r.in_fin
-            and r.external_id == external_id
-            and r.remote_digest is None
-        ]
-        owners[external_id] = (holders or [k for k in keys if k == external_id] or sorted(keys))[0]
-    return owners
+        if result is not None:
+            planner.decide(result)
+    return planner.finish()
 
 
 def _clash(external_id: str, key: str, owner: str | None) -> str:
@@ -285,41 +353,24 @@ def _decide(
     record: Record | None,
     item: Hashed,
     full: bool,
-    create: list[Hashed],
-    update: list[Hashed],
-    refresh: list[Hashed],
-    retire: list[Record],
-) -> None:
+    availability: Availability,
+    moved_from: Mapping[str, Record],
+) -> Decision:
+    """A fetched document's row, once it owns its external_id."""
+    key = item.document.key
+    if record is not None and record.remote_digest is not None and not full:
+        # Adopted from Intercom: it already holds that page; the same body costs nothing.
+        if document_digest(item.document, availability) == record.remote_digest:
+            return Decision("adopt", key, item, page_id=record.page_id)
+        return Decision("update", key, item)
     if record is None or not record.in_fin:
-        create.append(item)
-    elif record.external_id != item.document.external_id:
+        # A page that an unlisted record holds under this external_id is this one moved.
+        action = "update" if item.document.external_id in moved_from else "create"
+        return Decision(action, key, item)
+    if record.external_id != item.document.external_id:
         # Its front matter gave the document a new external_id: that is a new page, and
         # the old one must go, though the key (and its store row) lives on.
-        create.append(item)
-        retire.append(record)
-    elif full or record.content_hash != item.content_hash:
-        update.append(item)
-    else:
-        refresh.append(item)
-
-
-def _moves(
-    create: list[Hashed],
-    update: list[Hashed],
-    forget: list[Record],
-    records: Mapping[str, Record],
-) -> tuple[list[Hashed], list[Hashed], list[Record]]:
-    """A create whose external_id an unlisted record already holds in Fin is an update.
-
-    The upsert reaches the same page by external_id; the old key is only forgotten.
-    """
-    moved_from = {r.external_id: r for r in forget if r.in_fin}
-    if not moved_from:
-        return create, update, forget
-    still_create = []
-    for item in create:
-        if item.document.external_id in moved_from:
-            update.append(item)
-        else:
-            still_create.append(item)
-    return still_create, update, forget
+        return Decision("create", key, item, retire=record)
+    if full or record.content_hash != item.content_hash:
+        return Decision("update", key, item)
+    return Decision("refresh", key, item)

@@ -16,10 +16,11 @@ finish, records their answers and marks the run ``interrupted``.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +54,7 @@ from syncer.model import (
     Record,
     Stub,
 )
-from syncer.plan import ADOPTED_HASH, Adoption, adopt, plan, to_fetch
+from syncer.plan import ADOPTED_HASH, Adoption, Decision, Planner, adopt
 from syncer.remote import PageView, view
 from syncer.store import Store
 from syncer.store.locks import SourceLock, process_holder
@@ -64,6 +65,16 @@ MAX_ERRORS = 20
 # How often a run waiting for its source's lock asks again.
 LOCK_POLL_S = 0.5
 ABANDONED = "interrupted: abandoned, the process running it stopped without finishing"
+# Documents decided together: their intents go to the store in one commit before their
+# creates are sent, and the first is sent within ``BATCH_S`` of being read.
+BATCH = 64
+BATCH_S = 0.05
+# Calls a worker may have unanswered before the main thread waits for answers: enough
+# to keep every worker busy, few enough that pages in memory stay a small window.
+IN_FLIGHT_PER_WORKER = 2
+# Answers are recorded at least this often, and never more than this many at a time.
+RECORD_S = 0.1
+RECORD_EVERY = 256
 _T = TypeVar("_T")
 
 
@@ -196,10 +207,6 @@ class _Tally:
         self.failed += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
-
-
-class _InterruptedError(Exception):
-    """The run was told to stop before it wrote anything."""
 
 
 def status_exit_code(status: str, *, failed: bool = False) -> int:
@@ -442,10 +449,18 @@ class _Run:
             )
             listing = connector.list()
             records, drift, adoption = self._check_intercom(import_source_id)
-            unfinished = set(store.intents(source.name))
-            the_plan = self._plan(records, listing, connector, unfinished)
+            planner = Planner(
+                records,
+                listing,
+                source.availability,
+                full=self.options.full,
+                max_delete_fraction=source.max_delete_fraction,
+                allow_mass_delete=self.options.allow_mass_delete,
+                unfinished=set(store.intents(source.name)),
+                keep_bodies=False,
+            )
+            the_plan, tally = self._stream(planner, connector, import_source_id, adoption)
             drift = _drift_counts(drift, adoption, the_plan)
-            tally = self._apply(the_plan, import_source_id, adoption)
             clean = (
                 the_plan.listing_complete
                 and not the_plan.failed
@@ -455,15 +470,6 @@ class _Run:
             if clean and self.options.send:
                 store.set_cursor(source.name, connector.cursor())
             notes = _notes(connector)
-        except _InterruptedError:
-            return self._close(
-                Counts(),
-                "interrupted",
-                ["interrupted before anything was sent"],
-                started,
-                import_source_id,
-                removed=removed,
-            )
         except FatalIntercomError as exc:
             return self._failed(str(exc), started, import_source_id, removed, fatal=True)
         except StoreError as exc:
@@ -628,171 +634,155 @@ class _Run:
             )
         return adoption.records, drift, adoption
 
-    def _plan(
+    # -- streaming: fetch, decide, send, record --------------------------------------------
+
+    def _stream(
         self,
-        records: dict[str, Record],
-        listing: Listing,
+        planner: Planner,
         connector: Connector,
-        unfinished: Collection[str],
-    ) -> Plan:
-        the_plan = fetch_and_plan(
-            self.source,
-            connector,
-            records,
-            listing,
-            self.options,
-            self.progress,
-            self.log,
-            stop=self.stop,
-            unfinished=unfinished,
-        )
-        if the_plan.guard and self.options.delete:
-            self.log.warning("mass_delete_guard", reason=str(the_plan.guard))
-        return the_plan
+        import_source_id: str,
+        adoption: Adoption | None,
+    ) -> tuple[Plan, _Tally]:
+        """Fetch what changed and send each document as soon as it is decided.
 
-    # -- applying ------------------------------------------------------------------------
-
-    def _apply(self, the_plan: Plan, import_source_id: str, adoption: Adoption | None) -> _Tally:
-        """Apply ``the_plan``; the store learns of each page as soon as Intercom answers.
-
-        Writes go before deletes, so a run cut short never leaves Fin with less than the
-        source has. Before a page is created its intent is recorded, and each answer
-        clears its intent in the transaction that records it: a run killed in between
-        leaves a trace the next run settles with Intercom, never an unknown page. Updates
-        need none (their page id is known; an upsert repeated is harmless).
-
-        ``may_write`` is asked before each call: once it says no, the calls in flight
-        finish and are recorded, no other is sent, and the tally comes back
-        ``interrupted``.
+        The main thread fetches and converts; workers talk to Intercom, at most
+        ``IN_FLIGHT_PER_WORKER`` calls a worker ahead of their answers, so memory holds a
+        bounded window of pages, never the corpus. The store learns of each answer as it
+        arrives (those that arrived together in one commit), and of each batch's intents
+        before its creates are sent. Deletes wait for the end: until every document was
+        decided, the listing's claims are not known, and writes go before deletes, so a
+        run cut short never leaves Fin with less than the source has.
         """
-        source, store, publisher, options = self.source, self.store, self.publisher, self.options
+        source, store, options, log = self.source, self.store, self.options, self.log
         name = source.name
+        stubs = planner.to_fetch()
+        _listed(log, planner, stubs)
         tally = _Tally()
-        for failure in the_plan.failed:
-            tally.error(f"{failure.key}: {failure.message}")
-        now = self.clock()
         adopted = adoption.adopted if adoption else frozenset()
-        store.record_versions(
-            name, [i for i in the_plan.refresh if i.document.key not in adopted], now
-        )
-        store.record_pushed_many(name, list(the_plan.adopt), now)
-        writes = [(item, True) for item in the_plan.create] if options.send else []
-        writes += [(item, False) for item in the_plan.update] if options.send else []
-        if not options.send:
-            self._remember_adopted(the_plan, adoption, now)
-        may_delete = options.delete and not the_plan.guard
-        deletes = the_plan.delete if may_delete else ()
-        retires = the_plan.retire if options.send else ()
-        self.progress.phase(name, "writing", len(writes) + len(deletes) + len(retires))
-        # A page whose delete was held back or failed keeps its record (and page id), so a
-        # later run can retry; a draft is remembered as excluded only once its page is gone.
-        kept = {r.key for r in the_plan.delete} if not may_delete else set()
-        retired = {r.key for r in retires}
-        removals = [r for r in [*retires, *deletes] if r.page_id is not None]
-        removals_done = [r for r in [*retires, *deletes] if r.page_id is None]
-        store.record_intents(
-            name, [(i.document.key, i.document.external_id) for i, new in writes if new], now
-        )
-        # Workers only talk to Intercom; this thread alone writes the store, as answers
-        # arrive (all those that arrived together in one commit).
-        with ThreadPoolExecutor(max_workers=max(1, publisher.concurrency)) as pool:
+        self.progress.phase(name, "syncing", len(stubs))
+        with ThreadPoolExecutor(max_workers=max(1, self.publisher.concurrency)) as pool:
+            uploads = _Uploads(self, pool, import_source_id, tally)
             try:
-                self._upserts(pool, writes, import_source_id, tally)
-                deletions = {
-                    pool.submit(self._guarded, publisher.delete, record.page_id or ""): record
-                    for record in removals
-                }
-                for gone in as_completed(deletions):
-                    record = deletions[gone]
-                    self.progress.advance()
-                    try:
-                        gone.result()
-                    except FencedError:
-                        # The record keeps its page id, so the next run deletes the page.
-                        tally.interrupted = True
-                        kept.add(record.key)
-                        continue
-                    except FatalIntercomError:
-                        raise
-                    except IntercomError as exc:
-                        tally.error(f"{record.key}: delete failed: {exc}")
-                        kept.add(record.key)
-                        continue
-                    removals_done.append(record)
+                decided = self._decide_all(planner, connector, stubs, uploads, adopted, tally)
+                uploads.finish()
+                the_plan = planner.finish()
+                for failure in the_plan.failed:
+                    tally.error(f"{failure.key}: {failure.message}")
+                if not decided:
+                    # Stopped before every document was decided: which pages the source
+                    # still claims is not known, so nothing may be deleted or forgotten.
+                    return replace(the_plan, delete=(), forget=(), retire=()), tally
+                if the_plan.guard and options.delete:
+                    log.warning("mass_delete_guard", reason=str(the_plan.guard))
+                kept = self._delete(pool, the_plan, tally, adopted)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        tally.deleted = len(removals_done)
-        store.forget(
-            name, [r.key for r in removals_done if r.key not in retired and r.key not in adopted]
-        )
-        store.forget(name, [r.key for r in the_plan.forget if r.key not in adopted])
-        if options.send:
-            store.record_excluded(
-                name, [e for e in the_plan.exclude if e.key not in kept], self.clock()
-            )
+        if not options.send:
+            self._remember_adopted(the_plan, adoption, self.clock())
+        else:
+            excluded = [e for e in the_plan.exclude if e.key not in kept]
+            store.record_excluded(name, excluded, self.clock())
         # An intent is settled once its page is recorded, deleted or certainly absent; one
         # whose page's delete was held back stays, so the guard keeps leaving it out.
         held = {r.external_id for r in the_plan.delete if r.key in kept}
         resolved = [e for e in adoption.resolved if e not in held] if adoption else []
         store.clear_intents(name, resolved + tally.unmade)
-        if the_plan.listing_complete and options.send:
-            store.mark_seen(name, self.clock())
-        return tally
+        return the_plan, tally
 
-    def _upserts(
+    def _decide_all(
         self,
-        pool: ThreadPoolExecutor,
-        writes: list[tuple[Hashed, bool]],
-        import_source_id: str,
+        planner: Planner,
+        connector: Connector,
+        stubs: Sequence[Stub],
+        uploads: _Uploads,
+        adopted: frozenset[str],
         tally: _Tally,
-    ) -> None:
-        publisher, store, log = self.publisher, self.store, self.log
-        upserts = {
-            pool.submit(self._guarded, publisher.upsert, import_source_id, item.page): (
-                item,
-                is_new,
-            )
-            for item, is_new in writes
+    ) -> bool:
+        """Every fetched document decided and its writes on their way; False if stopped."""
+        batch: list[Decision] = []
+        started = time.monotonic()
+        for item in connector.fetch(stubs):
+            if self.stop is not None and self.stop.is_set():
+                # The batch not yet sent is dropped whole: the next run decides it again.
+                tally.interrupted = True
+                return False
+            self.progress.advance()
+            if isinstance(item, Failure):
+                self.log.warning("document_skipped", key=item.key, reason=item.message)
+            batch.append(planner.decide(item))
+            if len(batch) >= BATCH or time.monotonic() - started >= BATCH_S:
+                self._send(batch, uploads, adopted)
+                batch, started = [], time.monotonic()
+            uploads.collect()
+        self._send(batch, uploads, adopted)
+        return True
+
+    def _send(self, batch: list[Decision], uploads: _Uploads, adopted: frozenset[str]) -> None:
+        """One batch: its store-only rows and its creates' intents in the store, then its
+        writes to the workers."""
+        store, name, now = self.store, self.source.name, self.clock()
+        refresh = [d.item for d in batch if d.action == "refresh" and d.item is not None]
+        store.record_versions(name, [i for i in refresh if i.document.key not in adopted], now)
+        store.record_pushed_many(
+            name, [(d.item, d.page_id) for d in batch if d.action == "adopt" and d.item], now
+        )
+        if not self.options.send:
+            return
+        writes = [d for d in batch if d.writes and d.item is not None]
+        store.record_intents(
+            name,
+            [
+                (d.key, d.item.document.external_id)
+                for d in writes
+                if d.action == "create" and d.item
+            ],
+            now,
+        )
+        for decision in writes:
+            assert decision.item is not None
+            uploads.submit(decision.item, is_new=decision.action == "create")
+
+    def _delete(
+        self, pool: ThreadPoolExecutor, the_plan: Plan, tally: _Tally, adopted: frozenset[str]
+    ) -> set[str]:
+        """The plan's deletes (unless held) and retired pages; the keys that keep a page."""
+        store, name, options = self.store, self.source.name, self.options
+        may_delete = options.delete and not the_plan.guard
+        deletes = the_plan.delete if may_delete else ()
+        retires = the_plan.retire if options.send else ()
+        # A page whose delete was held back or failed keeps its record (and page id), so a
+        # later run can retry; a draft is remembered as excluded only once its page is gone.
+        kept = {r.key for r in the_plan.delete} if not may_delete else set()
+        retired = {r.key for r in retires}
+        removals = [r for r in [*retires, *deletes] if r.page_id is not None]
+        done = [r for r in [*retires, *deletes] if r.page_id is None]
+        self.progress.phase(name, "deleting", len(removals))
+        deletions = {
+            pool.submit(self._guarded, self.publisher.delete, record.page_id or ""): record
+            for record in removals
         }
-        pending = set(upserts)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            answered: list[tuple[Hashed, str | None]] = []
-            fatal: FatalIntercomError | None = None
-            for future in done:
-                item, is_new = upserts[future]
-                self.progress.advance()
-                try:
-                    page_id = future.result()
-                except FencedError as exc:
-                    tally.interrupted = True
-                    # Unmade only if no attempt left: a retry refused after a lost reply
-                    # may follow a page Intercom did make (its intent stays).
-                    if is_new and not exc.context.get("attempts"):
-                        tally.unmade.append(item.document.external_id)
-                    continue
-                except FatalIntercomError as exc:
-                    fatal = exc
-                    if is_new:
-                        tally.unmade.append(item.document.external_id)
-                    continue
-                except IntercomError as exc:
-                    tally.error(f"{item.document.key}: {exc}")
-                    log.warning("page_failed", key=item.document.key, error=str(exc))
-                    if is_new and exc.status is not None and 400 <= exc.status < 500:
-                        tally.unmade.append(item.document.external_id)
-                    continue
-                answered.append((item, page_id))
-                if is_new:
-                    tally.created += 1
-                else:
-                    tally.updated += 1
-            # Every answer that has arrived is recorded before anything else happens,
-            # in one commit: a crash can only lose answers still in flight.
-            store.record_pushed_many(self.source.name, answered, self.clock())
-            if fatal is not None:
-                raise fatal
+        for gone in as_completed(deletions):
+            record = deletions[gone]
+            self.progress.advance()
+            try:
+                gone.result()
+            except FencedError:
+                # The record keeps its page id, so the next run deletes the page.
+                tally.interrupted = True
+                kept.add(record.key)
+                continue
+            except FatalIntercomError:
+                raise
+            except IntercomError as exc:
+                tally.error(f"{record.key}: delete failed: {exc}")
+                kept.add(record.key)
+                continue
+            done.append(record)
+        tally.deleted = len(done)
+        store.forget(name, [r.key for r in done if r.key not in retired and r.key not in adopted])
+        store.forget(name, [r.key for r in the_plan.forget if r.key not in adopted])
+        return kept
 
     def _guarded(self, call: Callable[..., _T], *args: Any) -> _T:
         if not self.may_write():
@@ -905,7 +895,101 @@ class _Run:
         self.log.info("removed_source_deleted", import_source_id=import_source_id)
 
 
-def fetch_and_plan(
+class _Uploads:
+    """A run's upserts in flight: bounded, answered through a queue, recorded in commits.
+
+    ``submit`` blocks (taking answers meanwhile) while ``IN_FLIGHT_PER_WORKER`` calls a
+    worker are unanswered. Each answer arrives on a queue, so taking one costs the same
+    whatever the number in flight (waiting on a set of every future scanned them all,
+    each time: quadratic in the corpus). Answers are recorded together, at least every
+    ``RECORD_S`` or ``RECORD_EVERY`` answers, and always before the run goes on to
+    anything else.
+    """
+
+    def __init__(
+        self, run: _Run, pool: ThreadPoolExecutor, import_source_id: str, tally: _Tally
+    ) -> None:
+        self.run = run
+        self.pool = pool
+        self.import_source_id = import_source_id
+        self.tally = tally
+        self.limit = max(1, run.publisher.concurrency) * IN_FLIGHT_PER_WORKER
+        self.pending: dict[Future[str], tuple[Hashed, bool]] = {}
+        self.answers: queue.SimpleQueue[Future[str]] = queue.SimpleQueue()
+        self.answered: list[tuple[Hashed, str | None]] = []
+        self.recorded_at = time.monotonic()
+
+    def submit(self, item: Hashed, *, is_new: bool) -> None:
+        while len(self.pending) >= self.limit:
+            self.collect(wait=True)
+        future = self.pool.submit(
+            self.run._guarded, self.run.publisher.upsert, self.import_source_id, item.page
+        )
+        self.pending[future] = (item, is_new)
+        future.add_done_callback(self.answers.put)
+
+    def collect(self, *, wait: bool = False) -> None:
+        """Take the answers that arrived (at least one if ``wait``) and record them when due."""
+        futures = []
+        if wait and self.pending:
+            futures.append(self.answers.get())
+        while True:
+            try:
+                futures.append(self.answers.get_nowait())
+            except queue.Empty:
+                break
+        fatal: FatalIntercomError | None = None
+        for future in futures:
+            item, is_new = self.pending.pop(future)
+            fatal = self._take(future, item, is_new) or fatal
+        due = len(self.answered) >= RECORD_EVERY or time.monotonic() - self.recorded_at >= RECORD_S
+        if fatal is not None or wait or due:
+            self.record()
+        if fatal is not None:
+            raise fatal
+
+    def _take(self, future: Future[str], item: Hashed, is_new: bool) -> FatalIntercomError | None:
+        tally, external_id = self.tally, item.document.external_id
+        try:
+            page_id = future.result()
+        except FencedError as exc:
+            tally.interrupted = True
+            # Unmade only if no attempt left: a retry refused after a lost reply may
+            # follow a page Intercom did make (its intent stays).
+            if is_new and not exc.context.get("attempts"):
+                tally.unmade.append(external_id)
+            return None
+        except FatalIntercomError as exc:
+            if is_new:
+                tally.unmade.append(external_id)
+            return exc
+        except IntercomError as exc:
+            tally.error(f"{item.document.key}: {exc}")
+            self.run.log.warning("page_failed", key=item.document.key, error=str(exc))
+            if is_new and exc.status is not None and 400 <= exc.status < 500:
+                tally.unmade.append(external_id)
+            return None
+        self.answered.append((item, page_id))
+        if is_new:
+            tally.created += 1
+        else:
+            tally.updated += 1
+        return None
+
+    def record(self) -> None:
+        """Every answer taken so far into the store, in one commit."""
+        answered, self.answered = self.answered, []
+        self.run.store.record_pushed_many(self.run.source.name, answered, self.run.clock())
+        self.recorded_at = time.monotonic()
+
+    def finish(self) -> None:
+        """Wait for every answer, and record them all."""
+        while self.pending:
+            self.collect(wait=True)
+        self.record()
+
+
+def planned(
     source: SourceSettings,
     connector: Connector,
     records: Mapping[str, Record],
@@ -913,48 +997,38 @@ def fetch_and_plan(
     options: Options,
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
-    *,
-    stop: threading.Event | None = None,
-    unfinished: Collection[str] = (),
 ) -> Plan:
-    """Fetch what the listing says moved (``to_fetch``) and plan the source."""
-    stubs = to_fetch(records, listing, full=options.full)
-    log.info(
-        "source_listed",
-        listed=len(listing.stubs),
-        complete=listing.complete,
-        to_fetch=len(stubs),
-        known=len(records),
-    )
-    fetched = list(_fetch_all(connector, stubs, stop, progress, source.name, log))
-    return plan(
+    """A dry run's plan: every changed document fetched and decided, nothing sent."""
+    planner = Planner(
         records,
         listing,
-        fetched,
         source.availability,
         full=options.full,
         max_delete_fraction=source.max_delete_fraction,
         allow_mass_delete=options.allow_mass_delete,
-        unfinished=unfinished,
+        keep_bodies=False,
     )
-
-
-def _fetch_all(
-    connector: Connector,
-    stubs: Sequence[Stub],
-    stop: threading.Event | None,
-    progress: Progress,
-    name: str,
-    log: structlog.typing.FilteringBoundLogger,
-) -> Iterator[Fetched]:
-    progress.phase(name, "reading", len(stubs))
+    stubs = planner.to_fetch()
+    _listed(log, planner, stubs)
+    progress.phase(source.name, "reading", len(stubs))
     for item in connector.fetch(stubs):
-        if stop is not None and stop.is_set():
-            raise _InterruptedError
         progress.advance()
         if isinstance(item, Failure):
             log.warning("document_skipped", key=item.key, reason=item.message)
-        yield item
+        planner.decide(item)
+    return planner.finish()
+
+
+def _listed(
+    log: structlog.typing.FilteringBoundLogger, planner: Planner, stubs: Sequence[Stub]
+) -> None:
+    log.info(
+        "source_listed",
+        listed=len(planner.listing.stubs),
+        complete=planner.listing.complete,
+        to_fetch=len(stubs),
+        known=len(planner.records),
+    )
 
 
 def _drift_counts(drift: Drift, adoption: Adoption | None, the_plan: Plan) -> Drift:
@@ -1007,7 +1081,7 @@ def _dry_run(
         )
         records = store.records(source.name)
         listing = connector.list()
-        the_plan = fetch_and_plan(source, connector, records, listing, options, progress, log)
+        the_plan = planned(source, connector, records, listing, options, progress, log)
     except SyncerError as exc:
         return _report_failure(source, str(exc), started, removed=removed)
     except Exception as exc:  # a bug or an unforeseen I/O error: this source only

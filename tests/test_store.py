@@ -193,7 +193,9 @@ def test_source_ids_and_cursor_can_be_cleared(store: Store) -> None:
             id="excluded",
         ),
         pytest.param(lambda s: s.forget("ghost", ["a"]), id="forget"),
-        pytest.param(lambda s: s.mark_seen("ghost", T0), id="mark_seen"),
+        pytest.param(lambda s: s.record_intents("ghost", [("a", "a")], T0), id="intents"),
+        pytest.param(lambda s: s.clear_intents("ghost", ["a"]), id="clear_intents"),
+        pytest.param(lambda s: s.rename_source("ghost", "new"), id="rename"),
         pytest.param(lambda s: s.start_run("ghost", T0), id="start_run"),
     ],
 )
@@ -327,18 +329,6 @@ def test_forget_deletes_only_the_given_keys(store: Store) -> None:
     assert len(store.records("a")) == 100
 
 
-def test_mark_seen_stamps_every_row_of_the_source(store: Store, store_url: str) -> None:
-    store.ensure_source("a", "filesystem")
-    store.ensure_source("b", "filesystem")
-    store.record_pushed("a", hashed("x.md"), "p", T0)
-    store.record_excluded("a", [Excluded("draft.md", "v", "draft")], T0)
-    store.record_pushed("b", hashed("y.md"), "p", T0)
-    later = T0 + timedelta(days=1)
-    store.mark_seen("a", later)
-    assert seen_times(store_url, "a") == {"x.md": (T0, later), "draft.md": (None, later)}
-    assert seen_times(store_url, "b") == {"y.md": (T0, T0)}
-
-
 def test_naive_datetimes_are_refused(store: Store) -> None:
     store.ensure_source("docs", "filesystem")
     with pytest.raises(ValueError, match="naive"):
@@ -442,7 +432,11 @@ READ_ONLY_WRITES: list[Callable[[Store], object]] = [
     lambda s: s.record_versions("docs", [hashed("a.md", version="v9")], T0),
     lambda s: s.record_excluded("docs", [Excluded("a.md", "v9", "draft")], T0),
     lambda s: s.forget("docs", ["a.md"]),
-    lambda s: s.mark_seen("docs", T0),
+    lambda s: s.record_intents("docs", [("a.md", "a.md")], T0),
+    lambda s: s.clear_intents("docs", ["a.md"]),
+    lambda s: s.set_workspace_fact("foreign_pages", "3"),
+    lambda s: s.rename_source("docs", "renamed"),
+    lambda s: s.delete_source("docs"),
     lambda s: s.start_run("docs", T0),
     lambda s: s.finish_run(1, "failed", Counts(), [], T0),
 ]

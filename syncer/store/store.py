@@ -335,8 +335,20 @@ class Store:
         self._update_source(name, import_source_id=import_source_id)
 
     def set_cursor(self, name: str, cursor: str | None) -> None:
-        """Remember where source ``name``'s connector should resume (commit, watermark)."""
-        self._update_source(name, cursor=cursor)
+        """Remember where source ``name``'s connector should resume (commit, watermark).
+
+        Written only when it moved: a no-op run writes nothing but its run row.
+        """
+        with self._writing() as connection:
+            found = connection.execute(
+                select(SourceRow.cursor).where(SourceRow.name == name)
+            ).one_or_none()
+            if found is None:
+                raise _unknown_source(name)
+            if found[0] != cursor:
+                connection.execute(
+                    update(SourceRow).where(SourceRow.name == name).values(cursor=cursor)
+                )
 
     def rename_source(self, old: str, new: str) -> None:
         """Source ``old`` is now called ``new``: its records, cursor and runs move with it.
@@ -523,16 +535,6 @@ class Store:
         with self._writing() as connection:
             _delete_in(
                 connection, DocumentRow, DocumentRow.key, _source_id(connection, source), keys
-            )
-
-    def mark_seen(self, source: str, at: datetime) -> None:
-        """Stamp every document of ``source`` as seen at ``at`` (after a complete listing)."""
-        with self._writing() as connection:
-            source_id = _source_id(connection, source)
-            connection.execute(
-                update(DocumentRow)
-                .where(DocumentRow.source_id == source_id)
-                .values(last_seen_at=_aware(at))
             )
 
     # -- runs -------------------------------------------------------------------------
