@@ -164,6 +164,8 @@ def adopt(soup: BeautifulSoup, root: Tag) -> None:
             # inside an open <p>; a <p> may not hold a block, so it becomes a <div>.
             if parent.name == "p":
                 parent.name = "div"
+            elif parent.name not in _INLINE:
+                break
         _wrap_inline(soup, tag)
         heading = soup.new_tag("p", attrs={"class": TITLE_CLASS})
         strong = soup.new_tag("strong")
