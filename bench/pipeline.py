@@ -88,7 +88,7 @@ def write_config(work: Path, corpus: Path) -> Path:
 
 def child(work: Path) -> None:
     """One first sync in this process; prints its figures as JSON."""
-    from connectors import registry
+    from syncer import registry
 
     logs.configure(level="error")
     settings = loader.load(work / "syncer.yaml")
@@ -108,7 +108,7 @@ def child(work: Path) -> None:
             listed.append(time.perf_counter())
             return listing
 
-    from connectors.protocol import ConnectorType
+    from syncer.connector import ConnectorType
 
     timed = ConnectorType("filesystem", real.settings, lambda s, c: Timed(real.create(s, c)))
     publisher = TimedPublisher()

@@ -1,7 +1,9 @@
 """Connectors read documents out of knowledge sources: one sub-package per source type.
 
-A connector is a small ``Connector`` protocol (``connectors.protocol``): list cheap stubs,
-fetch documents for the stubs that changed. ``connectors.registry`` maps a YAML
-``type:`` to its settings model and factory; third-party packages add types through the
-``syncer.connectors`` entry-point group.
+Each implements the ``Connector`` protocol of ``syncer.connector`` (list cheap stubs,
+fetch documents for the stubs that changed, a cursor, notes, close) and exposes a
+``ConnectorType`` as ``CONNECTOR``; ``syncer.registry`` finds them by the YAML
+``type:``, and third-party packages add types through the ``syncer.connectors``
+entry-point group. Connectors import syncer's core; the core never imports them but by
+name, through the registry.
 """

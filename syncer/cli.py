@@ -23,7 +23,7 @@ from typing import Any, TextIO, cast
 
 import structlog
 
-from syncer import __version__, logs
+from syncer import __version__, logs, registry
 from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
@@ -44,7 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``args.on_settings``, which gives their secrets to the streams and the log handle.
     """
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "handler", None) is not _connector_command:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        # An option right after a connector type's name (`syncer confluence --help`)
+        # is that type's to read, not ours.
+        args.connector_args = [*extra, *args.connector_args]
     log_secrets = logs.configure(
         json={"json": True, "console": False}.get(args.log_format), level=args.log_level
     )
@@ -84,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="syncer", description="Keep Intercom Fin's External Pages equal to your sources."
+        prog="syncer",
+        description="Keep Intercom Fin's External Pages equal to your sources.",
+        epilog="Connectors add commands of their own: syncer TYPE COMMAND (e.g. syncer "
+        "confluence preview PAGE_ID); syncer TYPE --help lists a type's commands.",
     )
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
     parser.add_argument(
@@ -103,14 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    def config_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            default=None,
-            help="config file (default: $SYNCER_CONFIG, else ./syncer.yaml)",
-        )
+    config_option = _config_option
 
     def lock_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -189,16 +191,26 @@ def _parser() -> argparse.ArgumentParser:
     sub = config_commands.add_parser("schema", help="Print the config's JSON Schema.")
     sub.set_defaults(handler=_config_schema)
 
-    confluence = commands.add_parser("confluence", help="Confluence helpers.")
-    confluence_commands = confluence.add_subparsers(title="confluence commands", metavar="COMMAND")
-    sub = confluence_commands.add_parser(
-        "preview", help="Print the HTML Fin would get for one Confluence page."
-    )
-    sub.set_defaults(handler=_confluence_preview)
-    config_option(sub)
-    sub.add_argument("page_id", metavar="PAGE_ID", help="the number in the page's URL")
-    sub.add_argument("--source", metavar="NAME", help="the confluence source (if several)")
+    # `syncer TYPE COMMAND ...`: commands a connector type adds (syncer.connector.Command).
+    # Only the type's name is known here; its parser is built when it is used, so no
+    # connector is imported to start any other command.
+    for kind in registry.available():
+        if kind in commands.choices:
+            continue
+        sub = commands.add_parser(kind, add_help=False)
+        sub.add_argument("connector_args", nargs=argparse.REMAINDER)
+        sub.set_defaults(handler=_connector_command, connector_type=kind)
     return parser
+
+
+def _config_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $SYNCER_CONFIG, else ./syncer.yaml)",
+    )
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -429,8 +441,24 @@ def _config_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confluence_preview(args: argparse.Namespace) -> int:
-    from connectors.confluence.preview import choose_source, preview
-
-    source = choose_source(_load(args), args.source)
-    return preview(source, args.page_id, sys.stdout, sys.stderr)
+def _connector_command(args: argparse.Namespace) -> int:
+    """``syncer TYPE COMMAND ...``: a command the connector type adds, parsed by its own."""
+    kind = registry.get(args.connector_type)
+    parser = argparse.ArgumentParser(
+        prog=f"syncer {kind.name}", description=f"Commands of the {kind.name} connector."
+    )
+    if not kind.commands:
+        raise UsageError(f"the {kind.name} connector adds no commands of its own")
+    commands = parser.add_subparsers(title=f"{kind.name} commands", metavar="COMMAND")
+    for command in kind.commands:
+        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        _config_option(sub)
+        command.arguments(sub)
+        sub.set_defaults(command=command)
+    inner = parser.parse_args(args.connector_args)
+    if not hasattr(inner, "command"):
+        parser.print_help(sys.stderr)
+        return 2
+    inner.on_settings = args.on_settings
+    code: int = inner.command.run(inner, _load(inner), sys.stdout, sys.stderr)
+    return code

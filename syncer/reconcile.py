@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors import registry
-from connectors.protocol import ConnectorType
+from syncer import registry
 from syncer.config.settings import Settings
+from syncer.connector import ConnectorType
 from syncer.run import Options, Publisher, SourceReport, status_exit_code, sync
 from syncer.store import Store
 

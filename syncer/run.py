@@ -28,10 +28,9 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from connectors import registry
-from connectors.protocol import Connector, ConnectorType, Context
-from syncer import identity
+from syncer import identity, registry
 from syncer.config.settings import Settings, SourceDefaults, SourceSettings
+from syncer.connector import Connector, ConnectorType, Context
 from syncer.errors import (
     FatalIntercomError,
     FencedError,
@@ -433,6 +432,7 @@ class _Run:
     ) -> SourceReport:
         source, store, log = self.source, self.store, self.log
         import_source_id: str | None = None
+        connector: Connector | None = None
         try:
             store.ensure_source(source.name, source.type)
             abandoned = store.interrupt_abandoned_runs(source.name, self.clock(), ABANDONED)
@@ -481,6 +481,9 @@ class _Run:
         except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
             log.exception("source_crashed")
             return self._failed(f"{type(exc).__name__}: {exc}", started, import_source_id, removed)
+        finally:
+            if connector is not None:
+                connector.close()
 
         counts = Counts(
             created=tally.created,
@@ -1051,15 +1054,8 @@ def _drift_counts(drift: Drift, adoption: Adoption | None, the_plan: Plan) -> Dr
 
 
 def _notes(connector: Connector) -> tuple[tuple[str, int], ...]:
-    """What the connector counted beside its documents, if it counts anything.
-
-    A connector may offer ``notes() -> Mapping[str, int]`` (Confluence: macros dropped
-    by name, restricted pages skipped, requests made); the report shows them as they are.
-    """
-    notes = getattr(connector, "notes", None)
-    if not callable(notes):
-        return ()
-    return tuple(sorted((str(name), int(count)) for name, count in notes().items() if count))
+    """What the connector counted beside its documents, sorted by name, zeros left out."""
+    return tuple(sorted((str(name), int(n)) for name, n in connector.notes().items() if n))
 
 
 def _dry_run(
@@ -1074,6 +1070,7 @@ def _dry_run(
     removed: bool,
 ) -> SourceReport:
     """The plan alone, from the store and the source: no lock, no Intercom, no writes."""
+    connector: Connector | None = None
     try:
         state = store.source_state(source.name)
         connector = lookup(source.type).create(
@@ -1082,11 +1079,15 @@ def _dry_run(
         records = store.records(source.name)
         listing = connector.list()
         the_plan = planned(source, connector, records, listing, options, progress, log)
+        notes = _notes(connector)
     except SyncerError as exc:
         return _report_failure(source, str(exc), started, removed=removed)
     except Exception as exc:  # a bug or an unforeseen I/O error: this source only
         log.exception("source_crashed")
         return _report_failure(source, f"{type(exc).__name__}: {exc}", started, removed=removed)
+    finally:
+        if connector is not None:
+            connector.close()
     counts = the_plan.counts()
     status = "blocked" if the_plan.guard else "planned"
     errors = [f.key + ": " + f.message for f in the_plan.failed[:MAX_ERRORS]]
@@ -1101,7 +1102,7 @@ def _dry_run(
         the_plan,
         tuple(errors),
         time.monotonic() - started,
-        notes=_notes(connector),
+        notes=notes,
         removed=removed,
     )
 
@@ -1149,6 +1150,12 @@ class _Gone:
 
     def cursor(self) -> str | None:
         return None
+
+    def notes(self) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        pass
 
 
 GONE: ConnectorType[SourceSettings] = ConnectorType(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors import registry
+from syncer import registry
 from syncer.cli import main
 from tests.conftest import Workspace
 

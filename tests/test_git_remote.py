@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from connectors.git import GitConnector, GitSettings, create
 from connectors.git.command import classify
-from connectors.protocol import Context
+from syncer.connector import Context
 from syncer.errors import SourceError
 from tests.test_git_support import (
     GitDaemon,

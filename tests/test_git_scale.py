@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from connectors.git import GitConnector, GitSettings, create
-from connectors.protocol import Context
+from syncer.connector import Context
 from syncer.model import Availability, Plan, Record
 from syncer.plan import plan, to_fetch
 from tests.test_git_support import GitRepo

@@ -7,9 +7,12 @@ links, users and included pages. ``preview`` prints one page as Fin would get it
 """
 
 from connectors.confluence.connector import ConfluenceConnector, create
+from connectors.confluence.preview import PREVIEW
 from connectors.confluence.settings import ConfluenceSettings
-from connectors.protocol import ConnectorType
+from syncer.connector import ConnectorType
 
-CONNECTOR = ConnectorType(name="confluence", settings=ConfluenceSettings, create=create)
+CONNECTOR = ConnectorType(
+    name="confluence", settings=ConfluenceSettings, create=create, commands=(PREVIEW,)
+)
 
 __all__ = ["CONNECTOR", "ConfluenceConnector", "ConfluenceSettings"]

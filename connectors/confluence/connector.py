@@ -23,7 +23,6 @@ from __future__ import annotations
 import builtins
 import json
 import re
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -53,7 +52,7 @@ from connectors.confluence.http import (
 )
 from connectors.confluence.resolve import FoundPage, SiteResolver, title_key
 from connectors.confluence.settings import ConfluenceSettings
-from connectors.protocol import Connector, Context
+from syncer.connector import Connector, Context
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 
 CURSOR_FORMAT = 1
@@ -93,7 +92,6 @@ class ConfluenceConnector:
         self.settings = settings
         self.site = Site(settings.base_url, settings.deployment, settings.page_url)
         self.http = http or make_http(settings)
-        weakref.finalize(self, self.http.close)
         self.api: ConfluenceApi = (
             CloudApi(self.http) if settings.deployment == "cloud" else DataCenterApi(self.http)
         )
@@ -111,6 +109,7 @@ class ConfluenceConnector:
         self._log = structlog.get_logger("syncer.confluence").bind(source=settings.name)
 
     def close(self) -> None:
+        """Close the HTTP connections (the run calls it when it is done)."""
         self.http.close()
 
     # ---- listing -------------------------------------------------------------------

@@ -1,17 +1,21 @@
 """``syncer confluence preview PAGE_ID``: one page converted exactly as a sync would.
 
+The Confluence connector type's own command (``PREVIEW``, a ``syncer.connector.Command``).
+
 The HTML goes to stdout (what Fin would get); the title, URL, anything dropped on the
 way, and whether a sync would skip the page (read restrictions) go to stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import TextIO
 
 from connectors.confluence.connector import ConfluenceConnector
 from connectors.confluence.http import ConfluenceHttp
 from connectors.confluence.settings import ConfluenceSettings
 from syncer.config.settings import Settings
+from syncer.connector import Command
 from syncer.errors import UsageError
 from syncer.model import Document, Excluded, Failure
 
@@ -73,3 +77,17 @@ def preview(
     if isinstance(result, Excluded):
         print(f"a sync skips this page: {result.reason}", file=err)
     return 0
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("page_id", metavar="PAGE_ID", help="the number in the page's URL")
+    parser.add_argument("--source", metavar="NAME", help="the confluence source (if several)")
+
+
+def _run(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    return preview(choose_source(settings, args.source), args.page_id, out, err)
+
+
+PREVIEW = Command(
+    "preview", "Print the HTML Fin would get for one Confluence page.", _arguments, _run
+)

@@ -2,7 +2,7 @@
 
 from connectors.filesystem.connector import FilesystemConnector, create
 from connectors.filesystem.settings import FilesystemSettings
-from connectors.protocol import ConnectorType
+from syncer.connector import ConnectorType
 
 CONNECTOR = ConnectorType(name="filesystem", settings=FilesystemSettings, create=create)
 

@@ -10,7 +10,7 @@ from connectors.filesystem.page_url import fill_template
 from connectors.filesystem.patterns import compile_patterns
 from connectors.filesystem.reading import read_document
 from connectors.filesystem.settings import FilesystemSettings, folder_problem
-from connectors.protocol import Connector, Context
+from syncer.connector import Connector, Context
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
 
@@ -49,6 +49,9 @@ class FilesystemConnector:
     def notes(self) -> dict[str, int]:
         """What conversion had to change, by document (the run report shows it)."""
         return dict(self.counts)
+
+    def close(self) -> None:
+        """Nothing to let go of: every file is closed as soon as it is read."""
 
     def url_of(self, path: str) -> str | None:
         """The page URL of the document at ``path``, if it is one and ``page_url`` is set.

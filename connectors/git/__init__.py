@@ -2,7 +2,7 @@
 
 from connectors.git.connector import GitConnector, create
 from connectors.git.settings import GitSettings
-from connectors.protocol import ConnectorType
+from syncer.connector import ConnectorType
 
 CONNECTOR = ConnectorType(name="git", settings=GitSettings, create=create)
 

@@ -48,7 +48,7 @@ from connectors.git.mirror import (
     did_you_mean,
 )
 from connectors.git.settings import GitSettings
-from connectors.protocol import Connector, Context
+from syncer.connector import Connector, Context
 from syncer.convert.links import document_links
 from syncer.errors import SourceError
 from syncer.model import Failure, Fetched, Listing, Stub
@@ -137,6 +137,9 @@ class GitConnector:
     def notes(self) -> dict[str, int]:
         """What conversion had to change, by document (the run report shows it)."""
         return dict(self.counts)
+
+    def close(self) -> None:
+        """Nothing to let go of: each git process and file is closed when it is done."""
 
     def cursor(self) -> str | None:
         return self.snapshot.commit if self.snapshot else self.cursor_before

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from connectors import registry
+from syncer import registry
 from syncer.config.settings import (
     DaemonSettings,
     IntercomSettings,

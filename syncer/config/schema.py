@@ -9,7 +9,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter, create_model
 
-from connectors import registry
+from syncer import registry
 from syncer.config.settings import Settings
 
 

@@ -1,4 +1,8 @@
-"""Find the connector for a source's ``type:``: built-ins first, then entry points.
+"""Find the connector type for a source's ``type:``: built-ins first, then entry points.
+
+The core names the built-in connectors by module path only and imports one when a
+source asks for it, so ``syncer`` never imports a connector package until it is used
+(and validating a filesystem-only config imports no git or HTTP code).
 
 Third-party packages register under the ``syncer.connectors`` entry-point group, each
 entry naming a ``ConnectorType`` object::
@@ -14,7 +18,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from connectors.protocol import ConnectorType
+from syncer.connector import ConnectorType
 
 ENTRY_POINT_GROUP = "syncer.connectors"
 

@@ -1,0 +1,98 @@
+"""The contract between syncer and every connector: ``Connector``, ``ConnectorType``.
+
+A connector reads one configured source. It lists cheap stubs (``Listing``: keys and
+versions, and whether the listing is complete), fetches documents for the stubs that
+changed (each a ``Document``, ``Excluded`` or ``Failure``: a failure is a value, never an
+exception), says what to remember for the next run (``cursor``), what it counted beside
+its documents (``notes``), and lets go of what it holds (``close``). The suite every
+connector passes is ``tests/contract.py``.
+
+A ``ConnectorType`` is what a ``type:`` names: its settings model, its factory, and
+the commands it adds to the command line (``syncer <type> <command>``). The built-in
+types and third-party ones are found by ``syncer.registry``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Protocol, TextIO, TypeVar, runtime_checkable
+
+from syncer.config.settings import SourceSettings
+from syncer.model import Fetched, Listing, Stub
+
+if TYPE_CHECKING:
+    from syncer.config.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a connector may need beyond its settings.
+
+    ``cache_dir`` is a folder of the connector's own (a git mirror); ``cursor`` is what
+    the connector asked the store to keep after the last successful run (a commit, a
+    watermark), ``None`` on a first run.
+    """
+
+    cache_dir: Path
+    cursor: str | None = None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Reads one configured source."""
+
+    def list(self) -> Listing:
+        """Every document of the source as a cheap stub, reading no content if it can."""
+        ...
+
+    def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
+        """One ``Document``, ``Excluded`` or ``Failure`` per stub, in any order.
+
+        Any subset of the listing's stubs, in any order. A failure of one document is a
+        value, never an exception: the run goes on.
+        """
+        ...
+
+    def cursor(self) -> str | None:
+        """What to remember for the next run after this one succeeds (or ``None``)."""
+        ...
+
+    def notes(self) -> Mapping[str, int]:
+        """What the connector counted beside its documents (macros dropped, pages
+        skipped, requests made), by name; the run report shows them as they are."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections and files; the run calls it once it is done."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command a connector type adds to the command line: ``syncer <type> <name>``.
+
+    ``arguments`` adds the command's own arguments to its parser; ``run`` gets them,
+    the loaded settings and the output streams, and returns the exit code.
+    """
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Settings, TextIO, TextIO], int]
+
+
+S = TypeVar("S", bound=SourceSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorType(Generic[S]):
+    """A ``type:`` value's settings model, the factory that builds its connector, and the
+    commands it adds to the command line."""
+
+    name: str
+    settings: type[S]
+    create: Callable[[S, Context], Connector]
+    commands: Sequence[Command] = ()
