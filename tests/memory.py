@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from connectors.protocol import ConnectorType, Context
 from syncer.config.settings import SourceSettings
+from syncer.connector import ConnectorType, Context
 from syncer.errors import IntercomError
 from syncer.hashing import page_digest
 from syncer.model import (
@@ -69,6 +69,7 @@ class MemorySource:
 class MemoryConnector:
     def __init__(self, source: MemorySource) -> None:
         self.source = source
+        self.closed = False
 
     def list(self) -> Listing:
         stubs = tuple(Stub(key, str(self.source.versions[key])) for key in sorted(self.source.docs))
@@ -77,6 +78,9 @@ class MemoryConnector:
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
         for stub in stubs:
             self.source.fetches += 1
+            if stub.key not in self.source.docs:
+                yield Failure(stub.key, "gone since it was listed")
+                continue
             body = self.source.docs[stub.key]
             if stub.key in self.source.broken:
                 yield Failure(stub.key, "cannot read")
@@ -95,6 +99,12 @@ class MemoryConnector:
 
     def cursor(self) -> str | None:
         return None
+
+    def notes(self) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def memory_type(sources: Mapping[str, MemorySource]) -> ConnectorType[MemorySettings]:
