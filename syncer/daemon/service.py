@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -96,9 +97,11 @@ class Daemon:
         holder: str | None = None,
         clock: Clock = _utcnow,
         on_settings: Callable[[Settings], None] = lambda _settings: None,
+        random: Callable[[], float] | None = None,
     ) -> None:
         self.config_path = config_path
         self._on_settings = on_settings
+        self._random = random or secrets.SystemRandom().random
         self.store = store
         self.holder = holder or replica_id()
         self._clock = clock
@@ -343,11 +346,13 @@ class Daemon:
         name = source.name
         if not first and self._synced_recently(source):
             self.metrics.skipped.labels(name, "recent").inc()
+            self._shift(source)
             return
         with self.leases.claim(name, stop) as held:
             if not held:
                 self.metrics.skipped.labels(name, "leased").inc()
                 self.log.debug("run_skipped", source=name, reason="leased")
+                self._shift(source)
                 return
             if stop.is_set():
                 return
@@ -377,6 +382,21 @@ class Daemon:
         self.metrics.observe(report)
         if report.status == "succeeded":
             self.metrics.last_success.labels(name).set(self._clock().timestamp())
+
+    def _shift(self, source: SourceSettings) -> None:
+        """Move this replica's next run of ``source`` to a random point of its period.
+
+        Replicas started together fire every source in lockstep; the one just behind
+        would then always find it leased or just synced and never run it. Each skip
+        re-draws this replica's phase (an interval trigger counts from its last fire),
+        so the replicas spread over the period and share the work.
+        """
+        interval = source.schedule.interval
+        if interval is None:  # cron fires at set times: every replica's are the same anyway
+            return
+        offset = timedelta(seconds=self._random() * interval.total_seconds())
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job(source.name, next_run_time=self._clock() + offset)
 
     def _synced_recently(self, source: SourceSettings) -> bool:
         last = self.store.last_successes().get(source.name)
