@@ -15,7 +15,9 @@ or Bearer (Data Center: personal access token) auth, timeouts and pooled connect
   quota): the next call waits for ``Retry-After`` / the refill interval / the reset, so a
   healthy run meets few 429s.
 
-Clock and sleep are injectable. What a reply says is scrubbed of the credentials (the
+The retry loop, the host guard and the counters are the HTTP core every client shares
+(``syncer.http.core``); ``_Confluence`` adds what Confluence's replies mean. Clock and
+sleep are injectable. What a reply says is scrubbed of the credentials (the
 token, the header, its base64) before any error or log line is built from it, since a
 proxy may echo the ``Authorization`` header back. Errors leave as ``ConfluenceError`` s::
 
@@ -39,11 +41,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import structlog
 
 from syncer import __version__
 from syncer.errors import SourceError
 from syncer.http.backoff import Backoff, retry_after
+from syncer.http.core import Done, Fail, Failure, HttpCore, Retry, Throttled, Verdict
 from syncer.redact import Redactor
 
 # One wait longer than this is cut short: a sync should not sleep for an hour because a
@@ -74,17 +76,6 @@ class NotFoundError(ConfluenceError):
 
 class ApiError(ConfluenceError):
     """Any other failure: a 4xx, or a 5xx / 429 / network error after every retry."""
-
-
-@dataclass
-class Stats:
-    """What a run reports about its Confluence traffic."""
-
-    requests: int = 0
-    throttled: int = 0  # 429s, 503s with Retry-After, throttling 403s: each waited out
-    retries: int = 0  # 5xx and network errors retried
-    paced: int = 0  # waits before a call because the previous reply spent the budget
-    waited: float = 0.0  # seconds spent waiting, all causes
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,26 +127,29 @@ class ConfluenceHttp:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.deployment = deployment
         self.backoff = backoff or Backoff(base=1.0, cap=60.0, attempts=6)
-        self.stats = Stats()
-        self._clock = clock
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_wait = max_wait
-        self._not_before = 0.0
-        self._redactor = credentials_redactor(authorization)
-        self._log = structlog.get_logger("syncer.confluence")
-        self._client = httpx.Client(
-            transport=http,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        redactor = credentials_redactor(authorization)
+        self._service = _Confluence(deployment, self.backoff, clock, jitter)
+        self._core = HttpCore(
+            self._service,
+            base_url=self.base_url,
             headers={
                 "Authorization": authorization,
                 "Accept": "application/json",
                 "User-Agent": f"syncer/{__version__}",
             },
+            timeout=timeout,
+            redactor=redactor,
+            backoff=self.backoff,
+            sleep=sleep,
+            http=http,
+            max_wait=max_wait,
+            name="confluence",
         )
+        self._service.core = self._core
+        self.stats = self._core.stats
 
     def close(self) -> None:
-        self._client.close()
+        self._core.close()
 
     # ---- URLs ----------------------------------------------------------------------
 
@@ -170,11 +164,8 @@ class ConfluenceHttp:
     def _own(self, url: str) -> str | None:
         if not url.startswith(("http://", "https://")):
             return None
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != self.origin:
-            # A link to another host would carry our credentials there: never follow it.
-            raise ApiError(f"refusing to follow a link to another host: {parts.netloc}")
-        return url
+        # A link to another host would carry our credentials there: never followed.
+        return self._core.own(url)
 
     # ---- calls ---------------------------------------------------------------------
 
@@ -195,59 +186,68 @@ class ConfluenceHttp:
     ) -> Reply:
         """One call, retried as Confluence's answers allow; the parsed JSON reply."""
         repeatable = method == "GET" if idempotent is None else idempotent
-        path = urlsplit(url).path
-        attempt = 0
-        throttled = 0
-        while True:
-            self._pace()
-            reply: httpx.Response | None = None
-            problem = ""
-            try:
-                reply = self._client.request(method, url, params=params, json=json)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.stats.requests += 1
-            if reply is not None:
-                self._learn(reply.headers)
-                if reply.is_success:
-                    return Reply(_json(reply, method, path), reply.headers)
-                problem = _describe(reply)
-            problem = self._redactor.redact(problem)
-            status = reply.status_code if reply is not None else None
-            wait = self._throttle_wait(reply) if reply is not None else None
-            if wait is not None and throttled < self.backoff.rate_limit_attempts:
-                throttled += 1
-                self.stats.throttled += 1
-                self._log.info(
-                    "confluence_throttled", method=method, path=path, status=status, wait=wait
-                )
-                self._wait(wait)
-                continue
-            retry = status is None or status >= 500 or status == 429
-            if retry and repeatable and attempt + 1 < self.backoff.attempts:
-                delay = self.backoff.delay(attempt)
-                attempt += 1
-                self.stats.retries += 1
-                self._log.info(
-                    "confluence_retrying",
-                    method=method,
-                    path=path,
-                    status=status,
-                    problem=problem,
-                    attempt=attempt,
-                    delay=round(delay, 3),
-                )
-                self._wait(delay)
-                continue
-            raise self._error(method, path, status, problem, attempts=attempt + throttled + 1)
+        reply = self._core.request(method, url, idempotent=repeatable, params=params, json=json)
+        return Reply(_json(reply, method, urlsplit(url).path), reply.headers)
 
-    # ---- waiting -------------------------------------------------------------------
+
+class _Confluence:
+    """What Confluence's replies mean, for the HTTP core (see the module docstring)."""
+
+    core: HttpCore  # set by ConfluenceHttp, which owns both
+
+    def __init__(
+        self,
+        deployment: str,
+        backoff: Backoff,
+        clock: Callable[[], float],
+        jitter: Callable[[], float],
+    ) -> None:
+        self.deployment = deployment
+        self.backoff = backoff
+        self.clock = clock
+        self.jitter = jitter
+        self.not_before = 0.0
+
+    def pace(self) -> None:
+        wait = self.not_before - self.clock()
+        if wait > 0:
+            self.core.wait(wait, paced=True)
+
+    def learn(self, reply: httpx.Response | None) -> None:
+        """Remember when the next call may go, from a reply's rate-limit headers."""
+        if reply is None:
+            return
+        headers = reply.headers
+        if headers.get("x-ratelimit-remaining") != "0":
+            if headers.get("x-ratelimit-nearlimit", "").lower() == "true":
+                self.not_before = max(self.not_before, self.clock() + self.backoff.base)
+            return
+        now = self.clock()
+        wait = retry_after(headers.get("retry-after"), now)
+        if not wait:
+            wait = _reset_in(headers.get("x-ratelimit-reset"), now)
+        if not wait:
+            interval = _number(headers.get("x-ratelimit-interval-seconds"))
+            fill = _number(headers.get("x-ratelimit-fillrate"))
+            wait = interval / fill if interval and fill else interval
+        if wait:
+            self.not_before = max(self.not_before, now + wait)
+
+    def verdict(self, reply: httpx.Response | None) -> Verdict:
+        if reply is not None and reply.is_success:
+            return Done()
+        if reply is not None:
+            wait = self._throttle_wait(reply)
+            if wait is not None:
+                return Throttled(wait)
+        status = reply.status_code if reply is not None else None
+        return Retry() if status is None or status >= 500 or status == 429 else Fail()
 
     def _throttle_wait(self, reply: httpx.Response) -> float | None:
         """Seconds to wait before retrying a throttled call, or ``None`` if not throttled."""
         status = reply.status_code
         headers = reply.headers
-        told = retry_after(headers.get("retry-after"), self._clock())
+        told = retry_after(headers.get("retry-after"), self.clock())
         if status == 503 and told is None:
             return None  # an ordinary server error: backoff decides
         if status == 403 and not (
@@ -259,44 +259,20 @@ class ConfluenceHttp:
         if status not in (429, 503, 403):
             return None
         if told is None:
-            told = _reset_in(headers.get("x-ratelimit-reset"), self._clock())
+            told = _reset_in(headers.get("x-ratelimit-reset"), self.clock())
         if told is None:
-            told = self.backoff.delay(self.stats.throttled)
+            told = self.backoff.delay(self.core.stats.throttled)
         # A little jitter on top, so many clients told the same time do not come back at once.
-        return told * (1.0 + 0.1 * self._jitter())
+        return told * (1.0 + 0.1 * self.jitter())
 
-    def _learn(self, headers: httpx.Headers) -> None:
-        """Remember when the next call may go, from a reply's rate-limit headers."""
-        if headers.get("x-ratelimit-remaining") != "0":
-            if headers.get("x-ratelimit-nearlimit", "").lower() == "true":
-                self._not_before = max(self._not_before, self._clock() + self.backoff.base)
-            return
-        now = self._clock()
-        wait = retry_after(headers.get("retry-after"), now)
-        if not wait:
-            wait = _reset_in(headers.get("x-ratelimit-reset"), now)
-        if not wait:
-            interval = _number(headers.get("x-ratelimit-interval-seconds"))
-            fill = _number(headers.get("x-ratelimit-fillrate"))
-            wait = interval / fill if interval and fill else interval
-        if wait:
-            self._not_before = max(self._not_before, now + wait)
+    def describe(self, reply: httpx.Response) -> str:
+        return _describe(reply)
 
-    def _pace(self) -> None:
-        wait = self._not_before - self._clock()
-        if wait > 0:
-            self.stats.paced += 1
-            self._wait(wait)
-
-    def _wait(self, seconds: float) -> None:
-        seconds = min(max(seconds, 0.0), self._max_wait)
-        self.stats.waited += seconds
-        self._sleep(seconds)
-
-    def _error(
-        self, method: str, path: str, status: int | None, problem: str, *, attempts: int
-    ) -> ConfluenceError:
-        where = f"Confluence {method} {path}"
+    def error(self, failure: Failure) -> ConfluenceError:
+        status, problem = failure.status, failure.problem
+        where = f"Confluence {failure.method} {failure.path}"
+        if failure.reply is None and status is None and failure.attempts == 0:
+            return ApiError(problem)  # refused before any call: a link to another host
         if status == 401:
             how = (
                 "email and token (an Atlassian API token)"
@@ -315,6 +291,7 @@ class ConfluenceHttp:
         if status == 404:
             return NotFoundError(f"{where}: 404 {problem}", status=status)
         shown = f"{status} " if status else ""
+        attempts = failure.attempts
         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
         return ApiError(f"{where}: {shown}{problem}{tries}", status=status)
 

@@ -408,24 +408,16 @@ class Daemon:
         if not runtime.retired or runtime.users:
             return
         runtime.client.close()
-        stats = runtime.client.transport.stats
-        closed = self._totals.closed
-        closed.requests += stats.requests
-        closed.rate_limited += stats.rate_limited
-        closed.retries += stats.retries
-        closed.failed += stats.failed
+        self._totals.closed.add(runtime.client.transport.stats)
         self._totals.live.remove(runtime.client)
         runtime.retired = False
 
     def _intercom_totals(self) -> Stats:
         with self._lock:
-            total = Stats(**vars(self._totals.closed))
+            total = Stats()
+            total.add(self._totals.closed)
             for client in self._totals.live:
-                stats = client.transport.stats
-                total.requests += stats.requests
-                total.rate_limited += stats.rate_limited
-                total.retries += stats.retries
-                total.failed += stats.failed
+                total.add(client.transport.stats)
         return total
 
     # -- staleness and gauges ---------------------------------------------------------------

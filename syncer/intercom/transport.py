@@ -1,21 +1,22 @@
 """The one seam between syncer and Intercom's HTTP API.
 
 Every call goes through ``Transport.request``: bearer auth, the ``Intercom-Version``
-header, the region's host, timeouts and pooled connections (httpx), the rate limiter,
-and retries. Third-party errors stop here: callers see ``IntercomError`` s carrying
-status, error codes and ``request_id``, never the token: what a reply says (its error
-messages, its ``X-Request-Id``) is scrubbed of the token before any error or log line is
-built from it, since a proxy or gateway may echo the ``Authorization`` header back.
+header, the region's host, and the HTTP core every client shares (``syncer.http.core``:
+pooled connections, the retry loop, the host guard, counters), told by ``_Intercom``
+what Intercom's replies mean: pace by ``X-RateLimit-*``, wait a 429 out until its reset,
+retry 5xx and timeouts, stop on a refused token. Third-party errors stop here:
+callers see ``IntercomError`` s carrying status, error codes and ``request_id``, never
+the token: what a reply says (its error messages, its ``X-Request-Id``) is scrubbed of
+the token before any error or log line is built from it, since a proxy or gateway may
+echo the ``Authorization`` header back.
 Tests swap the network, not this code: they point ``base_url`` at a fake Intercom, or
 pass an httpx transport.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +26,14 @@ from syncer import __version__
 from syncer.errors import (
     ErrorDetail,
     FatalIntercomError,
-    FencedError,
     IntercomError,
     NotFoundError,
     RetryableError,
+    SyncerError,
 )
-from syncer.fencing import SEND_GUARD
-from syncer.intercom.ratelimit import Quota, RateLimiter
+from syncer.http import core
+from syncer.http.core import HttpCore, Stats
+from syncer.intercom.ratelimit import RESET_MARGIN, Quota, RateLimiter
 from syncer.intercom.retry import Backoff, Verdict, classify
 from syncer.redact import Redactor
 
@@ -41,17 +43,8 @@ REGIONS = {
     "au": "https://api.au.intercom.io",
 }
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
-
-@dataclass
-class Stats:
-    """Counters a run reports: calls sent, 429s met, retries made, time spent waiting."""
-
-    requests: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    failed: int = 0
+__all__ = ["REGIONS", "Stats", "Transport", "base_url_for"]
 
 
 class Transport:
@@ -73,35 +66,29 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
-        self._origin = urlsplit(self.base_url)[:2]
-        self._clock = clock
-        self._sleep = sleep
-        self._redactor = Redactor([token])  # the token and "Bearer <token>", in any escaping
         self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
         self.backoff = backoff or Backoff()
-        self.stats = Stats()
-        self._stats_lock = threading.Lock()
-        # Imported here: structlog's console renderer pulls in rich, and importing the
-        # client should stay cheap (tests/test_intercom_api.py holds it under 0.5 s).
-        import structlog
-
-        self._log = structlog.get_logger("syncer.intercom")
-        self._client = httpx.Client(
+        # The token and "Bearer <token>", in any escaping.
+        self._core = HttpCore(
+            _Intercom(self.limiter, clock, Redactor([token])),
             base_url=self.base_url,
-            transport=http,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
             headers={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
                 "User-Agent": f"syncer/{__version__}",
             },
+            timeout=timeout,
+            redactor=Redactor([token]),
+            backoff=self.backoff,
+            sleep=sleep,
+            max_connections=max_connections,
+            http=http,
+            name="intercom",
         )
+        self.stats = self._core.stats
 
     def close(self) -> None:
-        self._client.close()
+        self._core.close()
 
     def __enter__(self) -> Transport:
         return self
@@ -122,7 +109,7 @@ class Transport:
         accept: str | None = None,
         raw: bool = False,
     ) -> Any:
-        """Send one call, retrying as its verdict allows; return the parsed JSON body.
+        """Send one call, retrying as its reply allows; return the parsed JSON body.
 
         ``idempotent`` defaults by method (GET, PUT, DELETE); pass ``True`` for a POST
         that is safe to repeat (the external-page upsert). A 429 is retried for every
@@ -131,87 +118,64 @@ class Transport:
         ``httpx.Response`` of a success instead of its JSON (text, downloads, redirects).
         """
         method = method.upper()
-        target = self._target(path)
         repeatable = method in IDEMPOTENT if idempotent is None else idempotent
         headers = {"Intercom-Version": version or self.api_version}
         if accept:
             headers["Accept"] = accept
-        attempt = 0
-        rate_limited = 0
-        guard = SEND_GUARD.get()
-        while True:
-            self.limiter.acquire()
-            if guard is not None and not guard():
-                # Asked as late as can be, after any wait for the budget and before each
-                # attempt: a process paused past its lease sends nothing when it wakes.
-                self.limiter.release(None)
-                raise FencedError(
-                    f"Intercom {method} {path}: not sent, the run may not write",
-                    attempts=attempt + rate_limited,  # earlier attempts did go out
-                )
-            reply: httpx.Response | None = None
-            problem: str
-            unsent = False
-            try:
-                reply = self._client.request(
-                    method, target, params=params, json=json, files=files, headers=headers
-                )
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                problem = self._redactor.redact(problem)
-                # No connection, no request: Intercom cannot have acted on it.
-                unsent = isinstance(exc, NEVER_SENT)
-            finally:
-                self.limiter.release(Quota.from_headers(reply.headers) if reply else None)
-                self._count(requests=1)
-            status = reply.status_code if reply is not None else None
-            verdict = classify(status)
-            if verdict is Verdict.OK:
-                assert reply is not None
-                return reply if raw else _body(reply)
-            if reply is not None:
-                problem = self._redactor.redact(_describe(reply))
-            if verdict is Verdict.RATE_LIMITED and rate_limited < self.backoff.rate_limit_attempts:
-                rate_limited += 1
-                self._count(rate_limited=1)
-                assert reply is not None
-                reset = self.limiter.bounded(_reset_of(reply, self._clock()))
-                self.limiter.exhausted_until(reset)
-                self._log.info("rate_limited", method=method, path=path, reset=reset)
-                self.limiter.pause(reset)
-                continue
-            may_repeat = repeatable or unsent
-            if verdict is Verdict.RETRY and may_repeat and attempt + 1 < self.backoff.attempts:
-                delay = self.backoff.delay(attempt)
-                attempt += 1
-                self._count(retries=1)
-                self._log.info(
-                    "retrying",
-                    method=method,
-                    path=path,
-                    status=status,
-                    problem=problem,
-                    attempt=attempt,
-                    delay=round(delay, 3),
-                )
-                self._sleep(delay)
-                continue
-            self._count(failed=1)
-            raise _error(method, path, status, reply, problem, verdict, self._redactor.redact)
+        reply = self._core.request(
+            method,
+            path,
+            idempotent=repeatable,
+            path=urlsplit(path).path if path.startswith("http") else path,
+            params=params,
+            json=json,
+            files=files,
+            headers=headers,
+        )
+        return reply if raw else _body(reply)
 
-    def _target(self, path: str) -> str:
-        if not path.startswith(("http://", "https://")):
-            return path
-        # A `next` link from a reply: follow it only to our own host, never leak the token.
-        parts = urlsplit(path)
-        if parts[:2] != self._origin:
-            raise IntercomError(f"refusing to follow a link to another host: {parts.netloc}")
-        return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def _count(self, **fields: int) -> None:
-        with self._stats_lock:
-            for name, value in fields.items():
-                setattr(self.stats, name, getattr(self.stats, name) + value)
+class _Intercom:
+    """What Intercom's replies mean, for the HTTP core: pacing by ``X-RateLimit-*``,
+    a 429 waited out until its reset, 5xx and timeouts retried, 401/403 fatal."""
+
+    def __init__(
+        self, limiter: RateLimiter, clock: Callable[[], float], redactor: Redactor
+    ) -> None:
+        self.limiter = limiter
+        self.clock = clock
+        self.redactor = redactor
+
+    def pace(self) -> None:
+        self.limiter.acquire()
+
+    def learn(self, reply: httpx.Response | None) -> None:
+        self.limiter.release(Quota.from_headers(reply.headers) if reply is not None else None)
+
+    def verdict(self, reply: httpx.Response | None) -> core.Verdict:
+        verdict = classify(reply.status_code if reply is not None else None)
+        if verdict is Verdict.OK:
+            return core.Done()
+        if verdict is Verdict.RATE_LIMITED:
+            assert reply is not None
+            reset = self.limiter.bounded(_reset_of(reply, self.clock()))
+            self.limiter.exhausted_until(reset)  # every caller holds back until then
+            return core.Throttled(max(0.0, reset + RESET_MARGIN - self.clock()))
+        return core.Retry() if verdict is Verdict.RETRY else core.Fail()
+
+    def describe(self, reply: httpx.Response) -> str:
+        return _describe(reply)
+
+    def error(self, failure: core.Failure) -> SyncerError:
+        return _error(
+            failure.method,
+            failure.path,
+            failure.status,
+            failure.reply,
+            failure.problem,
+            classify(failure.status) if failure.status or failure.reply is None else Verdict.FAILED,
+            self.redactor.redact,
+        )
 
 
 def base_url_for(region: str, override: str | None = None) -> str:
