@@ -36,9 +36,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connectors.confluence.convert import PageRef, convert_page  # noqa: E402
-from connectors.confluence.resolve import SiteResolver  # noqa: E402
-from connectors.confluence.site import Site  # noqa: E402
+from syncer.connectors.confluence.convert import PageRef, convert_page  # noqa: E402
+from syncer.connectors.confluence.resolve import SiteResolver  # noqa: E402
+from syncer.connectors.confluence.site import Site  # noqa: E402
 from tests.fakes.confluence import FakeConfluence, seed_space  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "confluence"

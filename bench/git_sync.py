@@ -31,10 +31,10 @@ from typing import Any
 
 from dry_run import NullPublisher, make_corpus
 
-from connectors.git import GitConnector
 from syncer import logs, registry
 from syncer.config import loader
 from syncer.connector import Connector, ConnectorType, Context
+from syncer.connectors.git import GitConnector
 from syncer.run import Options, sync
 from syncer.store import Store
 

@@ -24,9 +24,9 @@ ENTRY_POINT_GROUP = "syncer.connectors"
 
 # Imported lazily: validating a filesystem-only config should not import git or HTTP code.
 BUILTIN: dict[str, str] = {
-    "filesystem": "connectors.filesystem:CONNECTOR",
-    "git": "connectors.git:CONNECTOR",
-    "confluence": "connectors.confluence:CONNECTOR",
+    "filesystem": "syncer.connectors.filesystem:CONNECTOR",
+    "git": "syncer.connectors.git:CONNECTOR",
+    "confluence": "syncer.connectors.confluence:CONNECTOR",
 }
 
 

@@ -26,7 +26,7 @@ NOBODY = 65534
 CHILD = r"""
 import json, os, sys
 
-from connectors.filesystem import FilesystemConnector, FilesystemSettings
+from syncer.connectors.filesystem import FilesystemConnector, FilesystemSettings
 from syncer.convert.source_file import convert_file
 from syncer.model import Document, Excluded
 

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.confluence.connector import ConfluenceConnector, read_cursor
-from connectors.confluence.http import ConfluenceHttp, basic_auth, bearer_auth
-from connectors.confluence.settings import ConfluenceSettings
 from syncer.cli import main
 from syncer.config import loader
 from syncer.connector import ConnectorType, Context
+from syncer.connectors.confluence.connector import ConfluenceConnector, read_cursor
+from syncer.connectors.confluence.http import ConfluenceHttp, basic_auth, bearer_auth
+from syncer.connectors.confluence.settings import ConfluenceSettings
 from syncer.errors import ConfigError
 from syncer.http.backoff import Backoff, retry_after
 from syncer.model import Counts, Document, Excluded, Listing

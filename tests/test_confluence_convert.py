@@ -15,15 +15,15 @@ from bs4 import BeautifulSoup, Tag
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.confluence.convert import (
+from syncer.connectors.confluence.convert import (
     CONVERTER_VERSION,
     Converted,
     PageRef,
     UserRef,
     convert_page,
 )
-from connectors.confluence.resolve import FoundPage, SiteResolver, title_key
-from connectors.confluence.site import Site
+from syncer.connectors.confluence.resolve import FoundPage, SiteResolver, title_key
+from syncer.connectors.confluence.site import Site
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "confluence"
 BASE = "https://acme.atlassian.net/wiki"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.confluence.http import basic_auth, bearer_auth
+from syncer.connectors.confluence.http import basic_auth, bearer_auth
 from tests.fakes.confluence import CqlError, FakeConfluence, parse_cql, seed_space
 
 

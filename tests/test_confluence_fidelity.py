@@ -17,9 +17,9 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 
-from connectors.confluence.convert import PageRef, UserRef, convert_page
-from connectors.confluence.resolve import SiteResolver
-from connectors.confluence.site import Site
+from syncer.connectors.confluence.convert import PageRef, UserRef, convert_page
+from syncer.connectors.confluence.resolve import SiteResolver
+from syncer.connectors.confluence.site import Site
 from syncer.convert.callouts import kind_label
 from tests import fidelity
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from connectors.confluence import CONNECTOR as CONFLUENCE
-from connectors.confluence.settings import ConfluenceSettings
-from connectors.filesystem import CONNECTOR as FILESYSTEM
-from connectors.filesystem.settings import FilesystemSettings
-from connectors.git import CONNECTOR as GIT
-from connectors.git.settings import GitSettings
 from syncer.connector import Connector, Context
+from syncer.connectors.confluence import CONNECTOR as CONFLUENCE
+from syncer.connectors.confluence.settings import ConfluenceSettings
+from syncer.connectors.filesystem import CONNECTOR as FILESYSTEM
+from syncer.connectors.filesystem.settings import FilesystemSettings
+from syncer.connectors.git import CONNECTOR as GIT
+from syncer.connectors.git.settings import GitSettings
 from tests.contract import ConnectorContract, Harness
 from tests.fakes.confluence import FakeConfluence
 from tests.memory import MemoryConnector, MemorySource

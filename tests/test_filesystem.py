@@ -13,9 +13,9 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import ValidationError
 
-from connectors.filesystem import CONNECTOR, FilesystemConnector, FilesystemSettings
 from syncer import registry
 from syncer.connector import Connector, Context
+from syncer.connectors.filesystem import CONNECTOR, FilesystemConnector, FilesystemSettings
 from syncer.convert import CONVERTER_VERSION
 from syncer.model import Document, Excluded, Failure, Fetched, Listing
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.git.command import Credentials, Git, origin
+from syncer.connectors.git.command import Credentials, Git, origin
 from tests.test_git_support import GitHttpServer, GitRepo, GitSync, git_syncs, publish
 
 GIT_TOKEN = "ghp_child-env-Token-5c1d9e"

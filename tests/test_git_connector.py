@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.git import GitConnector, GitSettings, create
 from syncer.connector import Context
+from syncer.connectors.git import GitConnector, GitSettings, create
 from syncer.errors import SourceError
 from syncer.model import Document, Excluded, Failure, Stub
 from tests.test_git_support import GitRepo, GitSync, git, git_syncs, publish

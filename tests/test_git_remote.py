@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from connectors.git import GitConnector, GitSettings, create
-from connectors.git.command import classify
 from syncer.connector import Context
+from syncer.connectors.git import GitConnector, GitSettings, create
+from syncer.connectors.git.command import classify
 from syncer.errors import SourceError
 from tests.test_git_support import (
     GitDaemon,

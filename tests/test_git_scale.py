@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.git import GitConnector, GitSettings, create
 from syncer.connector import Context
+from syncer.connectors.git import GitConnector, GitSettings, create
 from syncer.model import Availability, Plan, Record
 from syncer.plan import plan, to_fetch
 from tests.test_git_support import GitRepo

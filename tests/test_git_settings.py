@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.git import GitSettings
 from syncer.cli import main
 from syncer.config import loader
+from syncer.connectors.git import GitSettings
 from syncer.errors import ConfigError
 
 REPO = Path(__file__).parent.parent

@@ -20,10 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from connectors.git import GitConnector
 from syncer import registry
 from syncer.config import loader
 from syncer.connector import Connector, ConnectorType, Context
+from syncer.connectors.git import GitConnector
 from syncer.run import Options, SourceReport, sync
 from syncer.store import Store
 from tests.memory import MemoryPublisher

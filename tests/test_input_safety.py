@@ -19,9 +19,9 @@ from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.filesystem import FilesystemConnector, FilesystemSettings
-from connectors.filesystem.reading import convert_bytes
 from syncer.cli import main
+from syncer.connectors.filesystem import FilesystemConnector, FilesystemSettings
+from syncer.connectors.filesystem.reading import convert_bytes
 from syncer.convert.source_file import Page, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Listing
 from tests.conftest import Workspace

@@ -26,10 +26,10 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from connectors.confluence.http import ApiError, AuthError, ConfluenceHttp, basic_auth
-from connectors.git.command import Credentials, Git
 from syncer import logs
 from syncer.cli import main
+from syncer.connectors.confluence.http import ApiError, AuthError, ConfluenceHttp, basic_auth
+from syncer.connectors.git.command import Credentials, Git
 from syncer.errors import FatalIntercomError, IntercomError
 from syncer.http.backoff import Backoff
 from syncer.intercom.transport import Transport

@@ -6,10 +6,10 @@ wire (auth, retries, rate limits). ``convert`` turns storage format into clean H
 links, users and included pages. ``preview`` prints one page as Fin would get it.
 """
 
-from connectors.confluence.connector import ConfluenceConnector, create
-from connectors.confluence.preview import PREVIEW
-from connectors.confluence.settings import ConfluenceSettings
 from syncer.connector import ConnectorType
+from syncer.connectors.confluence.connector import ConfluenceConnector, create
+from syncer.connectors.confluence.preview import PREVIEW
+from syncer.connectors.confluence.settings import ConfluenceSettings
 
 CONNECTOR = ConnectorType(
     name="confluence", settings=ConfluenceSettings, create=create, commands=(PREVIEW,)

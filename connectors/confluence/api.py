@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from connectors.confluence.convert import UserRef
-from connectors.confluence.http import (
+from syncer.connectors.confluence.convert import UserRef
+from syncer.connectors.confluence.http import (
     AuthError,
     ConfluenceError,
     ConfluenceHttp,

@@ -29,7 +29,8 @@ from typing import Any
 
 import structlog
 
-from connectors.confluence.api import (
+from syncer.connector import Connector, Context
+from syncer.connectors.confluence.api import (
     Body,
     CloudApi,
     ConfluenceApi,
@@ -42,17 +43,16 @@ from connectors.confluence.api import (
     chunks,
     scope_cql,
 )
-from connectors.confluence.convert import CONVERTER_VERSION, PageRef, UserRef, convert_page
-from connectors.confluence.http import (
+from syncer.connectors.confluence.convert import CONVERTER_VERSION, PageRef, UserRef, convert_page
+from syncer.connectors.confluence.http import (
     AuthError,
     ConfluenceError,
     ConfluenceHttp,
     basic_auth,
     bearer_auth,
 )
-from connectors.confluence.resolve import FoundPage, SiteResolver, title_key
-from connectors.confluence.settings import ConfluenceSettings
-from syncer.connector import Connector, Context
+from syncer.connectors.confluence.resolve import FoundPage, SiteResolver, title_key
+from syncer.connectors.confluence.settings import ConfluenceSettings
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 
 CURSOR_FORMAT = 1
@@ -87,7 +87,7 @@ class ConfluenceConnector:
         *,
         http: ConfluenceHttp | None = None,
     ) -> None:
-        from connectors.confluence.site import Site
+        from syncer.connectors.confluence.site import Site
 
         self.settings = settings
         self.site = Site(settings.base_url, settings.deployment, settings.page_url)

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from lxml import etree
 
-from connectors.confluence.emoticons import emoticon_text, legacy_class_text
+from syncer.connectors.confluence.emoticons import emoticon_text, legacy_class_text
 from syncer.convert import CONVERTER_VERSION as HTML_VERSION
 from syncer.convert import callouts
 from syncer.convert.html import normalise

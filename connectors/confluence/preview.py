@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from connectors.confluence.connector import ConfluenceConnector
-from connectors.confluence.http import ConfluenceHttp
-from connectors.confluence.settings import ConfluenceSettings
 from syncer.config.settings import Settings
 from syncer.connector import Command
+from syncer.connectors.confluence.connector import ConfluenceConnector
+from syncer.connectors.confluence.http import ConfluenceHttp
+from syncer.connectors.confluence.settings import ConfluenceSettings
 from syncer.errors import UsageError
 from syncer.model import Document, Excluded, Failure
 

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from connectors.confluence.convert import Included, PageRef, UserRef
-from connectors.confluence.site import Site
+from syncer.connectors.confluence.convert import Included, PageRef, UserRef
+from syncer.connectors.confluence.site import Site
 
 
 @dataclass(frozen=True, slots=True)

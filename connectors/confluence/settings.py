@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.confluence.site import PAGE_URL_PLACEHOLDERS
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
+from syncer.connectors.confluence.site import PAGE_URL_PLACEHOLDERS
 
 _SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
 _LABEL = re.compile(r"^[^\s\"',()]{1,255}$")

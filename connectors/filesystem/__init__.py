@@ -1,8 +1,8 @@
 """The ``type: filesystem`` connector: a folder of Markdown, HTML and text files."""
 
-from connectors.filesystem.connector import FilesystemConnector, create
-from connectors.filesystem.settings import FilesystemSettings
 from syncer.connector import ConnectorType
+from syncer.connectors.filesystem.connector import FilesystemConnector, create
+from syncer.connectors.filesystem.settings import FilesystemSettings
 
 CONNECTOR = ConnectorType(name="filesystem", settings=FilesystemSettings, create=create)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
-from connectors.filesystem.listing import Rules, list_folder
-from connectors.filesystem.page_url import fill_template
-from connectors.filesystem.patterns import compile_patterns
-from connectors.filesystem.reading import read_document
-from connectors.filesystem.settings import FilesystemSettings, folder_problem
 from syncer.connector import Connector, Context
+from syncer.connectors.filesystem.listing import Rules, list_folder
+from syncer.connectors.filesystem.page_url import fill_template
+from syncer.connectors.filesystem.patterns import compile_patterns
+from syncer.connectors.filesystem.reading import read_document
+from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from connectors.filesystem.patterns import has_negation, read_ignore_file
+from syncer.connectors.filesystem.patterns import has_negation, read_ignore_file
 from syncer.model import Failure, Listing, Stub
 
 IGNORE_FILE = ".syncignore"

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from connectors.filesystem.listing import LINKED_OUT, outside_reason
+from syncer.connectors.filesystem.listing import LINKED_OUT, outside_reason
 from syncer.convert import CONVERTER_VERSION
 from syncer.convert.source_file import Skipped, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Stub

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from connectors.filesystem.page_url import PLACEHOLDERS
-from connectors.filesystem.patterns import checked_patterns
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
+from syncer.connectors.filesystem.page_url import PLACEHOLDERS
+from syncer.connectors.filesystem.patterns import checked_patterns
 
 DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt")
 

@@ -1,8 +1,8 @@
 """The ``type: git`` connector: a repository's docs, synced by commit."""
 
-from connectors.git.connector import GitConnector, create
-from connectors.git.settings import GitSettings
 from syncer.connector import ConnectorType
+from syncer.connectors.git.connector import GitConnector, create
+from syncer.connectors.git.settings import GitSettings
 
 CONNECTOR = ConnectorType(name="git", settings=GitSettings, create=create)
 

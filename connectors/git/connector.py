@@ -32,11 +32,12 @@ from typing import TypeVar
 
 import structlog
 
-from connectors.filesystem.page_url import fill_template
-from connectors.filesystem.patterns import compile_patterns
-from connectors.filesystem.reading import convert_bytes, too_big
-from connectors.git.command import Credentials, Git, GitError
-from connectors.git.mirror import (
+from syncer.connector import Connector, Context
+from syncer.connectors.filesystem.page_url import fill_template
+from syncer.connectors.filesystem.patterns import compile_patterns
+from syncer.connectors.filesystem.reading import convert_bytes, too_big
+from syncer.connectors.git.command import Credentials, Git, GitError
+from syncer.connectors.git.mirror import (
     CURRENT,
     CURSOR,
     SUBMODULE_MODE,
@@ -47,8 +48,7 @@ from connectors.git.mirror import (
     UnknownRefError,
     did_you_mean,
 )
-from connectors.git.settings import GitSettings
-from syncer.connector import Connector, Context
+from syncer.connectors.git.settings import GitSettings
 from syncer.convert.links import document_links
 from syncer.errors import SourceError
 from syncer.model import Failure, Fetched, Listing, Stub

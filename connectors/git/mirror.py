@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from connectors.git.command import Git, GitError
+from syncer.connectors.git.command import Git, GitError
 
 FETCHED = "refs/syncer/fetched"
 CURRENT = "refs/syncer/current"  # the commit this run lists

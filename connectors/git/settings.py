@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.filesystem.patterns import checked_patterns
-from connectors.filesystem.settings import DEFAULT_INCLUDE
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
+from syncer.connectors.filesystem.patterns import checked_patterns
+from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
 
 # {path} and {path_stem} are the file's path in the repository (what a blob URL needs);
 # {rel_path} and {rel_path_stem} are relative to ``subpath`` (what a docs site needs).

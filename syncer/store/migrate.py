@@ -31,7 +31,7 @@ _SQLITE_WAIT_S = 60.0
 
 def script_location() -> Path:
     """The directory of the installed ``migrations`` package (the one holding ``env.py``)."""
-    spec = find_spec("migrations")
+    spec = find_spec("syncer.migrations")
     # Walk the search locations rather than trusting __file__: an editable install made
     # before the package had its __init__.py resolves it as a namespace package.
     for entry in (spec.submodule_search_locations or []) if spec else []:
