@@ -2,7 +2,8 @@
 
 Every converter ends here. ``normalise`` keeps an allow-list of tags and attributes,
 drops active content with everything inside it, unwraps the rest (keeping its text),
-makes links and images absolute, and serialises deterministically (``serialise``), so
+keeps the ``id`` of every heading and of every element a ``#fragment`` link of the
+document points at (so ``page#anchor`` links land), makes links and images absolute, and serialises deterministically (``serialise``), so
 the same input always hashes the same. Callouts and content tabs keep their one shape
 (``callouts``, ``tabs``): the classes of those shapes are the only ones kept besides a
 code block's language, and callouts in other tools' markup (MkDocs admonitions,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from bs4 import BeautifulSoup, Tag
 from bs4.builder._lxml import LXMLTreeBuilder
@@ -102,8 +104,13 @@ _ATTRIBUTES: dict[str, frozenset[str]] = {
     "p": frozenset({"class"}),
     "div": frozenset({"class"}),
     "abbr": frozenset({"title"}),
+    **{heading: frozenset({"id"}) for heading in HEADINGS},
 }
 _EVERYWHERE = frozenset({"lang"})
+# Any other kept element keeps its ``id`` only while a link of the document points at
+# it (``#fn:1`` at a footnote): a bare ``<div>`` with an id would no longer be bare.
+_TARGET_ID = "id"
+_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,200}")
 _NUMBER = re.compile(r"[0-9]{1,4}")
 _LANG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
@@ -237,12 +244,40 @@ def normalise(
             node.extract()
     _remove_where(root, lambda tag: RENAMED.get(tag.name, tag.name) in DROPPED)
     callouts.adopt(soup, root)
+    targets = _link_targets(root)
     unwrap = frozenset(
         id(tag)
         for tag in list(root.find_all(True))
-        if not _clean(tag, base_url, link_resolver, image_resolver)
+        if not _clean(tag, base_url, link_resolver, image_resolver, targets)
     )
     return serialise(root, unwrap=unwrap)
+
+
+def _link_targets(root: Tag) -> frozenset[str]:
+    """The ids a link of the document points at (``href="#x"``).
+
+    An anchor that holds nothing (``<a id="x"></a>``, ``<a name="x">``) would vanish as an
+    empty element; its id moves to its parent when the parent has none, and is kept
+    there, so links to it from other pages still land.
+    """
+    targets: set[str] = set()
+    for link in root.find_all("a"):
+        href = str(link.get("href") or "").strip()
+        if href.startswith("#") and len(href) > 1:
+            targets.add(unquote(href[1:]))
+        name = link.get("id") or link.get("name")
+        parent = link.parent
+        if (
+            name
+            and not href
+            and not link.get_text().strip()
+            and isinstance(parent, Tag)
+            and parent is not root
+            and not parent.get("id")
+        ):
+            parent["id"] = str(name)
+            targets.add(str(name))  # an anchor written on purpose is a target
+    return frozenset(targets)
 
 
 def _clean(
@@ -250,6 +285,7 @@ def _clean(
     base_url: str | None,
     link_resolver: Callable[[str], str | None] | None,
     image_resolver: Callable[[str], str | None] | None = None,
+    targets: frozenset[str] = frozenset(),
 ) -> bool:
     """Rename ``tag`` and filter its attributes; ``False`` when only its content stays."""
     name = RENAMED.get(tag.name, tag.name)
@@ -260,6 +296,8 @@ def _clean(
     attributes: dict[str, str] = {}
     for key, raw in tag.attrs.items():
         value = _attribute(name, key, str(raw)) if key in allowed else None
+        if key == _TARGET_ID and value is None and str(raw).strip() in targets:
+            value = _attribute(name, key, str(raw))
         if value is not None:
             attributes[key] = value
     if name == "a":
@@ -287,6 +325,8 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
         return value if _NUMBER.fullmatch(value) else None
     if name == "lang":
         return value if _LANG.fullmatch(value) else None
+    if name == "id":
+        return value if _ID.fullmatch(value) else None
     if name == "class":
         if tag == "code":
             languages = [word for word in value.split() if _LANGUAGE_CLASS.fullmatch(word)]
