@@ -1,70 +1,106 @@
-"""``syncer status``: the last run of each configured source, and whether it is stale.
+"""What each configured source's state is, from the store: ``syncer status`` and ``/status``.
 
-A last run still ``running`` whose source lock nobody holds was left by a process that
-died (a kill, a lost machine): it is shown as abandoned, and the source's next run
-closes it.
+One implementation for both, read from the store rather than from any process's memory,
+so every replica and the command line show the same: the last run (a run still
+``running`` whose source lock nobody holds was left by a process that died, and is
+shown as abandoned), the last success, who holds the source now, and staleness.
+
+A source is stale when its last success is older than ``daemon.stale_after_intervals``
+schedule periods. A source that never succeeded counts from ``since``: the daemon
+passes its own start, so a fresh deployment is not flagged at once; the command line
+has no such moment, so for it a source that never succeeded is stale.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from syncer.config.schedule import period
-from syncer.config.settings import Settings
-from syncer.store import Store
+from syncer.config.settings import Settings, SourceSettings
+from syncer.store import RunSummary, Store
 
 
-def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
-    """One row per configured source: its last run and staleness, from a read-only store."""
-    store = Store.open_read_only(settings.store.url)
-    try:
-        last = {run.source: run for run in store.last_runs()}
-        holders = {
-            source.name: store.lock_holder(source.name)
-            for source in settings.sources
-            if source.name in last and last[source.name].status == "running"
-        }
-        succeeded = {
-            source.name: next(
-                (r for r in store.runs(source.name, limit=50) if r.status == "succeeded"), None
-            )
-            for source in settings.sources
-        }
-    finally:
-        store.close()
+def stale_after(source: SourceSettings, settings: Settings) -> timedelta:
+    """How old a source's last success may be before it is stale."""
+    return period(source.schedule) * settings.daemon.stale_after_intervals
+
+
+def is_stale(
+    last_success: datetime | None, *, since: datetime | None, now: datetime, limit: timedelta
+) -> bool:
+    """Older than ``limit``, counting from ``since`` when there was never a success
+    (never having succeeded, with no ``since``, is stale)."""
+    start = last_success or since
+    return start is None or now - start > limit
+
+
+def source_rows(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    next_runs: Mapping[str, datetime | None] | None = None,
+    running_here: frozenset[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """One JSON-ready row per configured source, read from ``store``.
+
+    ``next_runs``: when the daemon's scheduler runs each source next; ``running_here``:
+    the sources this process is syncing (the store knows the rest by their locks).
+    """
+    last_runs = {run.source: run for run in store.last_runs()}
+    successes = store.last_successes()
+    leases = store.leases.all()
     rows = []
     for source in settings.sources:
-        run = last.get(source.name)
-        good = succeeded[source.name]
-        limit = period(source.schedule) * settings.daemon.stale_after_intervals
+        name = source.name
+        run = last_runs.get(name)
+        holder = store.lock_holder(name)
+        success = successes.get(name)
+        limit = stale_after(source, settings)
+        lease = leases.get(name)
+        next_run = (next_runs or {}).get(name)
         rows.append(
             {
-                "name": source.name,
+                "name": name,
                 "type": source.type,
                 "schedule": str(source.schedule),
-                "last_run": None
-                if run is None
-                else {
-                    "status": run.status,
-                    "started_at": run.started_at.isoformat(),
-                    "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                    "duration_s": round(run.duration.total_seconds(), 3) if run.duration else None,
-                    "counts": run.counts.as_dict(),
-                    "errors": list(run.errors),
-                },
-                "last_success_at": good.finished_at.isoformat()
-                if good and good.finished_at
-                else None,
-                "stale": _stale(good.finished_at if good else None, now, limit),
-                "lock_holder": holders.get(source.name),
-                "abandoned": run is not None
-                and run.status == "running"
-                and holders.get(source.name) is None,
+                "next_run": _iso(next_run),
+                "running": name in running_here or holder is not None,
+                "lock_holder": holder,
+                "lease": None
+                if lease is None or lease.expires_at <= now
+                else {"holder": lease.holder, "expires_at": _iso(lease.expires_at)},
+                "last_run": _run(run),
+                "abandoned": run is not None and run.status == "running" and holder is None,
+                "last_success_at": _iso(success),
+                "stale": is_stale(success, since=since, now=now, limit=limit),
+                "stale_after_s": limit.total_seconds(),
             }
         )
     return rows
 
 
-def _stale(last_success: datetime | None, now: datetime, limit: timedelta) -> bool:
-    return last_success is None or now - last_success > limit
+def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
+    """``syncer status``: every source's row, from the store opened read-only."""
+    with Store.open_read_only(settings.store.url) as store:
+        return source_rows(settings, store, now=now)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _run(run: RunSummary | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_s": round(run.duration.total_seconds(), 3) if run.duration else None,
+        "counts": run.counts.as_dict(),
+        "errors": list(run.errors),
+    }

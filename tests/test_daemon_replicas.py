@@ -118,7 +118,7 @@ def _exercise(
 
     def s0_leased() -> str | None:
         with Store.open_read_only(store_url) as store:
-            lease = store.leases().get("s0")
+            lease = store.leases.all().get("s0")
         busy = sum(1 for _, source_id, eid, _ in fake.upserts if eid.startswith("bulk-"))
         return lease.holder if lease is not None and busy >= 10 else None
 

@@ -17,9 +17,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from syncer.config.schedule import parse_schedule
 from syncer.daemon import schedules
 from syncer.daemon.leases import Leases, replica_id
-from syncer.daemon.status import is_stale
 from syncer.model import Counts, Page
 from syncer.run import NoProgress, Options, SourceReport, sync_source
+from syncer.status import is_stale
 from syncer.store import Store
 from tests.memory import MemoryPublisher, MemorySettings, MemorySource, memory_type
 
@@ -32,29 +32,29 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def test_a_lease_has_one_holder_until_it_expires(store_url: str) -> None:
     ttl = timedelta(seconds=30)
     with Store.open(store_url, migrate=True) as store:
-        assert store.acquire_lease("docs", "a", ttl)
-        assert not store.acquire_lease("docs", "b", ttl)
-        assert store.acquire_lease("docs", "a", ttl)  # re-claiming one's own extends it
-        assert store.acquire_lease("wiki", "b", ttl)  # sources are independent
-        assert store.renew_lease("docs", "a", ttl)
-        assert not store.renew_lease("docs", "b", ttl)
-        assert {name: lease.holder for name, lease in store.leases().items()} == {
+        assert store.leases.acquire("docs", "a", ttl)
+        assert not store.leases.acquire("docs", "b", ttl)
+        assert store.leases.acquire("docs", "a", ttl)  # re-claiming one's own extends it
+        assert store.leases.acquire("wiki", "b", ttl)  # sources are independent
+        assert store.leases.renew("docs", "a", ttl)
+        assert not store.leases.renew("docs", "b", ttl)
+        assert {name: lease.holder for name, lease in store.leases.all().items()} == {
             "docs": "a",
             "wiki": "b",
         }
-        store.release_lease("docs", "b")  # not b's: nothing happens
-        assert not store.acquire_lease("docs", "b", ttl)
-        store.release_lease("docs", "a")
-        assert store.acquire_lease("docs", "b", ttl)
+        store.leases.release("docs", "b")  # not b's: nothing happens
+        assert not store.leases.acquire("docs", "b", ttl)
+        store.leases.release("docs", "a")
+        assert store.leases.acquire("docs", "b", ttl)
 
 
 def test_an_expired_lease_passes_to_another_holder(store_url: str) -> None:
     with Store.open(store_url, migrate=True) as store:
-        assert store.acquire_lease("docs", "dead", timedelta(milliseconds=50))
+        assert store.leases.acquire("docs", "dead", timedelta(milliseconds=50))
         time.sleep(0.1)
-        assert store.acquire_lease("docs", "alive", timedelta(seconds=30))
-        assert not store.renew_lease("docs", "dead", timedelta(seconds=30))
-        lease = store.leases()["docs"]
+        assert store.leases.acquire("docs", "alive", timedelta(seconds=30))
+        assert not store.leases.renew("docs", "dead", timedelta(seconds=30))
+        lease = store.leases.all()["docs"]
         assert lease.holder == "alive"
         assert lease.expires_at > lease.acquired_at
 
@@ -84,13 +84,13 @@ def test_a_lost_lease_stops_the_run(tmp_path: Path) -> None:
             assert held
             assert leases.held() == ["docs"]
             time.sleep(0.1)
-            assert store.acquire_lease("docs", "other", timedelta(seconds=30))
+            assert store.leases.acquire("docs", "other", timedelta(seconds=30))
             leases.renew_all()
             assert stop.is_set()
             assert lost == ["docs"]
         assert leases.held() == []
         # Leaving the block released nothing of the other holder's.
-        assert store.leases()["docs"].holder == "other"
+        assert store.leases.all()["docs"].holder == "other"
         with leases.claim("docs", threading.Event()) as held:
             assert not held
 

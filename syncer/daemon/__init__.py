@@ -1,9 +1,10 @@
 """``syncer daemon``: scheduled syncs in a long-running process, with health and metrics.
 
-``service`` runs it (schedules, signals, shutdown, reload); ``leases`` keeps one replica
-per source; ``schedules`` turns a source's schedule into an APScheduler trigger;
-``metrics``, ``status`` and ``http`` are the ``/metrics``, ``/status``, ``/healthz`` and
-``/readyz`` endpoint.
+``service`` runs it (``serve``, signals, start, shutdown, reload) and composes the rest:
+``runs`` (what a source's job does), ``scheduling`` (APScheduler jobs, from the triggers
+of ``schedules``), ``housekeeping`` (gauges, staleness), ``routes`` and ``http`` (the
+endpoint: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``), ``metrics``, ``clients``
+(the Intercom client of the current config) and ``leases`` (one replica per source).
 """
 
 from syncer.daemon.service import Daemon, serve

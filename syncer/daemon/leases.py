@@ -86,7 +86,7 @@ class Leases:
 
         While held, a lost lease sets ``stop``. Leaving the block releases the lease.
         """
-        if not self.store.acquire_lease(source, self.holder, self.ttl):
+        if not self.store.leases.acquire(source, self.holder, self.ttl):
             yield False
             return
         with self._lock:
@@ -97,7 +97,7 @@ class Leases:
             with self._lock:
                 self._held.pop(source, None)
             try:
-                self.store.release_lease(source, self.holder)
+                self.store.leases.release(source, self.holder)
             except StoreError as exc:
                 # It expires by itself; the other replicas wait at most one lease period.
                 self._log.warning("lease_release_failed", source=source, error=str(exc))
@@ -128,7 +128,7 @@ class Leases:
             held = list(self._held.items())
         for source, entry in held:
             try:
-                ok = self.store.renew_lease(source, self.holder, self.ttl)
+                ok = self.store.leases.renew(source, self.holder, self.ttl)
             except StoreError as exc:
                 stalled = self._monotonic() - entry.renewed
                 if stalled < self.ttl.total_seconds() * GIVE_UP_FRACTION:

@@ -13,8 +13,8 @@ and every write method refuses before reaching the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
@@ -31,19 +31,19 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StoreError
 from syncer.model import Counts, Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store import locks as source_locks
+from syncer.store.database import Database
+from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.schema import (
     MAX_RUN_ERRORS,
     RUN_STATUSES,
     DocumentRow,
     IntentRow,
-    LeaseRow,
     RunRow,
     SourceRow,
     WorkspaceRow,
@@ -61,16 +61,6 @@ class SourceState:
     type: str
     import_source_id: str | None
     cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Which daemon replica holds a source, until when (unless renewed)."""
-
-    source: str
-    holder: str
-    acquired_at: datetime
-    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +92,16 @@ class Store:
         *,
         read_only: bool,
         redact: Callable[[str], str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         # engine None: a read-only store over nothing yet (a missing SQLite file, an
         # uninitialised database), which reads as empty.
-        self._engine = engine
-        self._url = url
-        self._read_only = read_only
-        self._closed = False
+        self._db = Database(engine, url, read_only=read_only)
         # Run errors and titles pass through it before they are stored: a server that
         # echoes a token into an error must not get it kept (syncer.redact).
         self._redact = redact or (lambda text: text)
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
+        self.leases = LeaseTable(self._db, clock)
 
     @classmethod
     def open(
@@ -173,10 +162,7 @@ class Store:
     def close(self) -> None:
         """Release the store's connections; the store cannot be used afterwards."""
         self._locks.close()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-        self._closed = True
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
@@ -187,7 +173,7 @@ class Store:
     @property
     def read_only(self) -> bool:
         """True for a store opened with ``open_read_only``."""
-        return self._read_only
+        return self._db.read_only
 
     # -- reads ------------------------------------------------------------------------
 
@@ -577,62 +563,13 @@ class Store:
             if result.rowcount != 1:
                 raise StoreError(f"no run {run_id} in store {self._shown}", run_id=run_id)
 
-    # -- daemon: leases (one replica per source), liveness, staleness -----------------
-    # Lease times come from the database's clock on Postgres, so replicas whose clocks
-    # disagree still agree on who holds what; SQLite (one replica) uses this host's.
+    # -- liveness and staleness ----------------------------------------------------------
 
     def ping(self) -> None:
         """Raise ``StoreError`` unless the database answers a trivial query."""
         with self._reading() as connection:
             if connection is not None:
                 connection.execute(select(1)).scalar_one()
-
-    def acquire_lease(self, source: str, holder: str, ttl: timedelta) -> bool:
-        """Claim ``source`` for ``holder`` for ``ttl``; False while another holds it.
-
-        Free, expired, or already ``holder`` 's: the claim succeeds (and is extended).
-        """
-        with self._writing() as connection:
-            now = _database_now(connection)
-            values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            claim = dialect.insert(LeaseRow).values(source=source, **values)
-            # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT.
-            claimed = connection.execute(
-                claim.on_conflict_do_update(
-                    index_elements=[LeaseRow.source],
-                    set_=values,
-                    where=(LeaseRow.expires_at < now) | (LeaseRow.holder == holder),
-                ).returning(LeaseRow.holder)
-            ).first()
-            return claimed is not None
-
-    def renew_lease(self, source: str, holder: str, ttl: timedelta) -> bool:
-        """Extend ``holder`` 's lease of ``source``; False if it is no longer theirs."""
-        with self._writing() as connection:
-            now = _database_now(connection)
-            result = connection.execute(
-                update(LeaseRow)
-                .where(LeaseRow.source == source, LeaseRow.holder == holder)
-                .values(expires_at=now + ttl)
-            )
-            return bool(result.rowcount == 1)
-
-    def release_lease(self, source: str, holder: str) -> None:
-        """Give ``source`` up, if ``holder`` still holds it."""
-        with self._writing() as connection:
-            connection.execute(
-                delete(LeaseRow).where(LeaseRow.source == source, LeaseRow.holder == holder)
-            )
-
-    def leases(self) -> dict[str, Lease]:
-        """Every lease row, expired or not, by source name."""
-        query = select(LeaseRow.source, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
-        with self._reading() as connection:
-            if connection is None:
-                return {}
-            rows = connection.execute(query).all()
-        return {row[0]: Lease(*row) for row in rows}
 
     def interrupt_abandoned_runs(self, source: str, at: datetime, reason: str) -> int:
         """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
@@ -671,32 +608,16 @@ class Store:
 
     @property
     def _shown(self) -> str:
-        return engines.safe_url(self._url)
+        return self._db.shown
 
-    @contextmanager
-    def _reading(self) -> Iterator[Connection | None]:
-        self._require_open()
-        if self._engine is None:
-            yield None
-            return
-        with engines.translated_errors(self._url), self._engine.connect() as connection:
-            yield connection
+    def _reading(self) -> AbstractContextManager[Connection | None]:
+        return self._db.reading()
 
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
-        if self._read_only:
-            raise StoreError(
-                f"store {self._shown} is open read-only (a dry run writes nothing)",
-                url=self._shown,
-            )
-        self._require_open()
-        assert self._engine is not None  # only read-only stores run without an engine
-        with engines.translated_errors(self._url), self._engine.begin() as connection:
-            yield connection
+    def _writing(self) -> AbstractContextManager[Connection]:
+        return self._db.writing()
 
     def _require_open(self) -> None:
-        if self._closed:
-            raise StoreError(f"store {self._shown} is closed", url=self._shown)
+        self._db.require_open()
 
     # -- per-source locks (syncer.store.locks) -----------------------------------------
 
@@ -710,15 +631,8 @@ class Store:
         self._require_open()
         return self._locks.holder_of(source)
 
-    def _insert(
-        self, table: type[SourceRow] | type[DocumentRow] | type[IntentRow] | type[WorkspaceRow]
-    ) -> Any:
-        # The two dialects' Insert classes share on_conflict_do_update and .excluded but
-        # no common type that declares them.
-        assert self._engine is not None
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+    def _insert(self, table: Any) -> Any:
+        return self._db.insert(table)
 
     def _update_source(self, name: str, **values: str | None) -> None:
         with self._writing() as connection:
@@ -753,13 +667,6 @@ def _delete_in(
     for start in range(0, len(values), _FORGET_CHUNK):
         chunk = list(values[start : start + _FORGET_CHUNK])
         connection.execute(delete(table).where(table.source_id == source_id, column.in_(chunk)))
-
-
-def _database_now(connection: Connection) -> datetime:
-    if connection.dialect.name == "postgresql":
-        now: datetime = connection.execute(select(func.now())).scalar_one()
-        return now
-    return datetime.now(UTC)
 
 
 def _utc(value: datetime) -> datetime:

@@ -1,0 +1,179 @@
+"""The daemon's runs: what a source's scheduled job does, and stopping them.
+
+A job claims the source's lease (one replica per source), runs ``syncer.run.sync_source``
+with a stop event and the lease as its fence, and counts the result in the metrics.
+A source that another replica just synced or holds is skipped, and this replica's next
+run of it moves to a random point of the period: replicas started together otherwise
+fire in lockstep, and the one just behind never runs. ``stop_all`` sets every run's
+stop event (documents in flight finish and are recorded) and ``wait`` waits for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from syncer.config.schedule import period
+from syncer.config.settings import SourceSettings
+from syncer.daemon.clients import ClientPool, Runtime
+from syncer.daemon.leases import Leases
+from syncer.daemon.metrics import Metrics
+from syncer.errors import StoreError
+from syncer.intercom.publisher import IntercomPublisher
+from syncer.run import NoProgress, Options, sync_source
+from syncer.store import Store
+
+# A scheduled run is skipped when the source succeeded less than this share of its
+# period ago: with several replicas each firing every source, that leaves one run per
+# period instead of one per replica.
+RECENT_FRACTION = 0.5
+POLL_S = 0.2
+
+
+class SourceRuns:
+    """Runs of this replica's sources, one at a time per source."""
+
+    def __init__(
+        self,
+        store: Store,
+        clients: ClientPool,
+        leases: Leases,
+        metrics: Metrics,
+        *,
+        holder: str,
+        clock: Callable[[], datetime],
+        random: Callable[[], float],
+        shift: Callable[[str, datetime], None],
+        starting: set[str],
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.leases = leases
+        self.metrics = metrics
+        self.holder = holder
+        self._clock = clock
+        self._random = random
+        self._shift_to = shift
+        self._starting = starting  # shared with the scheduler: run_on_start runs to come
+        self._log = log
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._running: dict[str, threading.Event] = {}
+        self.stopping = threading.Event()
+
+    def running(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._running)
+
+    def __call__(self, name: str) -> None:
+        """A source's scheduled job: run it here, unless stopping or already running."""
+        with self._lock:
+            if self.stopping.is_set() or name in self._running:
+                return
+            runtime = self.clients.take()
+            source = next((s for s in runtime.settings.sources if s.name == name), None)
+            if source is None:
+                self.clients.give_back(runtime)
+                return
+            first = name in self._starting
+            self._starting.discard(name)
+            stop = threading.Event()
+            self._running[name] = stop
+        try:
+            self._run_leased(runtime, source, stop, first=first)
+        except StoreError as exc:  # the store is down: said once per run, no traceback
+            self.metrics.runs.labels(name, "crashed").inc()
+            self._log.error("run_crashed", source=name, error=str(exc))
+        except Exception as exc:  # a bug: this run only, never the daemon
+            self.metrics.runs.labels(name, "crashed").inc()
+            self._log.exception("run_crashed", source=name, error=str(exc))
+        finally:
+            self.metrics.running.labels(name).set(0)
+            with self._lock:
+                del self._running[name]
+                self._idle.notify_all()
+            self.clients.give_back(runtime)
+
+    def stop_all(self) -> list[str]:
+        """Stop scheduling runs, and every run between its documents; those still going."""
+        with self._lock:
+            self.stopping.set()
+            for stop in self._running.values():
+                stop.set()
+            return sorted(self._running)
+
+    def wait(self, grace: float, hurry: Callable[[], bool]) -> list[str]:
+        """Wait up to ``grace`` seconds for the runs to end; the sources still running."""
+        deadline = time.monotonic() + grace
+        with self._lock:
+            while self._running and not hurry():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._idle.wait(min(remaining, POLL_S))
+            return sorted(self._running)
+
+    def _run_leased(
+        self, runtime: Runtime, source: SourceSettings, stop: threading.Event, *, first: bool
+    ) -> None:
+        name = source.name
+        if not first and self._synced_recently(source):
+            self.metrics.skipped.labels(name, "recent").inc()
+            self._shift(source)
+            return
+        with self.leases.claim(name, stop) as held:
+            if not held:
+                self.metrics.skipped.labels(name, "leased").inc()
+                self._log.debug("run_skipped", source=name, reason="leased")
+                self._shift(source)
+                return
+            if stop.is_set():
+                return
+            self.metrics.running.labels(name).set(1)
+            publisher = IntercomPublisher(
+                runtime.client, concurrency=runtime.settings.intercom.concurrency
+            )
+            report = sync_source(
+                source,
+                self.store,
+                publisher,
+                Options(),
+                cache_dir=runtime.settings.cache_dir / name,
+                clock=self._clock,
+                progress=NoProgress(),
+                stop=stop,
+                holder=self.holder,
+                # A replica paused past its lease sends nothing more once it wakes, even
+                # before the renewer notices: the lease is checked before every write.
+                fence=lambda: self.leases.valid(name),
+                siblings=[s.name for s in runtime.settings.sources if s.name != name],
+            )
+        if report.status == "skipped":  # the source's lock: a one-shot run holds it
+            self.metrics.skipped.labels(name, "locked").inc()
+            self._log.info("run_skipped", source=name, reason="locked")
+            return
+        self.metrics.observe(report)
+        if report.status == "succeeded":
+            self.metrics.last_success.labels(name).set(self._clock().timestamp())
+
+    def _shift(self, source: SourceSettings) -> None:
+        """Move this replica's next run of ``source`` to a random point of its period.
+
+        Each skip re-draws this replica's phase (an interval trigger counts from its
+        last fire), so the replicas spread over the period and share the work.
+        """
+        interval = source.schedule.interval
+        if interval is None:  # cron fires at set times: every replica's are the same anyway
+            return
+        offset = timedelta(seconds=self._random() * interval.total_seconds())
+        self._shift_to(source.name, self._clock() + offset)
+
+    def _synced_recently(self, source: SourceSettings) -> bool:
+        last = self.store.last_successes().get(source.name)
+        recent = period(source.schedule) * RECENT_FRACTION
+        return last is not None and self._clock() - last < recent

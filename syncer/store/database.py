@@ -1,0 +1,75 @@
+"""One store's connection to its database: reading, writing, and refusing to write.
+
+What every part of the store shares (``Store``'s documents, sources and runs, the
+``LeaseTable``): the engine behind the URL, a connection to read with (``None`` for a
+read-only store over nothing yet: a missing SQLite file reads as empty), a transaction
+to write in (refused on a read-only store, before the database is reached), driver
+failures turned into ``StoreError``, and the dialect's upsert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+
+from syncer.errors import StoreError
+from syncer.store import engine as engines
+
+
+class Database:
+    """The engine behind one store URL; ``None`` engine: read-only over nothing yet."""
+
+    def __init__(self, engine: Engine | None, url: str, *, read_only: bool) -> None:
+        self.engine = engine
+        self.url = url
+        self.read_only = read_only
+        self.closed = False
+
+    @property
+    def shown(self) -> str:
+        """The URL as it may be printed: its password masked."""
+        return engines.safe_url(self.url)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+        self.closed = True
+
+    def require_open(self) -> None:
+        if self.closed:
+            raise StoreError(f"store {self.shown} is closed", url=self.shown)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection | None]:
+        self.require_open()
+        if self.engine is None:
+            yield None
+            return
+        with engines.translated_errors(self.url), self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        if self.read_only:
+            raise StoreError(
+                f"store {self.shown} is open read-only (a dry run writes nothing)",
+                url=self.shown,
+            )
+        self.require_open()
+        assert self.engine is not None  # only read-only stores run without an engine
+        with engines.translated_errors(self.url), self.engine.begin() as connection:
+            yield connection
+
+    def insert(self, table: Any) -> Any:
+        """The dialect's INSERT for ``table`` (with ``on_conflict_do_update``)."""
+        # The two dialects' Insert classes share on_conflict_do_update and .excluded but
+        # no common type that declares them.
+        assert self.engine is not None
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
