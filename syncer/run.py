@@ -435,10 +435,10 @@ class _Run:
         connector: Connector | None = None
         try:
             store.ensure_source(source.name, source.type)
-            abandoned = store.interrupt_abandoned_runs(source.name, self.clock(), ABANDONED)
+            abandoned = store.runs.interrupt_abandoned(source.name, self.clock(), ABANDONED)
             if abandoned:
                 log.warning("abandoned_runs_interrupted", count=abandoned)
-            self.run_id = store.start_run(source.name, self.clock(), full=self.options.full)
+            self.run_id = store.runs.start(source.name, self.clock(), full=self.options.full)
             # First, so a refused token stops the source before any listing work.
             import_source_id = self._import_source(siblings, removed)
             if import_source_id is None:  # a removed source whose pages left with it
@@ -836,7 +836,7 @@ class _Run:
         shown = list(errors[:MAX_ERRORS])
         if self.run_id is not None:
             try:
-                self.store.finish_run(self.run_id, status, counts, shown, self.clock())
+                self.store.runs.finish(self.run_id, status, counts, shown, self.clock())
             except StoreError as exc:
                 status = "failed"
                 shown = [

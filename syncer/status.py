@@ -50,8 +50,8 @@ def source_rows(
     ``next_runs``: when the daemon's scheduler runs each source next; ``running_here``:
     the sources this process is syncing (the store knows the rest by their locks).
     """
-    last_runs = {run.source: run for run in store.last_runs()}
-    successes = store.last_successes()
+    last_runs = {run.source: run for run in store.runs.latest()}
+    successes = store.runs.last_successes()
     leases = store.leases.all()
     rows = []
     for source in settings.sources:

@@ -189,7 +189,7 @@ def runs_of(store_url: str, source: str, limit: int = 500) -> list[RunSummary]:
     if migrate.current(store_url) != migrate.head():
         return []
     with Store.open_read_only(store_url) as store:
-        return list(reversed(store.runs(source, limit=limit)))
+        return list(reversed(store.runs.of(source, limit=limit)))
 
 
 def page_ids_by_source(fake: FakeIntercom) -> dict[int, list[str]]:

@@ -51,7 +51,7 @@ class RecordingIntercom(FakeIntercom):
 
 def _runs(store_url: str) -> dict[str, list[RunSummary]]:
     with Store.open_read_only(store_url) as store:
-        return {name: list(reversed(store.runs(name, limit=1000))) for name in SOURCES}
+        return {name: list(reversed(store.runs.of(name, limit=1000))) for name in SOURCES}
 
 
 def _import_source_ids(store_url: str) -> dict[int, str]:

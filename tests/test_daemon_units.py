@@ -61,17 +61,17 @@ def test_an_expired_lease_passes_to_another_holder(store_url: str) -> None:
 
 def test_abandoned_runs_are_marked_interrupted(store_url: str) -> None:
     with Store.open(store_url, migrate=True) as store:
-        assert store.interrupt_abandoned_runs("docs", T0, "gone") == 0  # unknown source
+        assert store.runs.interrupt_abandoned("docs", T0, "gone") == 0  # unknown source
         store.ensure_source("docs", "filesystem")
-        done = store.start_run("docs", T0)
-        store.finish_run(done, "succeeded", Counts(created=1), [], T0 + timedelta(seconds=1))
-        store.start_run("docs", T0 + timedelta(seconds=5))
-        assert store.interrupt_abandoned_runs("docs", T0 + timedelta(seconds=9), "gone") == 1
-        runs = store.runs("docs")
+        done = store.runs.start("docs", T0)
+        store.runs.finish(done, "succeeded", Counts(created=1), [], T0 + timedelta(seconds=1))
+        store.runs.start("docs", T0 + timedelta(seconds=5))
+        assert store.runs.interrupt_abandoned("docs", T0 + timedelta(seconds=9), "gone") == 1
+        runs = store.runs.of("docs")
         assert [r.status for r in runs] == ["interrupted", "succeeded"]
         assert runs[0].errors == ("gone",)
         assert runs[0].finished_at == T0 + timedelta(seconds=9)
-        assert store.last_successes() == {"docs": T0 + timedelta(seconds=1)}
+        assert store.runs.last_successes() == {"docs": T0 + timedelta(seconds=1)}
         store.ping()
 
 
@@ -138,7 +138,7 @@ def test_a_stopped_run_records_what_was_sent_and_the_next_converges(tmp_path: Pa
         report = _sync(store, fin, mem, tmp_path, fin.stop)
         assert report.status == "interrupted"
         assert 3 <= report.counts.created < 20
-        assert store.runs("mem")[0].status == "interrupted"
+        assert store.runs.of("mem")[0].status == "interrupted"
         pushed = {r.page_id for r in store.records("mem").values() if r.page_id}
         assert pushed == set(fin.pages)  # every page Fin has is known, and no other
 

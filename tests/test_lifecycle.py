@@ -519,7 +519,7 @@ def test_a_run_left_running_by_a_kill_is_shown_abandoned_then_closed(
     workspace.fake.faults.clear()
     assert sync(workspace, capsys)[0] == 0
     with Store.open_read_only(f"sqlite:///{workspace.root / 'store.db'}") as store:
-        runs = store.runs("docs")
+        runs = store.runs.of("docs")
     assert [r.status for r in runs] == ["succeeded", "interrupted"]
     assert "abandoned" in runs[1].errors[0]
 

@@ -196,7 +196,7 @@ def test_source_ids_and_cursor_can_be_cleared(store: Store) -> None:
         pytest.param(lambda s: s.record_intents("ghost", [("a", "a")], T0), id="intents"),
         pytest.param(lambda s: s.clear_intents("ghost", ["a"]), id="clear_intents"),
         pytest.param(lambda s: s.rename_source("ghost", "new"), id="rename"),
-        pytest.param(lambda s: s.start_run("ghost", T0), id="start_run"),
+        pytest.param(lambda s: s.runs.start("ghost", T0), id="start_run"),
     ],
 )
 def test_writes_for_a_never_ensured_source_fail(
@@ -210,8 +210,8 @@ def test_writes_for_a_never_ensured_source_fail(
 def test_reads_for_an_unknown_source_are_empty(store: Store) -> None:
     assert store.records("ghost") == {}
     assert store.source_state("ghost") is None
-    assert store.runs("ghost") == []
-    assert store.last_runs() == []
+    assert store.runs.of("ghost") == []
+    assert store.runs.latest() == []
 
 
 # -- documents --------------------------------------------------------------------------
@@ -344,8 +344,8 @@ def test_run_bookkeeping(store: Store) -> None:
     # Not UTC on the way in: the store answers with the same instant, in UTC.
     paris = timezone(timedelta(hours=2))
     started = datetime(2026, 3, 1, 14, 0, 0, 500000, tzinfo=paris)
-    run_id = store.start_run("docs", started, full=True)
-    [running] = store.runs("docs")
+    run_id = store.runs.start("docs", started, full=True)
+    [running] = store.runs.of("docs")
     assert running == RunSummary(
         id=run_id,
         source="docs",
@@ -362,8 +362,8 @@ def test_run_bookkeeping(store: Store) -> None:
     counts = Counts(created=3, updated=2, deleted=1, unchanged=10, excluded=4, failed=25)
     errors = [f"error {i}" for i in range(25)]
     finished = started + timedelta(seconds=90)
-    store.finish_run(run_id, "failed", counts, errors, finished)
-    [done] = store.runs("docs")
+    store.runs.finish(run_id, "failed", counts, errors, finished)
+    [done] = store.runs.of("docs")
     assert done.status == "failed"
     assert done.counts == counts
     assert done.errors == tuple(errors[:20])
@@ -375,22 +375,22 @@ def test_run_bookkeeping(store: Store) -> None:
 
 def test_runs_newest_first_with_limit(store: Store) -> None:
     store.ensure_source("docs", "filesystem")
-    ids = [store.start_run("docs", T0 + timedelta(minutes=i)) for i in range(5)]
+    ids = [store.runs.start("docs", T0 + timedelta(minutes=i)) for i in range(5)]
     assert len(set(ids)) == 5
-    assert [run.id for run in store.runs("docs")] == ids[::-1]
-    assert [run.id for run in store.runs("docs", limit=2)] == [ids[4], ids[3]]
-    assert store.runs("docs")[0].full is False
+    assert [run.id for run in store.runs.of("docs")] == ids[::-1]
+    assert [run.id for run in store.runs.of("docs", limit=2)] == [ids[4], ids[3]]
+    assert store.runs.of("docs")[0].full is False
 
 
 def test_last_runs_has_the_latest_run_per_source_by_name(store: Store) -> None:
     for name in ("zeta", "alpha", "idle"):
         store.ensure_source(name, "filesystem")
-    zeta_old = store.start_run("zeta", T0)
-    zeta_new = store.start_run("zeta", T0 + timedelta(hours=1))
-    alpha = store.start_run("alpha", T0 + timedelta(minutes=1))
-    store.finish_run(zeta_old, "succeeded", Counts(created=1), [], T0 + timedelta(minutes=2))
-    store.finish_run(alpha, "blocked", Counts(), ["guard"], T0 + timedelta(minutes=3))
-    last = store.last_runs()
+    zeta_old = store.runs.start("zeta", T0)
+    zeta_new = store.runs.start("zeta", T0 + timedelta(hours=1))
+    alpha = store.runs.start("alpha", T0 + timedelta(minutes=1))
+    store.runs.finish(zeta_old, "succeeded", Counts(created=1), [], T0 + timedelta(minutes=2))
+    store.runs.finish(alpha, "blocked", Counts(), ["guard"], T0 + timedelta(minutes=3))
+    last = store.runs.latest()
     assert [(run.source, run.id, run.status) for run in last] == [
         ("alpha", alpha, "blocked"),
         ("zeta", zeta_new, "running"),
@@ -400,19 +400,19 @@ def test_last_runs_has_the_latest_run_per_source_by_name(store: Store) -> None:
 
 def test_finish_run_checks_its_arguments(store: Store) -> None:
     store.ensure_source("docs", "filesystem")
-    run_id = store.start_run("docs", T0)
+    run_id = store.runs.start("docs", T0)
     with pytest.raises(ValueError, match="unknown run status"):
-        store.finish_run(run_id, "done", Counts(), [], T0)
+        store.runs.finish(run_id, "done", Counts(), [], T0)
     with pytest.raises(StoreError, match="no run"):
-        store.finish_run(run_id + 1000, "succeeded", Counts(), [], T0)
-    assert store.runs("docs")[0].status == "running"
+        store.runs.finish(run_id + 1000, "succeeded", Counts(), [], T0)
+    assert store.runs.of("docs")[0].status == "running"
 
 
 def test_deleting_a_source_row_cascades(store: Store, store_url: str) -> None:
     # Nothing in the API deletes a source; an operator might, and must not leave orphans.
     store.ensure_source("docs", "filesystem")
     store.record_pushed("docs", hashed("a.md"), "p", T0)
-    store.start_run("docs", T0)
+    store.runs.start("docs", T0)
     engine = engines.create(store_url)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM sources WHERE name = 'docs'"))
@@ -437,8 +437,10 @@ READ_ONLY_WRITES: list[Callable[[Store], object]] = [
     lambda s: s.set_workspace_fact("foreign_pages", "3"),
     lambda s: s.rename_source("docs", "renamed"),
     lambda s: s.delete_source("docs"),
-    lambda s: s.start_run("docs", T0),
-    lambda s: s.finish_run(1, "failed", Counts(), [], T0),
+    lambda s: s.runs.start("docs", T0),
+    lambda s: s.runs.finish(1, "failed", Counts(), [], T0),
+    lambda s: s.runs.interrupt_abandoned("docs", T0, "gone"),
+    lambda s: s.leases.acquire("docs", "replica-1", timedelta(minutes=1)),
 ]
 
 
@@ -447,21 +449,21 @@ def _populate(url: str) -> None:
         writer.ensure_source("docs", "filesystem")
         writer.set_cursor("docs", "c1")
         writer.record_pushed("docs", hashed("a.md"), "p1", T0)
-        run_id = writer.start_run("docs", T0)
-        writer.finish_run(run_id, "succeeded", Counts(created=1), [], T0 + timedelta(seconds=1))
+        run_id = writer.runs.start("docs", T0)
+        writer.runs.finish(run_id, "succeeded", Counts(created=1), [], T0 + timedelta(seconds=1))
 
 
 def test_read_only_store_reads_and_refuses_every_write(store_url: str) -> None:
     _populate(store_url)
     with Store.open_read_only(store_url) as reader:
-        before = (reader.records("docs"), reader.source_state("docs"), reader.last_runs())
+        before = (reader.records("docs"), reader.source_state("docs"), reader.runs.latest())
         assert before[0] == {"a.md": Record("a.md", "a.md", "v1", "h1", "p1", "Title")}
         assert before[1] == SourceState("docs", "filesystem", None, "c1")
         assert [run.status for run in before[2]] == ["succeeded"]
         for write in READ_ONLY_WRITES:
             with pytest.raises(StoreError, match="read-only"):
                 write(reader)
-        after = (reader.records("docs"), reader.source_state("docs"), reader.last_runs())
+        after = (reader.records("docs"), reader.source_state("docs"), reader.runs.latest())
     assert after == before
 
 
@@ -472,7 +474,7 @@ def test_read_only_sqlite_leaves_the_file_untouched(sqlite_path: Path) -> None:
     siblings = sorted(sqlite_path.parent.iterdir())
     with Store.open_read_only(url) as reader:
         assert reader.records("docs")
-        assert reader.runs("docs")
+        assert reader.runs.of("docs")
         for write in READ_ONLY_WRITES:
             with pytest.raises(StoreError):
                 write(reader)
@@ -487,8 +489,8 @@ def test_read_only_missing_sqlite_file_reads_empty_and_is_not_created(
     with Store.open_read_only(f"sqlite:///{sqlite_path}") as reader:
         assert reader.records("docs") == {}
         assert reader.source_state("docs") is None
-        assert reader.last_runs() == []
-        assert reader.runs("docs") == []
+        assert reader.runs.latest() == []
+        assert reader.runs.of("docs") == []
         for write in READ_ONLY_WRITES:
             with pytest.raises(StoreError, match="read-only"):
                 write(reader)
@@ -503,7 +505,7 @@ def test_read_only_uninitialised_database_reads_empty(store_url: str, sqlite_pat
     with Store.open_read_only(store_url) as reader:
         assert reader.records("docs") == {}
         assert reader.source_state("docs") is None
-        assert reader.last_runs() == []
+        assert reader.runs.latest() == []
     if store_url.startswith("sqlite"):
         assert sqlite_path.read_bytes() == b""
     assert migrate.current(store_url) is None

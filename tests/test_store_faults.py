@@ -194,7 +194,7 @@ def test_a_store_lost_mid_run_fails_the_run_with_a_report_and_the_next_run_conve
     pages = workspace.fake.pages()
     assert sorted(p["external_id"] for p in pages) == [f"doc-{i:03d}.md" for i in range(120)]
     with Store.open_read_only(postgres_url) as store:
-        runs = store.runs("docs")
+        runs = store.runs.of("docs")
     assert [r.status for r in runs] == ["succeeded", "interrupted"]
     assert "abandoned" in runs[1].errors[0]
 

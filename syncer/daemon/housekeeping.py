@@ -44,7 +44,7 @@ class Housekeeping:
         """Refresh the gauges; warn of newly stale sources."""
         settings = self._settings()
         try:
-            successes = self.store.last_successes()
+            successes = self.store.runs.last_successes()
         except StoreError as exc:
             self._log.warning("store_unreachable", error=str(exc))
             return

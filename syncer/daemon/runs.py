@@ -174,6 +174,6 @@ class SourceRuns:
         self._shift_to(source.name, self._clock() + offset)
 
     def _synced_recently(self, source: SourceSettings) -> bool:
-        last = self.store.last_successes().get(source.name)
+        last = self.store.runs.last_successes().get(source.name)
         recent = period(source.schedule) * RECENT_FRACTION
         return last is not None and self._clock() - last < recent

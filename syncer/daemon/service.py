@@ -166,7 +166,7 @@ class Daemon:
         # lease another replica holds, and that replica's run is none of ours.
         for name in sorted(held.intersection(left)):
             try:
-                self.store.interrupt_abandoned_runs(
+                self.store.runs.interrupt_abandoned(
                     name, self._clock(), "interrupted: the shutdown grace period ran out"
                 )
                 self.store.leases.release(name, self.holder)

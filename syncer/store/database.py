@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StoreError
 from syncer.store import engine as engines
+from syncer.store.schema import SourceRow
 
 
 class Database:
@@ -73,3 +75,24 @@ class Database:
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+
+def source_row_id(connection: Connection, name: str) -> int:
+    """The id of source ``name`` 's row; ``StoreError`` if there is none."""
+    row_id = connection.execute(
+        select(SourceRow.id).where(SourceRow.name == name)
+    ).scalar_one_or_none()
+    if row_id is None:
+        raise unknown_source(name)
+    return row_id
+
+
+def unknown_source(name: str) -> StoreError:
+    return StoreError(f"unknown source {name!r}: ensure_source() it first", source=name)
+
+
+def aware(at: datetime) -> datetime:
+    """``at`` itself, refused if naive: the store keeps timezone-aware times only."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime {at!r}: the store needs timezone-aware times")
+    return at

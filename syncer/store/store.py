@@ -1,6 +1,9 @@
-"""The change-detection store: what each source sent to Intercom last time, and its runs.
+"""The change-detection store: what each source sent to Intercom last time.
 
-``Store`` is the only way the rest of syncer touches the database. It hands the planner
+``Store`` is the only way the rest of syncer touches the database: its own methods are
+the sources and their documents (and the intents and workspace facts beside them), its
+``runs`` the run rows (syncer.store.runs), its ``leases`` the daemon's lease rows
+(syncer.store.leases), ``try_lock`` the per-source locks. It hands the planner
 ``Record`` s (one SELECT per source), and the run writes back per document right after
 Intercom answers, each write committed at once, so a run killed at any moment leaves the
 store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
@@ -16,32 +19,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Self
 
 from sqlalchemy import (
     Connection,
     Engine,
-    RowMapping,
-    Select,
     bindparam,
     delete,
     func,
-    insert,
     select,
     update,
 )
 
 from syncer.errors import StoreError
-from syncer.model import Counts, Excluded, Hashed, Record
+from syncer.model import Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store import locks as source_locks
-from syncer.store.database import Database
+from syncer.store.database import Database, aware, source_row_id, unknown_source
 from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
+from syncer.store.runs import RunLog
 from syncer.store.schema import (
-    MAX_RUN_ERRORS,
-    RUN_STATUSES,
     DocumentRow,
     IntentRow,
     RunRow,
@@ -61,25 +60,6 @@ class SourceState:
     type: str
     import_source_id: str | None
     cursor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One run of one source, as ``syncer status`` shows it."""
-
-    id: int
-    source: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: str
-    full: bool
-    counts: Counts
-    errors: tuple[str, ...]
-
-    @property
-    def duration(self) -> timedelta | None:
-        """How long the run took; None while it is still running (or was cut off)."""
-        return None if self.finished_at is None else self.finished_at - self.started_at
 
 
 class Store:
@@ -102,6 +82,7 @@ class Store:
         self._redact = redact or (lambda text: text)
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
         self.leases = LeaseTable(self._db, clock)
+        self.runs = RunLog(self._db, self._redact)
 
     @classmethod
     def open(
@@ -254,43 +235,6 @@ class Store:
             rows = connection.execute(query).all()
         return [SourceState(*row) for row in rows]
 
-    def last_runs(self) -> list[RunSummary]:
-        """The latest run of every source that has one, sorted by source name."""
-        newest_first = (
-            func.row_number()
-            .over(
-                partition_by=RunRow.source_id,
-                order_by=(RunRow.started_at.desc(), RunRow.id.desc()),
-            )
-            .label("rank")
-        )
-        ranked = select(RunRow.id, newest_first).subquery()
-        query = (
-            _run_query()
-            .join(ranked, ranked.c.id == RunRow.id)
-            .where(ranked.c.rank == 1)
-            .order_by(SourceRow.name)
-        )
-        with self._reading() as connection:
-            if connection is None:
-                return []
-            rows = connection.execute(query).mappings().all()
-        return [_run_summary(row) for row in rows]
-
-    def runs(self, source: str, limit: int = 20) -> list[RunSummary]:
-        """The runs of ``source``, newest first, at most ``limit`` of them."""
-        query = (
-            _run_query()
-            .where(SourceRow.name == source)
-            .order_by(RunRow.started_at.desc(), RunRow.id.desc())
-            .limit(limit)
-        )
-        with self._reading() as connection:
-            if connection is None:
-                return []
-            rows = connection.execute(query).mappings().all()
-        return [_run_summary(row) for row in rows]
-
     # -- sources ----------------------------------------------------------------------
 
     def ensure_source(self, name: str, type: str) -> SourceState:
@@ -330,7 +274,7 @@ class Store:
                 select(SourceRow.cursor).where(SourceRow.name == name)
             ).one_or_none()
             if found is None:
-                raise _unknown_source(name)
+                raise unknown_source(name)
             if found[0] != cursor:
                 connection.execute(
                     update(SourceRow).where(SourceRow.name == name).values(cursor=cursor)
@@ -344,7 +288,7 @@ class Store:
         goes.
         """
         with self._writing() as connection:
-            old_id = _source_id(connection, old)
+            old_id = source_row_id(connection, old)
             target = connection.execute(
                 select(SourceRow.id).where(SourceRow.name == new)
             ).scalar_one_or_none()
@@ -401,7 +345,7 @@ class Store:
         """
         if not pushed:
             return
-        when = _aware(at)
+        when = aware(at)
         rows = [
             {
                 "key": hashed.document.key,
@@ -427,9 +371,9 @@ class Store:
         """
         if not pages:
             return
-        when = _aware(at)
+        when = aware(at)
         with self._writing() as connection:
-            source_id = _source_id(connection, source)
+            source_id = source_row_id(connection, source)
             upsert = self._insert(IntentRow)
             connection.execute(
                 upsert.on_conflict_do_update(
@@ -457,7 +401,7 @@ class Store:
     def _clear_intents(
         self, connection: Connection, source: str, external_ids: Sequence[str]
     ) -> None:
-        source_id = _source_id(connection, source)
+        source_id = source_row_id(connection, source)
         _delete_in(connection, IntentRow, IntentRow.external_id, source_id, external_ids)
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
@@ -468,14 +412,14 @@ class Store:
             {"b_key": item.document.key, "b_version": item.document.version} for item in items
         ]
         with self._writing() as connection:
-            source_id = _source_id(connection, source)
+            source_id = source_row_id(connection, source)
             statement = (
                 update(DocumentRow)
                 .where(
                     DocumentRow.source_id == source_id,
                     DocumentRow.key == bindparam("b_key"),
                 )
-                .values(version=bindparam("b_version"), last_seen_at=_aware(at))
+                .values(version=bindparam("b_version"), last_seen_at=aware(at))
             )
             connection.execute(statement, params)
 
@@ -483,7 +427,7 @@ class Store:
         """Remember documents listed but deliberately not sent (drafts), with no hash."""
         if not items:
             return
-        seen = _aware(at)
+        seen = aware(at)
         rows = [
             {
                 "key": item.key,
@@ -503,7 +447,7 @@ class Store:
         self, connection: Connection, source: str, rows: list[dict[str, Any]]
     ) -> None:
         """Insert or overwrite document rows by key; every row names the same columns."""
-        source_id = _source_id(connection, source)
+        source_id = source_row_id(connection, source)
         upsert = self._insert(DocumentRow)
         columns = [column for column in rows[0] if column != "key"]
         connection.execute(
@@ -520,48 +464,8 @@ class Store:
             return
         with self._writing() as connection:
             _delete_in(
-                connection, DocumentRow, DocumentRow.key, _source_id(connection, source), keys
+                connection, DocumentRow, DocumentRow.key, source_row_id(connection, source), keys
             )
-
-    # -- runs -------------------------------------------------------------------------
-
-    def start_run(self, source: str, at: datetime, *, full: bool = False) -> int:
-        """Record that a run of ``source`` started; returns its id for ``finish_run``."""
-        with self._writing() as connection:
-            source_id = _source_id(connection, source)
-            result = connection.execute(
-                insert(RunRow).values(
-                    source_id=source_id,
-                    started_at=_aware(at),
-                    status="running",
-                    full=full,
-                    errors=[],
-                )
-            )
-            run_id = result.inserted_primary_key
-        if run_id is None:  # pragma: no cover - every supported backend reports it
-            raise StoreError("the database did not report the new run's id")
-        return int(run_id[0])
-
-    def finish_run(
-        self, run_id: int, status: str, counts: Counts, errors: Sequence[str], at: datetime
-    ) -> None:
-        """Record how run ``run_id`` ended; keeps the first 20 errors."""
-        if status not in RUN_STATUSES:
-            raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
-        with self._writing() as connection:
-            result = connection.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id)
-                .values(
-                    finished_at=_aware(at),
-                    status=status,
-                    errors=[self._redact(error) for error in errors[:MAX_RUN_ERRORS]],
-                    **counts.as_dict(),
-                )
-            )
-            if result.rowcount != 1:
-                raise StoreError(f"no run {run_id} in store {self._shown}", run_id=run_id)
 
     # -- liveness and staleness ----------------------------------------------------------
 
@@ -570,39 +474,6 @@ class Store:
         with self._reading() as connection:
             if connection is not None:
                 connection.execute(select(1)).scalar_one()
-
-    def interrupt_abandoned_runs(self, source: str, at: datetime, reason: str) -> int:
-        """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
-
-        Only for the lease holder: a run left ``running`` by anyone else died with its
-        process (the lease it ran under has expired).
-        """
-        with self._writing() as connection:
-            source_id = connection.execute(
-                select(SourceRow.id).where(SourceRow.name == source)
-            ).scalar_one_or_none()
-            if source_id is None:
-                return 0
-            result = connection.execute(
-                update(RunRow)
-                .where(RunRow.source_id == source_id, RunRow.status == "running")
-                .values(status="interrupted", finished_at=_aware(at), errors=[reason])
-            )
-            return int(result.rowcount)
-
-    def last_successes(self) -> dict[str, datetime]:
-        """When each source's newest succeeded run finished, by source name."""
-        query = (
-            select(SourceRow.name, func.max(RunRow.finished_at))
-            .join(RunRow, RunRow.source_id == SourceRow.id)
-            .where(RunRow.status == "succeeded")
-            .group_by(SourceRow.name)
-        )
-        with self._reading() as connection:
-            if connection is None:
-                return {}
-            rows = connection.execute(query).all()
-        return {name: _utc(finished) for name, finished in rows if finished is not None}
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -640,20 +511,7 @@ class Store:
                 update(SourceRow).where(SourceRow.name == name).values(**values)
             )
             if result.rowcount != 1:
-                raise _unknown_source(name)
-
-
-def _unknown_source(name: str) -> StoreError:
-    return StoreError(f"unknown source {name!r}: ensure_source() it first", source=name)
-
-
-def _source_id(connection: Connection, name: str) -> int:
-    source_id = connection.execute(
-        select(SourceRow.id).where(SourceRow.name == name)
-    ).scalar_one_or_none()
-    if source_id is None:
-        raise _unknown_source(name)
-    return source_id
+                raise unknown_source(name)
 
 
 def _delete_in(
@@ -669,54 +527,5 @@ def _delete_in(
         connection.execute(delete(table).where(table.source_id == source_id, column.in_(chunk)))
 
 
-def _utc(value: datetime) -> datetime:
-    # func.max() loses the column type, so SQLite hands back naive (UTC) values.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _excluded(upsert: Any, *columns: str) -> dict[str, Any]:
     return {column: getattr(upsert.excluded, column) for column in columns}
-
-
-def _aware(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime {at!r}: the store needs timezone-aware times")
-    return at
-
-
-def _run_query() -> Select[*tuple[Any, ...]]:
-    return select(
-        RunRow.id,
-        SourceRow.name.label("source"),
-        RunRow.started_at,
-        RunRow.finished_at,
-        RunRow.status,
-        RunRow.full,
-        RunRow.created,
-        RunRow.updated,
-        RunRow.deleted,
-        RunRow.unchanged,
-        RunRow.excluded,
-        RunRow.failed,
-        RunRow.errors,
-    ).join(SourceRow, SourceRow.id == RunRow.source_id)
-
-
-def _run_summary(row: RowMapping) -> RunSummary:
-    return RunSummary(
-        id=row["id"],
-        source=row["source"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        status=row["status"],
-        full=bool(row["full"]),
-        counts=Counts(
-            created=row["created"],
-            updated=row["updated"],
-            deleted=row["deleted"],
-            unchanged=row["unchanged"],
-            excluded=row["excluded"],
-            failed=row["failed"],
-        ),
-        errors=tuple(row["errors"] or ()),
-    )

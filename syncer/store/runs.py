@@ -1,0 +1,199 @@
+"""Run rows: when each run of a source started and ended, how, and what it did.
+
+A run's row is written twice, at its start (``running``) and at its end (its status,
+counts and first errors); a no-op run writes nothing else (syncer.run). ``syncer
+status`` and the daemon's page read the newest run of every source and when each last
+succeeded; the lease holder marks the runs a dead process left ``running``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping, Select, func, insert, select, update
+
+from syncer.errors import StoreError
+from syncer.model import Counts
+from syncer.store.database import Database, aware, source_row_id
+from syncer.store.schema import MAX_RUN_ERRORS, RUN_STATUSES, RunRow, SourceRow
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run of one source, as ``syncer status`` shows it."""
+
+    id: int
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    full: bool
+    counts: Counts
+    errors: tuple[str, ...]
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the run took; None while it is still running (or was cut off)."""
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+class RunLog:
+    """The ``runs`` table of one store."""
+
+    def __init__(self, database: Database, redact: Callable[[str], str]) -> None:
+        self._db = database
+        # Run errors pass through it before they are stored: a server that echoes a
+        # token into an error must not get it kept (syncer.redact).
+        self._redact = redact
+
+    def start(self, source: str, at: datetime, *, full: bool = False) -> int:
+        """Record that a run of ``source`` started; returns its id for ``finish``."""
+        with self._db.writing() as connection:
+            result = connection.execute(
+                insert(RunRow).values(
+                    source_id=source_row_id(connection, source),
+                    started_at=aware(at),
+                    status="running",
+                    full=full,
+                    errors=[],
+                )
+            )
+            run_id = result.inserted_primary_key
+        if run_id is None:  # pragma: no cover - every supported backend reports it
+            raise StoreError("the database did not report the new run's id")
+        return int(run_id[0])
+
+    def finish(
+        self, run_id: int, status: str, counts: Counts, errors: Sequence[str], at: datetime
+    ) -> None:
+        """Record how run ``run_id`` ended; keeps the first 20 errors."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
+        with self._db.writing() as connection:
+            result = connection.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    finished_at=aware(at),
+                    status=status,
+                    errors=[self._redact(error) for error in errors[:MAX_RUN_ERRORS]],
+                    **counts.as_dict(),
+                )
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"no run {run_id} in store {self._db.shown}", run_id=run_id)
+
+    def interrupt_abandoned(self, source: str, at: datetime, reason: str) -> int:
+        """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
+
+        Only for the lease holder: a run left ``running`` by anyone else died with its
+        process (the lease it ran under has expired).
+        """
+        with self._db.writing() as connection:
+            source_id = connection.execute(
+                select(SourceRow.id).where(SourceRow.name == source)
+            ).scalar_one_or_none()
+            if source_id is None:
+                return 0
+            result = connection.execute(
+                update(RunRow)
+                .where(RunRow.source_id == source_id, RunRow.status == "running")
+                .values(status="interrupted", finished_at=aware(at), errors=[reason])
+            )
+            return int(result.rowcount)
+
+    def latest(self) -> list[RunSummary]:
+        """The latest run of every source that has one, sorted by source name."""
+        newest_first = (
+            func.row_number()
+            .over(
+                partition_by=RunRow.source_id,
+                order_by=(RunRow.started_at.desc(), RunRow.id.desc()),
+            )
+            .label("rank")
+        )
+        ranked = select(RunRow.id, newest_first).subquery()
+        query = (
+            _run_query()
+            .join(ranked, ranked.c.id == RunRow.id)
+            .where(ranked.c.rank == 1)
+            .order_by(SourceRow.name)
+        )
+        return self._summaries(query)
+
+    def of(self, source: str, limit: int = 20) -> list[RunSummary]:
+        """The runs of ``source``, newest first, at most ``limit`` of them."""
+        query = (
+            _run_query()
+            .where(SourceRow.name == source)
+            .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            .limit(limit)
+        )
+        return self._summaries(query)
+
+    def last_successes(self) -> dict[str, datetime]:
+        """When each source's newest succeeded run finished, by source name."""
+        query = (
+            select(SourceRow.name, func.max(RunRow.finished_at))
+            .join(RunRow, RunRow.source_id == SourceRow.id)
+            .where(RunRow.status == "succeeded")
+            .group_by(SourceRow.name)
+        )
+        with self._db.reading() as connection:
+            if connection is None:
+                return {}
+            rows = connection.execute(query).all()
+        return {name: _utc(finished) for name, finished in rows if finished is not None}
+
+    def _summaries(self, query: Select[Any]) -> list[RunSummary]:
+        with self._db.reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(query).mappings().all()
+        return [_run_summary(row) for row in rows]
+
+
+def _utc(value: datetime) -> datetime:
+    # func.max() loses the column type, so SQLite hands back naive (UTC) values.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _run_query() -> Select[*tuple[Any, ...]]:
+    return select(
+        RunRow.id,
+        SourceRow.name.label("source"),
+        RunRow.started_at,
+        RunRow.finished_at,
+        RunRow.status,
+        RunRow.full,
+        RunRow.created,
+        RunRow.updated,
+        RunRow.deleted,
+        RunRow.unchanged,
+        RunRow.excluded,
+        RunRow.failed,
+        RunRow.errors,
+    ).join(SourceRow, SourceRow.id == RunRow.source_id)
+
+
+def _run_summary(row: RowMapping) -> RunSummary:
+    return RunSummary(
+        id=row["id"],
+        source=row["source"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        status=row["status"],
+        full=bool(row["full"]),
+        counts=Counts(
+            created=row["created"],
+            updated=row["updated"],
+            deleted=row["deleted"],
+            unchanged=row["unchanged"],
+            excluded=row["excluded"],
+            failed=row["failed"],
+        ),
+        errors=tuple(row["errors"] or ()),
+    )
