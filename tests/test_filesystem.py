@@ -95,9 +95,11 @@ def test_syncignore_at_the_root_and_nested(tmp_path: Path) -> None:
 def test_keys_are_posix_paths_and_versions_are_size_and_mtime(tmp_path: Path) -> None:
     path = write(tmp_path, "guide/setup guide.md", "# Setup\n")
     os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
-    (stub,) = connector(tmp_path).list().stubs
+    conn = connector(tmp_path)
+    (stub,) = conn.list().stubs
     assert stub.key == "guide/setup guide.md"
-    assert stub.version == f"{len(b'# Setup ')}:1700000000123456789"
+    # The render stamp follows (issue 11 #10: a converter upgrade reads every file once).
+    assert stub.version == f"{len(b'# Setup ')}:1700000000123456789@{conn.stamp()}"
 
 
 def test_symlinks_to_files_and_folders_are_followed(tmp_path: Path) -> None:
@@ -245,6 +247,10 @@ def test_links_to_documents_become_page_urls_and_images_absolute(tmp_path: Path)
     )
     write(tmp_path, "setup/install.md", "# Install\n")
     write(tmp_path, "guide/faq.txt", "Questions.\n")
+    # Files of the source that are not documents (links to missing ones are reported:
+    # test_a_link_to_nothing_in_the_source_is_reported).
+    write(tmp_path, "guide/report.pdf", b"%PDF-1.4\n")
+    write(tmp_path, "guide/img/arch.png", b"\x89PNG\r\n")
     conn = connector(tmp_path, page_url="https://docs.example.com/{path_stem}")
     html = document(fetch_all(conn)["guide/intro.md"]).html
     parsed = BeautifulSoup(html, "lxml")
@@ -279,7 +285,7 @@ def test_document_version_is_the_stat_of_what_was_read(tmp_path: Path) -> None:
     os.utime(path, ns=(1_800_000_000_000_000_000, 1_800_000_000_000_000_000))
     fetched = document(next(conn.fetch([stub])))
     assert fetched.title == "Two, longer"
-    assert fetched.version == f"{path.stat().st_size}:1800000000000000000"
+    assert fetched.version == f"{path.stat().st_size}:1800000000000000000@{conn.stamp()}"
     assert fetched.version != stub.version
 
 
@@ -369,6 +375,10 @@ def test_relative_path_is_read_from_the_config_folder(tmp_path: Path) -> None:
         context={"base_dir": str(tmp_path)},
     )
     assert loaded.path == (tmp_path / "docs").resolve()
-    assert loaded.include == ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt")
+    # .mdx is Markdown (Docusaurus' MDX), so it is listed by default too (issue 11 #4).
+    assert loaded.include == (
+        *("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt"),
+        "**/*.mdx",
+    )
     assert loaded.max_file_bytes == 5_000_000
     assert "greater than 0" in _error({"path": str(tmp_path), "max_file_bytes": 0})

@@ -1,16 +1,26 @@
-"""The filesystem connector: ``list`` walks the folder, ``fetch`` reads and converts."""
+"""The filesystem connector: ``list`` walks the folder, ``fetch`` reads and converts.
+
+Every version the listing gives ends with the source's render stamp (``render_stamp``:
+the converter version, ``markdown:``, the page URL template and patterns, and the stat
+of the site config files the flavour would read), so a converter upgrade or an edited
+``mkdocs.yml`` makes every file read once more; what is then sent is decided by the
+content hash alone, so only pages whose output changed are re-sent.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from syncer.connector import Connector, Context
-from syncer.connectors.filesystem.listing import Rules, list_folder
+from syncer.connectors.filesystem.listing import LINKED_OUT, Rules, list_folder
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.reading import read_document
 from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
+from syncer.connectors.filesystem.site_files import FolderFiles, parent_config
+from syncer.convert.site import PARENT_CONFIG, Site, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
 
@@ -26,12 +36,24 @@ class FilesystemConnector:
             include=compile_patterns(settings.include),
             exclude=compile_patterns(settings.exclude),
         )
+        self._site: Site | None = None
+        self._stamp: str | None = None
 
     def list(self) -> Listing:
         problem = folder_problem(self.settings.path)
         if problem is not None:
             raise SourceError(f"source {self.settings.name}: {problem}", source=self.settings.name)
-        return list_folder(self.settings.path, self.rules)
+        listing = list_folder(self.settings.path, self.rules)
+        stamp = self.stamp()
+        return replace(
+            listing,
+            stubs=tuple(
+                stub
+                if stub.version == LINKED_OUT
+                else Stub(stub.key, versioned(stub.version, stamp))
+                for stub in listing.stubs
+            ),
+        )
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
         for stub in stubs:
@@ -41,14 +63,46 @@ class FilesystemConnector:
                 max_bytes=self.settings.max_file_bytes,
                 url_of=self.url_of,
                 notes=self.counts,
+                site=self.site(),
+                stamp=self.stamp(),
             )
+
+    def site(self) -> Site:
+        """The source's Markdown flavour and files, made when the first file is read."""
+        if self._site is None:
+            files = FolderFiles(self.settings.path, max_bytes=self.settings.max_file_bytes)
+            outside = (
+                parent_config(self.settings.path)
+                if self.settings.markdown in ("auto", "mkdocs")
+                else {}
+            )
+            self._site = Site(files, setting=self.settings.markdown, outside=outside)
+        return self._site
+
+    def stamp(self) -> str:
+        """What every version ends with: the render stamp, from stats alone (no read)."""
+        if self._stamp is None:
+            configs: dict[str, str] = {}
+            for path in (*config_candidates(""), PARENT_CONFIG):
+                try:
+                    info = (self.settings.path / path).stat()
+                except OSError:
+                    continue
+                configs[path] = f"{info.st_size}:{info.st_mtime_ns}"
+            settings = self.settings
+            self._stamp = render_stamp(
+                settings.markdown, settings.page_url, settings.include, settings.exclude, configs
+            )
+        return self._stamp
 
     def cursor(self) -> str | None:
         return None
 
     def notes(self) -> dict[str, int]:
-        """What conversion had to change, by document (the run report shows it)."""
-        return dict(self.counts)
+        """What conversion had to change, by document, and what the site's config could
+        not have followed (the run report shows them)."""
+        site = self._site.notes() if self._site is not None else {}
+        return {**self.counts, **site}
 
     def close(self) -> None:
         """Nothing to let go of: every file is closed as soon as it is read."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from syncer.connectors.filesystem.listing import LINKED_OUT, outside_reason
 from syncer.convert import CONVERTER_VERSION
+from syncer.convert.site import Site, versioned
 from syncer.convert.source_file import Skipped, convert_file
 from syncer.model import Document, Excluded, Failure, Fetched, Stub
 
@@ -28,10 +29,14 @@ def read_document(
     max_bytes: int,
     url_of: Callable[[str], str | None],
     notes: Counter[str] | None = None,
+    site: Site | None = None,
+    stamp: str = "",
 ) -> Fetched:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``.
 
-    ``notes`` (when given) counts the conversion's caveats, as ``convert_bytes`` does.
+    ``notes`` (when given) counts the conversion's caveats, as ``convert_bytes`` does;
+    ``site`` renders Markdown in the source's flavour; ``stamp`` is what the listing
+    appends to every version (``versioned``).
     """
     if stub.key.startswith("/") or ".." in stub.key.split("/"):
         return Failure(stub.key, "not a path inside the source folder")
@@ -67,8 +72,8 @@ def read_document(
         return Failure(stub.key, f"cannot read file: {error.strerror or error}")
     if len(data) > max_bytes:
         return Failure(stub.key, too_big(len(data), max_bytes))
-    version = f"{info.st_size}:{info.st_mtime_ns}"
-    return convert_bytes(stub.key, version, data, url_of=url_of, notes=notes)
+    version = versioned(f"{info.st_size}:{info.st_mtime_ns}", stamp)
+    return convert_bytes(stub.key, version, data, url_of=url_of, notes=notes, site=site)
 
 
 def _resolved(root: Path, path: Path) -> tuple[Path, bool]:
@@ -94,16 +99,26 @@ def convert_bytes(
     url_of: Callable[[str], str | None],
     image_resolver: Callable[[str], str | None] | None = None,
     notes: Counter[str] | None = None,
+    site: Site | None = None,
+    raw_url_of: Callable[[str], str | None] | None = None,
 ) -> Fetched:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for the file ``key`` holding ``data``.
 
     Shared by every connector that reads files (a folder, a git tree): ``version`` is
-    whatever its listing said, ``url_of`` and ``image_resolver`` go to ``convert_file``.
+    whatever its listing said; ``url_of``, ``image_resolver``, ``site`` and ``raw_url_of``
+    go to ``convert_file``.
     Each caveat of the conversion (``Page.notes``: nesting flattened) is counted in
     ``notes`` under ``"<key>: <note>"``, for the run report (a connector's ``notes()``).
     """
     try:
-        page = convert_file(key, data, url_of=url_of, image_resolver=image_resolver)
+        page = convert_file(
+            key,
+            data,
+            url_of=url_of,
+            image_resolver=image_resolver,
+            site=site,
+            raw_url_of=raw_url_of,
+        )
     except ValueError as error:
         return Failure(key, str(error))
     if isinstance(page, Skipped):

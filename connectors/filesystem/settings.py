@@ -12,8 +12,12 @@ from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
 from syncer.connectors.filesystem.page_url import PLACEHOLDERS
 from syncer.connectors.filesystem.patterns import checked_patterns
+from syncer.convert.site import MarkdownSetting
 
-DEFAULT_INCLUDE = ("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt")
+DEFAULT_INCLUDE = (
+    *("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt"),
+    "**/*.mdx",  # Docusaurus' MDX: Markdown too
+)
 
 
 class FilesystemSettings(SourceSettings):
@@ -34,6 +38,14 @@ class FilesystemSettings(SourceSettings):
     )
     max_file_bytes: int = Field(
         default=5_000_000, gt=0, description="Larger files are reported, not read"
+    )
+    markdown: MarkdownSetting = Field(
+        default="auto",
+        description="How Markdown files render: auto (mkdocs.yml in the folder, or just above "
+        "it with this folder as its docs_dir: mkdocs; docusaurus.config.{js,ts,mjs} in the "
+        "folder or its website/: docusaurus; else gfm), commonmark, gfm (tables, "
+        "strikethrough, alerts, heading ids), mkdocs (Python-Markdown with the extensions "
+        "mkdocs.yml enables) or docusaurus (MDX)",
     )
 
     @field_validator("path")

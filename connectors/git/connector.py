@@ -7,7 +7,14 @@ to list it. With the last synced commit (the cursor) still in the mirror, ``git 
 -M`` also names what changed (``changes``, logged as ``git_changes``); after a force-push
 or with a fresh mirror there is no diff, and the blob SHAs against the store give the
 same answer. ``fetch`` reads blobs by SHA through one ``git cat-file --batch`` process
-and converts them with the shared file converters.
+and converts them with the shared file converters, in the source's Markdown flavour
+(``markdown:``; a ``Site`` over the whole commit, ``CommitFiles``, so ``mkdocs.yml`` and
+snippets at the repository's root are read from the same commit).
+
+Versions are blob SHAs followed by the render stamp (``render_stamp``: the converter
+version, ``markdown:``, URL templates and patterns, and the blob SHAs of the site config
+files, from one ``git ls-tree``): a converter upgrade or an edited ``mkdocs.yml`` reads
+every file once more, and only pages whose output changed are re-sent.
 
 Keys (and the default ``external_id``) are paths in the repository. A renamed file is a
 new key: it keeps its Intercom page when its front matter sets ``external_id``,
@@ -49,7 +56,9 @@ from syncer.connectors.git.mirror import (
     did_you_mean,
 )
 from syncer.connectors.git.settings import GitSettings
+from syncer.connectors.git.site_files import CommitFiles
 from syncer.convert.links import document_links
+from syncer.convert.site import Site, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Failure, Fetched, Listing, Stub
 
@@ -75,6 +84,7 @@ class Snapshot:
     files: dict[str, Blob]
     listing: Listing
     changes: Changes | None
+    stamp: str = ""  # the render stamp every version ends with
 
 
 class GitConnector:
@@ -97,6 +107,7 @@ class GitConnector:
         self.blobs_read = 0
         # Caveats of conversion ("<key>: nesting flattened from line 40"), for the report.
         self.counts: Counter[str] = Counter()
+        self._site: Site | None = None
 
     # -- the Connector protocol -----------------------------------------------------------
 
@@ -132,11 +143,22 @@ class GitConnector:
         ]
         with self.mirror.locked(shared=True), self.mirror.blobs(wanted) as contents:
             for stub in stubs:
-                yield self._fetch_one(stub, snapshot.commit, blobs[stub.key], contents)
+                yield self._fetch_one(stub, snapshot, blobs[stub.key], contents)
 
     def notes(self) -> dict[str, int]:
-        """What conversion had to change, by document (the run report shows it)."""
-        return dict(self.counts)
+        """What conversion had to change, by document, and what the site's config could
+        not have followed (the run report shows them)."""
+        site = self._site.notes() if self._site is not None else {}
+        return {**self.counts, **site}
+
+    def site(self, commit: str) -> Site:
+        """The source's Markdown flavour over the tree of ``commit``, made on first use."""
+        files = self._site.files if self._site is not None else None
+        if not isinstance(files, CommitFiles) or files.commit != commit:
+            files = CommitFiles(self.mirror, commit, max_bytes=self.settings.max_file_bytes)
+            self._site = Site(files, base=self.settings.subpath, setting=self.settings.markdown)
+        assert self._site is not None
+        return self._site
 
     def close(self) -> None:
         """Nothing to let go of: each git process and file is closed when it is done."""
@@ -233,7 +255,8 @@ class GitConnector:
             else:
                 files[path] = Blob(followed.sha, followed.size)
         changes = self._changes(commit, cursor)
-        stubs = tuple(Stub(path, files[path].sha) for path in sorted(files))
+        stamp = self._stamp(commit)
+        stubs = tuple(Stub(path, versioned(files[path].sha, stamp)) for path in sorted(files))
         self.log.info(
             "git_listed",
             commit=commit,
@@ -247,6 +270,21 @@ class GitConnector:
             files=files,
             listing=Listing(stubs=stubs, complete=True, failures=tuple(failures)),
             changes=changes,
+            stamp=stamp,
+        )
+
+    def _stamp(self, commit: str) -> str:
+        """The render stamp at ``commit``: site configs by blob SHA, no blob read."""
+        settings = self.settings
+        configs = self.mirror.blob_shas(commit, config_candidates(settings.subpath))
+        return render_stamp(
+            settings.markdown,
+            settings.page_url,
+            self.raw_template,
+            settings.subpath,
+            settings.include,
+            settings.exclude,
+            configs,
         )
 
     def _current_commit(self) -> str:
@@ -333,9 +371,14 @@ class GitConnector:
     # -- reading -----------------------------------------------------------------------
 
     def _fetch_one(
-        self, stub: Stub, commit: str, blob: Blob | None, contents: Iterator[bytes | GitError]
+        self,
+        stub: Stub,
+        snapshot: Snapshot,
+        blob: Blob | None,
+        contents: Iterator[bytes | GitError],
     ) -> Fetched:
         """One stub's document; ``contents`` yields the blobs under the size limit, in order."""
+        commit = snapshot.commit
         if blob is None:
             return Failure(stub.key, f"not in the tree of commit {commit[:12]}")
         if blob.size > self.settings.max_file_bytes:
@@ -360,11 +403,13 @@ class GitConnector:
             image_resolver = document_links(stub.key, self.raw_url_of)
         return convert_bytes(
             stub.key,
-            blob.sha,
+            versioned(blob.sha, snapshot.stamp),
             data,
             url_of=self.url_of,
             image_resolver=image_resolver,
             notes=self.counts,
+            site=self.site(commit),
+            raw_url_of=self.raw_url_of if self.raw_template is not None else None,
         )
 
     # -- URLs ----------------------------------------------------------------------------

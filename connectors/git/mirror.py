@@ -294,6 +294,19 @@ class Mirror:
             )
         return entries
 
+    def blob_shas(self, commit: str, paths: Sequence[str]) -> dict[str, str]:
+        """The blob SHA of each of ``paths`` that is a file at ``commit`` (one ``ls-tree``)."""
+        if not paths:
+            return {}
+        out = self._local(["ls-tree", "-z", "--full-tree", commit, "--", *paths])
+        found = {}
+        for record in out.split(b"\0"):
+            meta, _, raw_path = record.partition(b"\t")
+            words = meta.decode("ascii").split()
+            if len(words) == 3 and words[1] == "blob":
+                found[raw_path.decode("utf-8", "replace")] = words[2]
+        return found
+
     def follow(self, commit: str, paths: Sequence[str]) -> dict[str, Followed]:
         """Where each symlink at ``paths`` leads inside ``commit``'s tree."""
         if not paths:

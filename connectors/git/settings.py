@@ -18,6 +18,7 @@ from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
 from syncer.connectors.filesystem.patterns import checked_patterns
 from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
+from syncer.convert.site import MarkdownSetting
 
 # {path} and {path_stem} are the file's path in the repository (what a blob URL needs);
 # {rel_path} and {rel_path_stem} are relative to ``subpath`` (what a docs site needs).
@@ -77,6 +78,14 @@ class GitSettings(SourceSettings):
     )
     max_file_bytes: int = Field(
         default=5_000_000, gt=0, description="Larger files are reported, not read"
+    )
+    markdown: MarkdownSetting = Field(
+        default="auto",
+        description="How Markdown files render: auto (mkdocs.yml in subpath or a folder "
+        "above it: mkdocs; docusaurus.config.{js,ts,mjs} there or in its website/: "
+        "docusaurus; else gfm), commonmark, gfm (tables, "
+        "strikethrough, alerts, heading ids), mkdocs (Python-Markdown with the extensions "
+        "mkdocs.yml enables) or docusaurus (MDX)",
     )
     timeout: float = Field(
         default=600.0, gt=0, description="Seconds a git command that talks to the remote may take"

@@ -2,12 +2,13 @@
 
 Every converter ends here. ``normalise`` keeps an allow-list of tags and attributes,
 drops active content with everything inside it, unwraps the rest (keeping its text),
-keeps the ``id`` of every heading and of every element a ``#fragment`` link of the
-document points at (so ``page#anchor`` links land), makes links and images absolute, and serialises deterministically (``serialise``), so
-the same input always hashes the same. Callouts and content tabs keep their one shape
-(``callouts``, ``tabs``): the classes of those shapes are the only ones kept besides a
-code block's language, and callouts in other tools' markup (MkDocs admonitions,
-``<aside class="note">``, Bootstrap alerts...) are rewritten to it. Nothing here raises
+keeps the ``id`` of every heading, tab and element a ``#fragment`` link of the document
+points at (so ``page#anchor`` links land), makes links and images absolute, and
+serialises deterministically (``serialise``), so the same input always hashes the same.
+Callouts and content tabs keep their one shape (``callouts``, ``tabs``): the classes of
+those shapes are the only ones kept besides a code block's language, and callouts in
+other tools' markup (MkDocs admonitions, ``<aside class="note">``, Bootstrap alerts...)
+are rewritten to it. Nothing here raises
 on malformed input: lxml repairs what it can and the rest is text. Every parse here
 closes void elements where they open and moves body content libxml2 left in ``<head>``
 to the body, as HTML's own parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
@@ -296,7 +297,12 @@ def _clean(
     attributes: dict[str, str] = {}
     for key, raw in tag.attrs.items():
         value = _attribute(name, key, str(raw)) if key in allowed else None
-        if key == _TARGET_ID and value is None and str(raw).strip() in targets:
+        if (
+            key == _TARGET_ID
+            and value is None
+            and (str(raw).strip() in targets or tabs.kept_class(name, str(tag.get("class") or "")))
+        ):
+            # A tab is a link target by design (``#install-macos`` opens that tab).
             value = _attribute(name, key, str(raw))
         if value is not None:
             attributes[key] = value

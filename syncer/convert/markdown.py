@@ -1,8 +1,10 @@
 """Markdown to HTML, and the YAML front matter that may open a Markdown file.
 
-Rendering is CommonMark plus GitHub's tables, strikethrough and alerts (``> [!NOTE]``,
-``[!TIP]``, ``[!IMPORTANT]``, ``[!WARNING]``, ``[!CAUTION]``), through markdown-it-py; an
-alert is written in the one callout shape (``syncer.convert.callouts``). Raw HTML
+Rendering is GFM through markdown-it-py: CommonMark plus GitHub's tables, strikethrough,
+alerts (``> [!NOTE]``, ``[!TIP]``, ``[!IMPORTANT]``, ``[!WARNING]``, ``[!CAUTION]``) and
+heading ids (GitHub's slugs: ``## Set up`` is ``#set-up``, a repeat ``#set-up-1``); an
+alert is written in the one callout shape (``syncer.convert.callouts``). With
+``gfm=False`` it is plain CommonMark (the ``commonmark`` flavour): none of those. Raw HTML
 inside Markdown is passed through on purpose: the normaliser cleans it later, like any
 other HTML. Lists and block quotes nested past ``MAX_NESTING`` are flattened
 into plain paragraphs, every word kept, and the rendering says so.
@@ -23,6 +25,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
+from mdit_py_plugins.anchors import anchors_plugin
 
 from syncer.convert import callouts
 
@@ -85,15 +88,17 @@ _FLATTENED = "syncer_flattened_line"
 _MARKERS = re.compile(r"^(?:[ \t]*(?:>|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t]|$)))+[ \t]*")
 
 
-def render_markdown(text: str, notes: list[str] | None = None, *, first_line: int = 1) -> str:
+def render_markdown(
+    text: str, notes: list[str] | None = None, *, first_line: int = 1, gfm: bool = True
+) -> str:
     """HTML for a Markdown body (front matter already split off); fenced code keeps its
-    language as ``class="language-x"``.
+    language as ``class="language-x"``. ``gfm=False``: plain CommonMark.
 
     When nesting past ``MAX_NESTING`` was flattened, a one-line note saying from which
     line is appended to ``notes`` (``first_line``: the file's line the body starts on).
     """
     env: dict[str, Any] = {}
-    html = str(_parser().render(text, env))
+    html = str(_parser(gfm).render(text, env))
     line = env.get(_FLATTENED)
     if notes is not None and isinstance(line, int):
         notes.append(
@@ -154,16 +159,19 @@ def _paragraph(state: StateBlock, lines: list[str], first: int, end: int) -> Non
 
 
 @cache
-def _parser() -> MarkdownIt:
+def _parser(gfm: bool = True) -> MarkdownIt:
     # Built once: construction compiles every rule chain (a third of a small page's
     # render time). Rendering keeps its state per call, so one parser serves all.
     # GitHub alerts are markdown-it-py's own block rule (``alerts``, 4.1+), the one
     # mdit-py-plugins' gfm plugin enables too; only their HTML is ours.
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING, "alerts": True})
-    md.enable(["table", "strikethrough"])
-    md.core.ruler.push("syncer_alert_titles", _drop_alert_titles)
-    md.add_render_rule("alert_open", _alert_open)
-    md.add_render_rule("alert_close", _alert_close)
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING, "alerts": gfm})
+    if gfm:
+        md.enable(["table", "strikethrough"])
+        # mdit-py-plugins' anchors: GitHub's slug rule, repeats numbered as GitHub does.
+        md.use(anchors_plugin, min_level=1, max_level=6)
+        md.core.ruler.push("syncer_alert_titles", _drop_alert_titles)
+        md.add_render_rule("alert_open", _alert_open)
+        md.add_render_rule("alert_close", _alert_close)
     block = _FlatteningBlockParser()
     block.ruler = md.block.ruler  # the rules the preset and enable() chose
     md.block = block

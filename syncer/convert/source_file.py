@@ -2,10 +2,12 @@
 
 Shared by every connector that reads files, so a Markdown file converts the same from a
 file share as from git. Input is the file's POSIX path relative to the source root and
-its bytes; no file system is touched. A file that cannot become a page raises
-``ValueError`` with a one-line reason (the connector turns it into a ``Failure``); a
-file that asks not to be published comes back as ``Skipped``. A page that converted with
-a caveat (deep nesting flattened) says so in its ``notes``.
+its bytes; no file system is touched but through the source's ``Site`` (its Markdown
+flavour, ``syncer.convert.site``, and its files, to check links). A file that cannot
+become a page raises ``ValueError`` with a one-line reason (the connector turns it into a
+``Failure``); a file that asks not to be published comes back as ``Skipped``. A page that
+converted with a caveat (deep nesting flattened, a link to nothing in the source, an
+include left out) says so in its ``notes``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncer.convert.html import first_heading, main_content, normalise, page_title
-from syncer.convert.links import document_links
+from syncer.convert.links import checked_links, document_links
 from syncer.convert.markdown import render_markdown, split_front_matter
+from syncer.convert.site import Site
 from syncer.convert.text import text_to_html
 from syncer.convert.titles import title_from_path
 from syncer.convert.urls import scheme_of
 
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -72,6 +75,8 @@ def convert_file(
     *,
     url_of: Callable[[str], str | None],
     image_resolver: Callable[[str], str | None] | None = None,
+    site: Site | None = None,
+    raw_url_of: Callable[[str], str | None] | None = None,
 ) -> Page | Skipped:
     """The page for the file at ``path`` holding ``data``.
 
@@ -79,6 +84,9 @@ def convert_file(
     is none, or ``path`` is not a document); links between documents go through it.
     ``image_resolver(src)``, when given, makes an image's ``src`` absolute first (a git
     source points images at raw file URLs); otherwise images resolve against the page URL.
+    With a ``site`` (the source's tree and Markdown flavour), Markdown renders in that
+    flavour, and links and images are checked against the tree (``checked_links``): one
+    to nothing in the source is a note; ``raw_url_of(path)`` then gives an image's URL.
     Markdown may set ``title``, ``url``, ``external_id``, ``draft`` and ``fin`` in its
     front matter; HTML gives its main content; any other suffix is plain text.
     """
@@ -86,28 +94,45 @@ def convert_file(
     lower = path.lower()
     front: dict[str, Any] = {}
     notes: list[str] = []
+    title: str | None = None
     if lower.endswith(MARKDOWN_SUFFIXES):
         front, body = split_front_matter(text)
         skip = _skip_reason(front)
         if skip is not None:
             return Skipped(skip)
-        first_line = text.count("\n") - body.count("\n") + 1
-        raw, title = render_markdown(body, notes, first_line=first_line), None
+        rendered = site.render(path, text) if site is not None else None
+        if rendered is None:
+            first_line = text.count("\n") - body.count("\n") + 1
+            gfm = site is None or site.flavour != "commonmark"
+            raw = render_markdown(body, notes, first_line=first_line, gfm=gfm)
+        else:
+            raw, title = rendered.html, rendered.title
+            front = {**front, **rendered.front}
+            notes.extend(rendered.notes)
     elif lower.endswith(HTML_SUFFIXES):
         raw = main_content(text)
         title = page_title(text)
     else:
-        raw, title = text_to_html(text), None
+        raw = text_to_html(text)
     url = _front_url(front) or url_of(path)
+    link_resolver = document_links(path, url_of)
+    if site is not None:
+        link_resolver = checked_links(path, url_of, site.exists, notes)
+        image_resolver = checked_links(
+            path, _no_page, site.exists, notes, fallback=raw_url_of, what="image"
+        )
     html = normalise(
         raw,
         base_url=url,
-        link_resolver=document_links(path, url_of),
+        link_resolver=link_resolver,
         image_resolver=image_resolver,
     )
     if not html:
         raise ValueError("no content left after conversion: nothing to send")
-    title = _front_string(front, "title") or title or first_heading(html) or title_from_path(path)
+    # A flavour's title is its generator's rule (MkDocs: nav first); else front matter.
+    if site is None or title is None or lower.endswith(HTML_SUFFIXES):
+        title = _front_string(front, "title") or title
+    title = title or first_heading(html) or title_from_path(path)
     title = " ".join(title.split())
     return Page(
         title=title,
@@ -116,6 +141,10 @@ def convert_file(
         external_id=_front_string(front, "external_id"),
         notes=tuple(notes),
     )
+
+
+def _no_page(path: str) -> str | None:
+    return None
 
 
 def _skip_reason(front: dict[str, Any]) -> str | None:
