@@ -3,9 +3,12 @@
 ``page_digest(page)`` is the digest of the page body alone: what can be computed from
 both sides, a document about to be sent and a page Intercom lists, so a page found in
 Intercom that the store did not know (a lost store, a crash between a create and its
-record) costs no call when it already holds what would be sent. ``content_hash`` adds
-the converter version, so a converter change re-sends every page while a ``touch``
-(same bytes) sends nothing.
+record) costs no call when it already holds what would be sent. ``content_hash`` is
+the digest of that same page under the hash scheme: the converter version is not part
+of it, so a converter change re-sends exactly the pages whose output changed. (Reading
+every file again after an upgrade is the listing's job: file connectors put the
+converter version in each file's version, ``syncer.convert.site.render_stamp``.) A
+``touch`` (same bytes) sends nothing either way.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import json
 
 from syncer.model import Availability, Document, Hashed, Page
 
-# Bump when the meaning of the hash input changes (a field added or removed).
-HASH_SCHEME = "1"
+# Bump when the meaning of the hash input changes (a field added or removed). 2: the
+# converter version left the hash (every page is re-sent once, at that upgrade only).
+HASH_SCHEME = "2"
 
 
 def _fields(page: Page) -> list[object]:
@@ -44,10 +48,8 @@ def page_digest(page: Page) -> str:
 
 
 def content_hash(document: Document, availability: Availability) -> str:
-    """A hex SHA-256 of what would be sent for ``document``, and its converter version."""
-    return _sha256(
-        [HASH_SCHEME, document.converter_version, *_fields(Page.of(document, availability))]
-    )
+    """A hex SHA-256 of what would be sent for ``document`` (what decides a write)."""
+    return _sha256([HASH_SCHEME, *_fields(Page.of(document, availability))])
 
 
 def document_digest(document: Document, availability: Availability) -> str:

@@ -60,8 +60,9 @@ class Document:
     title: str
     html: str
     url: str | None
-    # Bumped whenever a converter's output changes for the same input, so that the
-    # content hash moves and the page is re-sent.
+    # Which converter made the HTML (for logs and reports). It does not decide a write:
+    # the content hash is of what is sent, so a page re-converted to the same HTML by a
+    # newer converter is not re-sent.
     converter_version: str
     locale: str = "en"
 
