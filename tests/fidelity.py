@@ -247,6 +247,11 @@ SYNTAX: dict[str, re.Pattern[str]] = {
     ),
 }
 _CODE_TAGS = ("pre", "code", "kbd", "samp")
+# Docusaurus' magic comments: its code blocks show the lines they mark, never themselves.
+_MAGIC_COMMENT = re.compile(
+    r"^\s*(?://|#|/\*|\{/\*|<!--|--)\s*(?:highlight-(?:next-line|start|end)|"
+    r"(?:error|this-line-is-highlighted)-?\S*)\s*(?:\*/\}?|-->)?\s*$"
+)
 _PAGE_SUFFIXES = frozenset({"", ".html", ".htm", ".md", ".mdx"})
 _FENCE = re.compile(r"^(?P<indent>[ \t>]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*)$")
 _LANG_WORD = re.compile(r"[\w+#.-]+(?![\w+#.-]*=)")
@@ -328,7 +333,7 @@ def source_fences(markdown: str) -> list[tuple[str | None, int]]:
             closes = len(raw) - len(line) <= indent + 3
             if closes and line.startswith(fence) and not line.strip().strip(fence[0]):
                 break
-            if line.strip():
+            if line.strip() and not _MAGIC_COMMENT.match(line):
                 body += 1
         found.append((language.group(0).lower() if language else None, body))
     return found

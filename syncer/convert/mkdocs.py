@@ -29,6 +29,7 @@ element, else the file name; that H1 is dropped from the body when it repeats th
 
 from __future__ import annotations
 
+import html
 import importlib
 import posixpath
 import re
@@ -220,10 +221,10 @@ def render_mkdocs(path: str, text: str, site: MkDocsSite) -> Rendered:
     page.path, page.title_hint, page.title, page.notes = path, hint, None, []
     md = site._markdown
     md.reset()
-    html = md.convert(body)
+    rendered = md.convert(body)
     site._anchors[path] = page.ids
     title = hint or page.title or _file_title(rel)
-    return Rendered(html=html, title=title, front=front, notes=tuple(page.notes))
+    return Rendered(html=rendered, title=title, front=front, notes=tuple(page.notes))
 
 
 def _file_title(rel: str) -> str:
@@ -606,7 +607,9 @@ class _Shapes(Treeprocessor):
         if first is None or first.tag != "h1":
             return
         # As MkDocs reads it: inline HTML and escapes put back as text.
-        heading = " ".join(toc.unescape(toc.stashedHTML2text(_text(first), self.md)).split())
+        heading = " ".join(
+            html.unescape(toc.strip_tags(toc.render_inner_html(first, self.md))).split()
+        )
         if self.page.title_hint is None:
             self.page.title = heading
         alone = len(root) == 1 and not (first.tail or "").strip()
