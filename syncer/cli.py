@@ -176,6 +176,15 @@ def _parser() -> argparse.ArgumentParser:
     config_option(sub)
     api_cli.add_arguments(sub)
 
+    sub = command(
+        "preview",
+        _preview,
+        "Print the HTML Fin would get for one document (stdout); title, URL, notes on stderr.",
+    )
+    config_option(sub)
+    sub.add_argument("source", metavar="SOURCE", help="the source's name")
+    sub.add_argument("key", metavar="KEY", help="the document's key (a path, a page id)")
+
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
     sub.add_argument("--json", action="store_true")
@@ -382,6 +391,12 @@ def _local(url: str) -> bool:
     # A local SQLite file belongs to this one process: create and migrate it on first use.
     # A shared Postgres store is migrated on purpose, with `syncer db upgrade`.
     return url.startswith("sqlite")
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from syncer.preview import preview
+
+    return preview(_load(args), args.source, args.key, sys.stdout, sys.stderr)
 
 
 def _status(args: argparse.Namespace) -> int:
