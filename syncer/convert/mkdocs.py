@@ -240,7 +240,11 @@ def _extensions(
 ) -> list[Extension]:
     built: list[Extension] = []
     names = {name.removeprefix("markdown.extensions.") for name, _ in config.extensions}
-    for name, options in config.extensions:
+    extensions = list(config.extensions)
+    if names & {"pymdownx.superfences", "pymdownx.extra"} and "pymdownx.highlight" not in names:
+        # SuperFences highlights with Pygments unless highlight says otherwise.
+        extensions.append(("pymdownx.highlight", {}))
+    for name, options in extensions:
         key = name.removeprefix("markdown.extensions.")
         if key == "pymdownx.snippets":
             built.append(_SnippetsExtension(files, folder, page, _usable(key, options, notes)))
