@@ -151,9 +151,12 @@ def test_mkdocs_page_in_the_project_shapes(tmp_path: Path) -> None:
     assert ("toml", "a = 1\nb = 2") in fidelity.code_blocks(html)
     assert '<h2 id="custom-id">Set up</h2>' in html
     assert '<abbr title="Hyper Text Markup Language">HTML</abbr>' in html
-    assert "😄" in html and "material-check" not in html
-    assert "Snippet text." in html and "Included text." in html
-    assert "::: kept.inside.code" in html and "my_module" not in html
+    assert "😄" in html
+    assert "material-check" not in html
+    assert "Snippet text." in html
+    assert "Included text." in html
+    assert "::: kept.inside.code" in html
+    assert "my_module" not in html
     assert 'href="https://d.example.com/docs/index#custom-id"' in html
     notes = " | ".join(result.notes)
     for expected in (
@@ -233,7 +236,8 @@ def test_preview_prints_one_document_of_a_filesystem_and_a_git_source(
         assert main(["--log-format", "json", "preview", "-c", str(config), source, key]) == 0
         out, err = capsys.readouterr()
         # nav titles it "Start here": the H1 says something else, so it stays.
-        assert '<h1 id="hi">Hi</h1>' in out and "[x]" not in out
+        assert '<h1 id="hi">Hi</h1>' in out
+        assert "[x]" not in out
         assert "title: Start here" in err
         assert "note: link to 'gone.md': no such file in the source" in err
         assert "my_company.secret_extension not loaded" in err
@@ -274,5 +278,6 @@ def test_a_git_site_reads_its_config_from_the_repository_root(tmp_path: Path) ->
     (stub,) = connector.list().stubs
     (document,) = connector.fetch([Stub(stub.key, stub.version)])
     assert isinstance(document, Document)
-    assert document.title == "Start here" and "Snip." in document.html
+    assert document.title == "Start here"
+    assert "Snip." in document.html
     assert connector.blobs_read == 1  # the page; the config and snippet come from the tree
