@@ -37,8 +37,8 @@ page or file URL: ``.md``/``.mdx`` file links by Docusaurus' resolution order, r
 links (``/api/api-reference``, under baseUrl and routeBasePath, matched as its router
 matches, ignoring case and a trailing slash), doc ids and static files
 (``staticDirectories``, ``useBaseUrl()``, ``require('@site/...')``). A target that is not
-in the tree, or an anchor the target's headings do not have, stays as written and is
-named in ``Rendered.notes``.
+in the tree stays as written, and a link to an anchor its target does not have links to
+the page alone; both are named in ``Rendered.notes``.
 """
 
 from __future__ import annotations
@@ -629,8 +629,13 @@ class _Context:
         if fragment and fragment == self._title_anchor(target):
             return self._written(target)  # the heading is the page's title now
         if fragment and target in self.site.pages and fragment not in self._anchors_of(target):
+            # The page is there, the heading is not (the site's own broken anchor): the
+            # link lands on the page, as the MkDocs flavour does.
             where = "this page" if target == self.host else target
-            self.notes.append(f"link to {href}: no heading #{fragment} in {where}")
+            self.notes.append(
+                f"link to {href}: no heading #{fragment} in {where}; linked to the page"
+            )
+            return self._written(target)
         if not parts.path:
             return href
         return self._written(target, parts.fragment)
