@@ -152,7 +152,6 @@ def test_redux_through_git_and_a_filesystem_source(
     docs_trees.copy_tree(docs_trees.REDUX, repo.path)
     repo.commit("the docs")
     docs = root / "docs"
-    broken: list[str] = []
 
     def title_of(path: str) -> str:
         return docs_trees.docusaurus_title(docs, path.removeprefix("docs/"))
@@ -172,14 +171,4 @@ def test_redux_through_git_and_a_filesystem_source(
         (result,) = report["sources"]
         failed = _empty(root, result["failed"])
         scan = scanned(sent(workspace), repo.path, title_of, failed)
-        links = scan.found.pop("links")
         _assert_clean(scan)
-        # Anchors the renderer could not land are named in the run's notes, per document.
-        notes = " ".join(result["notes"])
-        unreported = [line for line in links if line.split("#", 1)[-1].split(" ")[0] not in notes]
-        assert unreported == [], unreported[:20]
-        broken.extend(links)
-    if broken:
-        # syncer.convert.docusaurus keeps an anchor its target lacks as written (and notes
-        # it); the MkDocs flavour drops such a fragment so the link lands on the page.
-        pytest.xfail(f"{len(broken)} Docusaurus links keep an anchor their page lacks")
