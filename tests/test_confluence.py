@@ -21,6 +21,7 @@ import pytest
 from syncer.cli import main
 from syncer.config import loader
 from syncer.connector import ConnectorType, Context
+from syncer.connectors.confluence import connector as confluence_connector
 from syncer.connectors.confluence.connector import ConfluenceConnector, read_cursor
 from syncer.connectors.confluence.http import ConfluenceHttp, basic_auth, bearer_auth
 from syncer.connectors.confluence.settings import ConfluenceSettings
@@ -391,7 +392,7 @@ def test_cloud_lists_current_pages_by_version_without_bodies(cloud: FakeConfluen
     listing = connector.list()
     assert listing.complete
     assert listing.failures == ()
-    expected = {str(p.id): "1@SUP" for p in pages if p not in pages[1:3]}
+    expected = {str(p.id): f"1@SUP@{connector.stamp}" for p in pages if p not in pages[1:3]}
     assert {s.key: s.version for s in listing.stubs} == expected
     assert cloud.bodies_served == 0
     assert not cloud.violations
@@ -629,6 +630,30 @@ def test_incremental_sync_of_3000_pages_fetches_only_the_edited(
     assert len(runs.in_fin()) == 2997
     notes = dict(second.notes)
     assert notes["Confluence requests"] == cloud.requests - requests
+
+
+def test_a_new_converter_reads_every_page_once_and_sends_only_changed_output(
+    cloud: FakeConfluence, runs: Runs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_space(cloud, "SUP", 30, body=lambda n: f"<p>Answer {n}.</p>")
+    settings = settings_for(cloud)
+    assert runs(settings).counts.created == 30
+    bodies = cloud.bodies_served
+    assert runs(settings).counts == Counts(unchanged=30)
+    assert cloud.bodies_served == bodies  # nothing moved: nothing read
+
+    # A converter upgrade whose output is the same for these pages: read, not sent.
+    monkeypatch.setattr(confluence_connector, "CONVERTER_VERSION", "confluence-next")
+    upgraded = runs(settings)
+    assert cloud.bodies_served - bodies == 30
+    assert upgraded.counts == Counts(unchanged=30)
+    assert runs(settings).counts == Counts(unchanged=30)
+    assert cloud.bodies_served - bodies == 30  # once
+
+    # A new page URL template changes every page's output: read and sent.
+    moved = settings.model_copy(update={"page_url": "https://help.example.com/{id}"})
+    assert runs(moved).counts == Counts(updated=30)
+    assert cloud.bodies_served - bodies == 60
 
 
 # ---- faults ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 ``list`` resolves the space keys, then lists each space's pages (and blog posts) with
 their version number and no body: REST v2 on Cloud, v1 on Data Center, CQL search when
-labels or a filter narrow the scope. A stub's version is ``"<number>@<space key>"``, so
-an edit or a move between two synced spaces fetches the page again.
+labels or a filter narrow the scope. A stub's version is ``"<number>@<space key>@<render
+stamp>"``, so an edit, a move between two synced spaces, or a new converter (or page
+URL template) fetches the page again; the content hash then decides whether it is sent.
 
 A space whose listing fails part-way (an error, a 403, a listing cut short) is marked
 with a ``Failure`` and deletes nothing: its pages missing from this listing are listed
@@ -53,6 +54,7 @@ from syncer.connectors.confluence.http import (
 )
 from syncer.connectors.confluence.resolve import FoundPage, SiteResolver, title_key
 from syncer.connectors.confluence.settings import ConfluenceSettings
+from syncer.convert.site import render_stamp
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 
 CURSOR_FORMAT = 1
@@ -90,6 +92,11 @@ class ConfluenceConnector:
         from syncer.connectors.confluence.site import Site
 
         self.settings = settings
+        # In every version listed: when the converter or what else shapes a page's
+        # output moves, every page is read again once (only changed output is sent).
+        self.stamp = render_stamp(
+            CONVERTER_VERSION, settings.base_url, settings.page_url, settings.include_restricted
+        )
         self.site = Site(settings.base_url, settings.deployment, settings.page_url)
         self.http = http or make_http(settings)
         self.api: ConfluenceApi = (
@@ -187,7 +194,8 @@ class ConfluenceConnector:
                 if item.id in stubs:
                     continue  # listed twice (moved while listing, or offsets shifted)
                 self.listed[item.id] = item
-                stubs[item.id] = Stub(item.id, stub_version(item.version, item.space_key))
+                version = stub_version(item.version, item.space_key, self.stamp)
+                stubs[item.id] = Stub(item.id, version)
                 count += 1
         except AuthError:
             raise
@@ -253,7 +261,7 @@ class ConfluenceConnector:
         """The ``Document`` for a fetched body (or why it is excluded or failed)."""
         listed = self.listed.get(key)
         space_key = (listed.space_key if listed else None) or body.space_key or ""
-        version = stub_version(body.version, space_key)
+        version = stub_version(body.version, space_key, self.stamp)
         if restricted:
             self.counts[RESTRICTED] += 1
             return Excluded(
@@ -384,12 +392,14 @@ class ConfluenceConnector:
         return dict(notes)
 
 
-def stub_version(number: int, space_key: str) -> str:
-    return f"{number}@{space_key}"
+def stub_version(number: int, space_key: str, stamp: str) -> str:
+    """``<page version>@<space key>@<render stamp>``."""
+    return f"{number}@{space_key}@{stamp}"
 
 
 def _space_of(version: str) -> str:
-    return version.partition("@")[2]
+    # Versions kept in a cursor from before the render stamp are "<number>@<space key>".
+    return version.split("@")[1] if "@" in version else ""
 
 
 def chunks_of(stubs: Sequence[Stub], size: int) -> Iterator[Sequence[Stub]]:
