@@ -57,6 +57,7 @@ from syncer.plan import ADOPTED_HASH, Adoption, Decision, Planner, adopt
 from syncer.remote import PageView, view
 from syncer.store import Store
 from syncer.store.locks import SourceLock, process_holder
+from syncer.store.runs import RunDocument
 
 Clock = Callable[[], datetime]
 Lookup = Callable[[str], ConnectorType[Any]]
@@ -201,11 +202,18 @@ class _Tally:
     interrupted: bool = False
     # Intents whose page certainly was not made: never sent, or refused.
     unmade: list[str] = field(default_factory=list)
+    # What the run did with each document it touched, for the store's run_documents.
+    documents: list[RunDocument] = field(default_factory=list)
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, *, key: str | None = None, title: str = "") -> None:
         self.failed += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
+        if key is not None:
+            self.did("failed", key, title, message.removeprefix(f"{key}: "))
+
+    def did(self, action: str, key: str, title: str = "", reason: str = "") -> None:
+        self.documents.append(RunDocument(action, key, title, reason))
 
 
 def status_exit_code(status: str, *, failed: bool = False) -> int:
@@ -503,7 +511,16 @@ class _Run:
         else:
             status = "failed" if tally.failed else "succeeded"
         report = self._close(
-            counts, status, tally.errors, started, import_source_id, the_plan, notes, drift, removed
+            counts,
+            status,
+            tally.errors,
+            started,
+            import_source_id,
+            the_plan,
+            notes,
+            drift,
+            removed,
+            documents=tally.documents,
         )
         if removed and status == "succeeded" and not store.records(source.name):
             self._drop_removed(import_source_id)
@@ -670,7 +687,9 @@ class _Run:
                 uploads.finish()
                 the_plan = planner.finish()
                 for failure in the_plan.failed:
-                    tally.error(f"{failure.key}: {failure.message}")
+                    tally.error(f"{failure.key}: {failure.message}", key=failure.key)
+                for excluded in the_plan.exclude:
+                    tally.did("skipped", excluded.key, reason=excluded.reason)
                 if not decided:
                     # Stopped before every document was decided: which pages the source
                     # still claims is not known, so nothing may be deleted or forgotten.
@@ -757,6 +776,9 @@ class _Run:
         # A page whose delete was held back or failed keeps its record (and page id), so a
         # later run can retry; a draft is remembered as excluded only once its page is gone.
         kept = {r.key for r in the_plan.delete} if not may_delete else set()
+        if the_plan.guard and options.delete:
+            for held in the_plan.delete:
+                tally.did("held", held.key, held.title, "the mass-delete guard held it back")
         retired = {r.key for r in retires}
         removals = [r for r in [*retires, *deletes] if r.page_id is not None]
         done = [r for r in [*retires, *deletes] if r.page_id is None]
@@ -778,11 +800,16 @@ class _Run:
             except FatalIntercomError:
                 raise
             except IntercomError as exc:
-                tally.error(f"{record.key}: delete failed: {exc}")
+                tally.error(
+                    f"{record.key}: delete failed: {exc}", key=record.key, title=record.title
+                )
                 kept.add(record.key)
                 continue
             done.append(record)
         tally.deleted = len(done)
+        for record in done:
+            why = "its external_id changed: a new page replaced it" if record.key in retired else ""
+            tally.did("deleted", record.key, record.title, why)
         store.forget(name, [r.key for r in done if r.key not in retired and r.key not in adopted])
         store.forget(name, [r.key for r in the_plan.forget if r.key not in adopted])
         return kept
@@ -832,11 +859,12 @@ class _Run:
         notes: tuple[tuple[str, int], ...] = (),
         drift: Drift | None = None,
         removed: bool = False,
+        documents: Sequence[RunDocument] = (),
     ) -> SourceReport:
         shown = list(errors[:MAX_ERRORS])
         if self.run_id is not None:
             try:
-                self.store.runs.finish(self.run_id, status, counts, shown, self.clock())
+                self.store.runs.finish(self.run_id, status, counts, shown, self.clock(), documents)
             except StoreError as exc:
                 status = "failed"
                 shown = [
@@ -967,12 +995,15 @@ class _Uploads:
                 tally.unmade.append(external_id)
             return exc
         except IntercomError as exc:
-            tally.error(f"{item.document.key}: {exc}")
+            tally.error(
+                f"{item.document.key}: {exc}", key=item.document.key, title=item.document.title
+            )
             self.run.log.warning("page_failed", key=item.document.key, error=str(exc))
             if is_new and exc.status is not None and 400 <= exc.status < 500:
                 tally.unmade.append(external_id)
             return None
         self.answered.append((item, page_id))
+        tally.did("created" if is_new else "updated", item.document.key, item.document.title)
         if is_new:
             tally.created += 1
         else:

@@ -13,7 +13,17 @@ from syncer.store import Store, migrate
 from syncer.store import engine as engines
 from syncer.store.schema import metadata
 
-TABLES = {"sources", "documents", "runs", "leases", "intents", "workspace"}
+TABLES = {
+    "sources",
+    "documents",
+    "runs",
+    "leases",
+    "intents",
+    "workspace",
+    "run_documents",
+    "alert_states",
+    "config_reloads",
+}
 
 
 def _tables(url: str) -> set[str]:
@@ -75,19 +85,23 @@ def test_constraint_and_index_names_follow_the_convention(store_url: str) -> Non
             uniques = {u["name"] for u in inspector.get_unique_constraints("sources")}
             foreign_keys = {
                 fk["name"]
-                for table in ("documents", "runs")
+                for table in ("documents", "runs", "run_documents")
                 for fk in inspector.get_foreign_keys(table)
             }
     finally:
         engine.dispose()
     assert {"ix_documents_source_id_external_id", "ix_runs_source_id_started_at"} <= indexes
     assert uniques == {"uq_sources_name"}
-    assert foreign_keys == {"fk_documents_source_id_sources", "fk_runs_source_id_sources"}
+    assert foreign_keys == {
+        "fk_documents_source_id_sources",
+        "fk_runs_source_id_sources",
+        "fk_run_documents_run_id_runs",
+    }
 
 
 def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0003"
-    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003"})
+    assert migrate.head() == "0004"
+    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003", "0004"})

@@ -1,13 +1,28 @@
 """The change-detection store (SQLite or Postgres) and its schema migrations.
 
-``Store`` is the API of sources and documents; ``runs`` the run rows, ``leases`` the
-daemon's lease rows and ``locks`` the per-source locks beside it; ``database`` the
-connection they share; ``schema`` owns the tables, ``migrate`` runs Alembic from code,
-and ``engine`` turns URLs into engines and driver failures into ``StoreError``.
+``Store`` is the API of sources and documents; ``runs`` the run rows (and what each
+recent run did per document), ``leases`` the daemon's lease rows, ``daemon_state`` its
+alert states and config reloads, and ``locks`` the per-source locks beside it;
+``database`` the connection they share; ``schema`` owns the tables, ``migrate`` runs
+Alembic from code, and ``engine`` turns URLs into engines and driver failures into
+``StoreError``.
 """
 
+from syncer.store.daemon_state import AlertStates, Health, Reload, ReloadLog
 from syncer.store.leases import Lease, LeaseTable
-from syncer.store.runs import RunLog, RunSummary
+from syncer.store.runs import RunDocument, RunLog, RunSummary
 from syncer.store.store import SourceState, Store
 
-__all__ = ["Lease", "LeaseTable", "RunLog", "RunSummary", "SourceState", "Store"]
+__all__ = [
+    "AlertStates",
+    "Health",
+    "Lease",
+    "LeaseTable",
+    "Reload",
+    "ReloadLog",
+    "RunDocument",
+    "RunLog",
+    "RunSummary",
+    "SourceState",
+    "Store",
+]

@@ -1,9 +1,13 @@
 """Run rows: when each run of a source started and ended, how, and what it did.
 
 A run's row is written twice, at its start (``running``) and at its end (its status,
-counts and first errors); a no-op run writes nothing else (syncer.run). ``syncer
-status`` and the daemon's page read the newest run of every source and when each last
-succeeded; the lease holder marks the runs a dead process left ``running``.
+counts and first errors); a no-op run writes nothing else (syncer.run). A run that
+touched documents also keeps, in the same transaction as its end, what it did with
+each (``RunDocument``): at most ``MAX_RUN_DOCUMENTS``, those with a reason first, and
+only for the last ``RUNS_WITH_DOCUMENTS`` such runs of the source, so the table stays
+bounded whatever the corpus. ``syncer status`` and the daemon's page read the newest run
+of every source and when each last succeeded; the lease holder marks the runs a dead
+process left ``running``.
 """
 
 from __future__ import annotations
@@ -13,12 +17,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, select, update
 
 from syncer.errors import StoreError
 from syncer.model import Counts
 from syncer.store.database import Database, aware, source_row_id
-from syncer.store.schema import MAX_RUN_ERRORS, RUN_STATUSES, RunRow, SourceRow
+from syncer.store.schema import (
+    DOCUMENT_ACTIONS,
+    MAX_RUN_DOCUMENTS,
+    MAX_RUN_ERRORS,
+    RUN_STATUSES,
+    RUNS_WITH_DOCUMENTS,
+    RunDocumentRow,
+    RunRow,
+    SourceRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDocument:
+    """What a run did with one document: ``action`` is one of ``DOCUMENT_ACTIONS``
+    (created, updated, deleted, failed, skipped: listed but not sent, held: a delete the
+    mass-delete guard held back); ``reason`` says why, for all but the writes."""
+
+    action: str
+    key: str
+    title: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +92,21 @@ class RunLog:
         return int(run_id[0])
 
     def finish(
-        self, run_id: int, status: str, counts: Counts, errors: Sequence[str], at: datetime
+        self,
+        run_id: int,
+        status: str,
+        counts: Counts,
+        errors: Sequence[str],
+        at: datetime,
+        documents: Sequence[RunDocument] = (),
     ) -> None:
-        """Record how run ``run_id`` ended; keeps the first 20 errors."""
+        """Record how run ``run_id`` ended; keeps the first 20 errors, and what it did
+        with its ``documents`` (bounded: see the module's docstring)."""
         if status not in RUN_STATUSES:
             raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
+        unknown = {d.action for d in documents} - set(DOCUMENT_ACTIONS)
+        if unknown:
+            raise ValueError(f"unknown document actions {sorted(unknown)}")
         with self._db.writing() as connection:
             result = connection.execute(
                 update(RunRow)
@@ -85,6 +120,77 @@ class RunLog:
             )
             if result.rowcount != 1:
                 raise StoreError(f"no run {run_id} in store {self._db.shown}", run_id=run_id)
+            if documents:
+                self._keep_documents(connection, run_id, documents)
+
+    def documents(self, run_id: int) -> list[RunDocument]:
+        """What run ``run_id`` did with each document it kept, in ``DOCUMENT_ACTIONS`` order
+        (empty for a run that changed nothing, or whose rows were pruned)."""
+        query = (
+            select(
+                RunDocumentRow.action,
+                RunDocumentRow.key,
+                RunDocumentRow.title,
+                RunDocumentRow.reason,
+            )
+            .where(RunDocumentRow.run_id == run_id)
+            .order_by(RunDocumentRow.position)
+        )
+        with self._db.reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(query).all()
+        return [RunDocument(*row) for row in rows]
+
+    def with_documents(self, source: str) -> set[int]:
+        """The ids of ``source`` 's runs that kept document rows."""
+        query = (
+            select(RunDocumentRow.run_id)
+            .join(RunRow, RunRow.id == RunDocumentRow.run_id)
+            .join(SourceRow, SourceRow.id == RunRow.source_id)
+            .where(SourceRow.name == source)
+            .distinct()
+        )
+        with self._db.reading() as connection:
+            if connection is None:
+                return set()
+            return {int(run_id) for run_id in connection.execute(query).scalars()}
+
+    def _keep_documents(
+        self, connection: Connection, run_id: int, documents: Sequence[RunDocument]
+    ) -> None:
+        order = {action: n for n, action in enumerate(DOCUMENT_ACTIONS)}
+        # Stable: within an action, the order the run met them.
+        kept = sorted(documents, key=lambda d: order[d.action])[:MAX_RUN_DOCUMENTS]
+        connection.execute(
+            insert(RunDocumentRow),
+            [
+                {
+                    "run_id": run_id,
+                    "position": position,
+                    "action": document.action,
+                    "key": document.key,
+                    "title": self._redact(document.title),
+                    "reason": self._redact(document.reason),
+                }
+                for position, document in enumerate(kept)
+            ],
+        )
+        source_id = connection.execute(
+            select(RunRow.source_id).where(RunRow.id == run_id)
+        ).scalar_one()
+        keeping = (
+            select(RunDocumentRow.run_id)
+            .join(RunRow, RunRow.id == RunDocumentRow.run_id)
+            .where(RunRow.source_id == source_id)
+            .distinct()
+            .order_by(RunDocumentRow.run_id.desc())
+            .limit(RUNS_WITH_DOCUMENTS)
+        )
+        newest = [int(r) for r in connection.execute(keeping).scalars()]
+        if len(newest) == RUNS_WITH_DOCUMENTS:
+            older = select(RunRow.id).where(RunRow.source_id == source_id, RunRow.id < newest[-1])
+            connection.execute(delete(RunDocumentRow).where(RunDocumentRow.run_id.in_(older)))
 
     def interrupt_abandoned(self, source: str, at: datetime, reason: str) -> int:
         """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.

@@ -1,4 +1,6 @@
-"""The store's tables: sources, the documents each one sent, and the runs that sent them.
+"""The store's tables: sources, the documents each one sent, and the runs that sent them
+(with what each recent run did per document); beside them the daemon's leases, alert
+states and config reloads.
 
 This module owns the shape of the database and nothing else. ``metadata`` is what the
 Alembic migrations are checked against (``migrations/env.py`` autogenerates from it), so
@@ -46,6 +48,17 @@ RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed", "interrupted"
 # How many error messages a run keeps: enough to diagnose, bounded so that a source
 # where every document fails does not grow the runs table without limit.
 MAX_RUN_ERRORS = 20
+
+# What a run did with each document it touched (``run_documents``), in the order they
+# are kept and shown: the ones with a reason first. ``held``: a delete the mass-delete
+# guard held back; ``skipped``: listed but not sent (a draft, ``fin: false``).
+DOCUMENT_ACTIONS: tuple[str, ...] = ("failed", "held", "skipped", "deleted", "created", "updated")
+# Bounds on those rows: per run, and how many runs of a source keep theirs. A run that
+# changed nothing keeps none, so its row is still the only one it writes.
+MAX_RUN_DOCUMENTS = 1000
+RUNS_WITH_DOCUMENTS = 10
+# Config reloads kept (``config_reloads``): the newest is the one the status page shows.
+RELOADS_KEPT = 20
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -148,6 +161,60 @@ class RunRow(Base):
     excluded: Mapped[int] = mapped_column(server_default=text("0"))
     failed: Mapped[int] = mapped_column(server_default=text("0"))
     errors: Mapped[list[str]] = mapped_column(JSON)
+
+
+class RunDocumentRow(Base):
+    """What one run did with one document: its action, and why when it did not send it.
+
+    Kept for the last ``RUNS_WITH_DOCUMENTS`` runs of a source that touched any
+    document, at most ``MAX_RUN_DOCUMENTS`` a run (``syncer.store.runs``); the status
+    page lists them. Titles and reasons pass the store's redactor first.
+    """
+
+    __tablename__ = "run_documents"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN (" + ", ".join(f"'{action}'" for action in DOCUMENT_ACTIONS) + ")",
+            name="action",
+        ),
+    )
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, server_default="")
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class AlertStateRow(Base):
+    """A source's health as its alerts last reported it (``syncer.daemon.alerting``).
+
+    Alerts fire on a change of this row, made by compare-and-set: one replica wins each
+    transition, so restarts and replicas never send a message twice. Keyed by source
+    name, like leases: a source may be judged before its row in ``sources`` exists.
+    """
+
+    __tablename__ = "alert_states"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # ok | failed | blocked: how the source's last finished run ended.
+    run_state: Mapped[str] = mapped_column(String(16))
+    stale: Mapped[bool]
+    changed_at: Mapped[datetime]
+
+
+class ConfigReloadRow(Base):
+    """One SIGHUP reload of a daemon replica: when, whether the new config was taken, and
+    every problem when it was not (redacted), so every replica's page shows the last."""
+
+    __tablename__ = "config_reloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    replica: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    ok: Mapped[bool]
+    problems: Mapped[list[str]] = mapped_column(JSON)
 
 
 class LeaseRow(Base):

@@ -3,7 +3,8 @@
 ``Store`` is the only way the rest of syncer touches the database: its own methods are
 the sources and their documents (and the intents and workspace facts beside them), its
 ``runs`` the run rows (syncer.store.runs), its ``leases`` the daemon's lease rows
-(syncer.store.leases), ``try_lock`` the per-source locks. It hands the planner
+(syncer.store.leases), ``alerts`` and ``reloads`` the daemon's alert states and config
+reloads (syncer.store.daemon_state), ``try_lock`` the per-source locks. It hands the planner
 ``Record`` s (one SELECT per source), and the run writes back per document right after
 Intercom answers, each write committed at once, so a run killed at any moment leaves the
 store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
@@ -36,6 +37,7 @@ from syncer.errors import StoreError
 from syncer.model import Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store import locks as source_locks
+from syncer.store.daemon_state import AlertStates, ReloadLog
 from syncer.store.database import Database, aware, source_row_id, unknown_source
 from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
@@ -83,6 +85,8 @@ class Store:
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
         self.leases = LeaseTable(self._db, clock)
         self.runs = RunLog(self._db, self._redact)
+        self.alerts = AlertStates(self._db)
+        self.reloads = ReloadLog(self._db, self._redact)
 
     @classmethod
     def open(
