@@ -56,13 +56,19 @@ def document(item: Fetched) -> Document:
 # --- listing --------------------------------------------------------------------------
 
 
-def test_default_patterns_list_markdown_html_and_text_only(tmp_path: Path) -> None:
+def test_default_patterns_list_markdown_html_text_and_documents_only(tmp_path: Path) -> None:
     for rel in ("a.md", "b.markdown", "c.html", "d.htm", "e.txt", "sub/deep/f.md"):
         write(tmp_path, rel)
-    for rel in ("logo.png", "doc.pdf", "script.js", ".hidden.md", ".git/HEAD.md", ".cache/x.md"):
+    for rel in ("g.pdf", "h.docx", "i.pptx"):  # PDF, Word and PowerPoint files (issue 16)
         write(tmp_path, rel)
+    for rel in ("logo.png", "sheet.xlsx", "old.doc", "script.js", ".hidden.md", ".git/HEAD.md"):
+        write(tmp_path, rel)
+    write(tmp_path, ".cache/x.md")
     listing = connector(tmp_path).list()
-    assert keys(listing) == ["a.md", "b.markdown", "c.html", "d.htm", "e.txt", "sub/deep/f.md"]
+    assert keys(listing) == [
+        *("a.md", "b.markdown", "c.html", "d.htm", "e.txt", "g.pdf", "h.docx", "i.pptx"),
+        "sub/deep/f.md",
+    ]
     assert listing.complete
     assert listing.failures == ()
 
@@ -379,6 +385,7 @@ def test_relative_path_is_read_from_the_config_folder(tmp_path: Path) -> None:
     assert loaded.include == (
         *("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt"),
         "**/*.mdx",
+        *("**/*.pdf", "**/*.docx", "**/*.pptx"),  # documents (issue 16)
     )
     assert loaded.max_file_bytes == 5_000_000
     assert "greater than 0" in _error({"path": str(tmp_path), "max_file_bytes": 0})

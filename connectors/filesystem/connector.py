@@ -20,6 +20,8 @@ from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.reading import read_document
 from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
 from syncer.connectors.filesystem.site_files import FolderFiles, parent_config
+from syncer.convert.documents import kind_of_name
+from syncer.convert.documents.files import each
 from syncer.convert.site import PARENT_CONFIG, Site, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
@@ -57,14 +59,17 @@ class FilesystemConnector:
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
         for stub in stubs:
-            yield read_document(
-                self.settings.path,
-                stub,
-                max_bytes=self.settings.max_file_bytes,
-                url_of=self.url_of,
-                notes=self.counts,
-                site=self.site(),
-                stamp=self.stamp(),
+            yield from each(
+                read_document(
+                    self.settings.path,
+                    stub,
+                    max_bytes=self.settings.max_file_bytes,
+                    url_of=self.url_of,
+                    notes=self.counts,
+                    site=self.site(),
+                    stamp=self.stamp(),
+                    documents=self.settings.documents,
+                )
             )
 
     def site(self) -> Site:
@@ -91,7 +96,12 @@ class FilesystemConnector:
                 configs[path] = f"{info.st_size}:{info.st_mtime_ns}"
             settings = self.settings
             self._stamp = render_stamp(
-                settings.markdown, settings.page_url, settings.include, settings.exclude, configs
+                settings.markdown,
+                settings.page_url,
+                settings.include,
+                settings.exclude,
+                configs,
+                settings.documents.model_dump(),
             )
         return self._stamp
 
@@ -111,13 +121,16 @@ class FilesystemConnector:
         """The page URL of the document at ``path``, if it is one and ``page_url`` is set.
 
         Decided by the patterns alone (no disk access): a link to a file the settings
-        include is a link to its page.
+        include is a link to its page. A PDF, DOCX or PPTX is its own page: its URL keeps
+        the extension (``{path_stem}`` is its whole path), as a site serves the file.
         """
         template = self.settings.page_url
         if template is None:
             return None
         if not self.rules.include.match_file(path) or self.rules.exclude.match_file(path):
             return None
+        if kind_of_name(path) is not None:
+            template = template.replace("{path_stem}", "{path}")
         return fill_template(template, path)
 
 

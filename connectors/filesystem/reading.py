@@ -4,7 +4,8 @@ becomes a ``Failure``.
 Only a file whose resolved path lies inside the source folder is read. That is checked
 here, when reading, and again once the file is open: a listing can be stale (a file
 swapped for a symlink since), so it is never trusted for it. A file that leads out is
-``Excluded``, so a page it published before leaves Fin.
+``Excluded``, so a page it published before leaves Fin. A PDF, DOCX or PPTX (by its
+bytes) is converted by ``syncer.convert.documents`` and may become several documents.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path
 
 from syncer.connectors.filesystem.listing import LINKED_OUT, outside_reason
 from syncer.convert import CONVERTER_VERSION
+from syncer.convert.documents.files import Converted, convert_document, read_cap
+from syncer.convert.documents.settings import DocumentSettings
 from syncer.convert.site import Site, versioned
 from syncer.convert.source_file import Skipped, convert_file
-from syncer.model import Document, Excluded, Failure, Fetched, Stub
+from syncer.model import Document, Excluded, Failure, Stub
 
 
 def read_document(
@@ -31,13 +34,16 @@ def read_document(
     notes: Counter[str] | None = None,
     site: Site | None = None,
     stamp: str = "",
-) -> Fetched:
+    documents: DocumentSettings | None = None,
+) -> Converted:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``.
 
     ``notes`` (when given) counts the conversion's caveats, as ``convert_bytes`` does;
     ``site`` renders Markdown in the source's flavour; ``stamp`` is what the listing
-    appends to every version (``versioned``).
+    appends to every version (``versioned``). ``documents`` (the source's caps) makes PDF,
+    DOCX and PPTX files documents; ``max_bytes`` is then the cap of text files only.
     """
+    max_bytes, setting = read_cap(stub.key, max_bytes, documents)
     if stub.key.startswith("/") or ".." in stub.key.split("/"):
         return Failure(stub.key, "not a path inside the source folder")
     path = root / stub.key
@@ -57,7 +63,7 @@ def read_document(
                 return Failure(stub.key, "not a regular file")
             # Checked before reading: an oversized file is never read, not even in part.
             if info.st_size > max_bytes:
-                return Failure(stub.key, too_big(info.st_size, max_bytes))
+                return Failure(stub.key, too_big(info.st_size, max_bytes, setting))
             # What was opened must still be what the key leads to inside the folder: a
             # folder on the way swapped for a link between the check and the open fails.
             again, inside = _resolved(root, path)
@@ -71,9 +77,11 @@ def read_document(
     except OSError as error:
         return Failure(stub.key, f"cannot read file: {error.strerror or error}")
     if len(data) > max_bytes:
-        return Failure(stub.key, too_big(len(data), max_bytes))
+        return Failure(stub.key, too_big(len(data), max_bytes, setting))
     version = versioned(f"{info.st_size}:{info.st_mtime_ns}", stamp)
-    return convert_bytes(stub.key, version, data, url_of=url_of, notes=notes, site=site)
+    return convert_bytes(
+        stub.key, version, data, url_of=url_of, notes=notes, site=site, documents=documents
+    )
 
 
 def _resolved(root: Path, path: Path) -> tuple[Path, bool]:
@@ -101,7 +109,9 @@ def convert_bytes(
     notes: Counter[str] | None = None,
     site: Site | None = None,
     raw_url_of: Callable[[str], str | None] | None = None,
-) -> Fetched:
+    documents: DocumentSettings | None = None,
+    document_url_of: Callable[[str], str | None] | None = None,
+) -> Converted:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for the file ``key`` holding ``data``.
 
     Shared by every connector that reads files (a folder, a git tree): ``version`` is
@@ -109,7 +119,14 @@ def convert_bytes(
     go to ``convert_file``.
     Each caveat of the conversion (``Page.notes``: nesting flattened) is counted in
     ``notes`` under ``"<key>: <note>"``, for the run report (a connector's ``notes()``).
+    With ``documents``, a PDF, DOCX or PPTX goes to ``convert_document`` first, its URL
+    from ``document_url_of`` (default ``url_of``), and may become a lead and its sections.
     """
+    if documents is not None:
+        url = (document_url_of or url_of)(key)
+        found = convert_document(key, version, data, url=url, settings=documents, notes=notes)
+        if found is not None:
+            return found
     try:
         page = convert_file(
             key,
@@ -136,11 +153,10 @@ def convert_bytes(
     )
 
 
-def too_big(size: int, max_bytes: int) -> str:
+def too_big(size: int, max_bytes: int, setting: str = "max_file_bytes") -> str:
     """Why a file of ``size`` bytes is not read, with the fix, in one line."""
     return (
-        f"file is {_size(size)}, over max_file_bytes {_size(max_bytes)}; "
-        "raise max_file_bytes or exclude it"
+        f"file is {_size(size)}, over {setting} {_size(max_bytes)}; raise {setting} or exclude it"
     )
 
 

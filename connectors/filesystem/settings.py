@@ -12,16 +12,18 @@ from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
 from syncer.connectors.filesystem.page_url import PLACEHOLDERS
 from syncer.connectors.filesystem.patterns import checked_patterns
+from syncer.convert.documents.settings import DocumentSettings
 from syncer.convert.site import MarkdownSetting
 
 DEFAULT_INCLUDE = (
     *("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt"),
     "**/*.mdx",  # Docusaurus' MDX: Markdown too
+    *("**/*.pdf", "**/*.docx", "**/*.pptx"),  # documents: syncer.convert.documents
 )
 
 
 class FilesystemSettings(SourceSettings):
-    """A folder of Markdown, HTML and text files (a file share, a checkout)."""
+    """A folder of Markdown, HTML, text and PDF/DOCX/PPTX files (a file share, a checkout)."""
 
     type: Literal["filesystem"]
     path: Path = Field(description="The folder; a relative path is read from the config's folder")
@@ -34,10 +36,15 @@ class FilesystemSettings(SourceSettings):
     page_url: str | None = Field(
         default=None,
         description="Page URL template with {path} (relative path) and {path_stem} "
-        "(without extension); no URL means Fin cannot cite the page",
+        "(without extension; a PDF, DOCX or PPTX keeps it: its URL is the file's own); no URL "
+        "means Fin cannot cite the page",
     )
     max_file_bytes: int = Field(
         default=5_000_000, gt=0, description="Larger files are reported, not read"
+    )
+    documents: DocumentSettings = Field(
+        default_factory=DocumentSettings,
+        description="PDF, DOCX and PPTX files: size and page caps, splitting by heading",
     )
     markdown: MarkdownSetting = Field(
         default="auto",

@@ -57,6 +57,8 @@ from syncer.connectors.git.mirror import (
 )
 from syncer.connectors.git.settings import GitSettings
 from syncer.connectors.git.site_files import CommitFiles
+from syncer.convert.documents import kind_of_name
+from syncer.convert.documents.files import Converted, each, read_cap
 from syncer.convert.links import document_links
 from syncer.convert.site import Site, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
@@ -138,12 +140,12 @@ class GitConnector:
         blobs = {stub.key: snapshot.files.get(stub.key) for stub in stubs}
         wanted = [
             blob.sha
-            for blob in blobs.values()
-            if blob is not None and blob.size <= self.settings.max_file_bytes
+            for key, blob in blobs.items()
+            if blob is not None and blob.size <= self._cap(key)
         ]
         with self.mirror.locked(shared=True), self.mirror.blobs(wanted) as contents:
             for stub in stubs:
-                yield self._fetch_one(stub, snapshot, blobs[stub.key], contents)
+                yield from each(self._fetch_one(stub, snapshot, blobs[stub.key], contents))
 
     def notes(self) -> dict[str, int]:
         """What conversion had to change, by document, and what the site's config could
@@ -273,6 +275,10 @@ class GitConnector:
             stamp=stamp,
         )
 
+    def _cap(self, path: str) -> int:
+        """The most bytes read of the blob at ``path`` (a document's cap, or the text one)."""
+        return read_cap(path, self.settings.max_file_bytes, self.settings.documents)[0]
+
     def _stamp(self, commit: str) -> str:
         """The render stamp at ``commit``: site configs by blob SHA, no blob read."""
         settings = self.settings
@@ -285,6 +291,7 @@ class GitConnector:
             settings.include,
             settings.exclude,
             configs,
+            settings.documents.model_dump(),
         )
 
     def _current_commit(self) -> str:
@@ -376,13 +383,14 @@ class GitConnector:
         snapshot: Snapshot,
         blob: Blob | None,
         contents: Iterator[bytes | GitError],
-    ) -> Fetched:
+    ) -> Converted:
         """One stub's document; ``contents`` yields the blobs under the size limit, in order."""
         commit = snapshot.commit
         if blob is None:
             return Failure(stub.key, f"not in the tree of commit {commit[:12]}")
-        if blob.size > self.settings.max_file_bytes:
-            return Failure(stub.key, too_big(blob.size, self.settings.max_file_bytes))
+        if blob.size > self._cap(stub.key):
+            cap, setting = read_cap(stub.key, self.settings.max_file_bytes, self.settings.documents)
+            return Failure(stub.key, too_big(blob.size, cap, setting))
         data = next(contents)
         if isinstance(data, GitError):
             self.mirror.mark_broken(f"blob {blob.sha} of {stub.key} was unreadable")
@@ -410,6 +418,8 @@ class GitConnector:
             notes=self.counts,
             site=self.site(commit),
             raw_url_of=self.raw_url_of if self.raw_template is not None else None,
+            documents=self.settings.documents,
+            document_url_of=self.document_url_of,
         )
 
     # -- URLs ----------------------------------------------------------------------------
@@ -425,7 +435,16 @@ class GitConnector:
         rel = self._relative(path)
         if rel is None or not self._wanted(rel):
             return None
+        if kind_of_name(path) is not None:  # a document's URL is the file's: it keeps its suffix
+            template = template.replace("{path_stem}", "{path}").replace(
+                "{rel_path_stem}", "{rel_path}"
+            )
         return self._fill(template, path)
+
+    def document_url_of(self, path: str) -> str | None:
+        """A PDF, DOCX or PPTX file's own URL: the raw file pinned to the commit it was
+        read at, else its ``page_url``."""
+        return self.raw_url_of(path) or self.url_of(path)
 
     def raw_url_of(self, path: str) -> str | None:
         """The raw-file URL of any file of the repository (images), if there is a template."""

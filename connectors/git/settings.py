@@ -18,6 +18,7 @@ from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
 from syncer.connectors.filesystem.patterns import checked_patterns
 from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
+from syncer.convert.documents.settings import DocumentSettings
 from syncer.convert.site import MarkdownSetting
 
 # {path} and {path_stem} are the file's path in the repository (what a blob URL needs);
@@ -32,7 +33,7 @@ _BAD_REF = re.compile(r"(^-|\.\.|@\{|[\x00-\x20\x7f~^:?*\[\\]|//|/$|\.lock$|^/|\
 
 
 class GitSettings(SourceSettings):
-    """A git repository (or a folder of one) of Markdown, HTML and text files."""
+    """A git repository (or a folder of one) of Markdown, HTML, text and PDF/DOCX/PPTX files."""
 
     type: Literal["git"]
     repo: str = Field(
@@ -78,6 +79,11 @@ class GitSettings(SourceSettings):
     )
     max_file_bytes: int = Field(
         default=5_000_000, gt=0, description="Larger files are reported, not read"
+    )
+    documents: DocumentSettings = Field(
+        default_factory=DocumentSettings,
+        description="PDF, DOCX and PPTX files: size and page caps, splitting by heading; "
+        "their URL is the raw file at the commit (raw_url), else page_url",
     )
     markdown: MarkdownSetting = Field(
         default="auto",

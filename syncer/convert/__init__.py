@@ -4,4 +4,4 @@
 # every file version a file connector lists (``syncer.convert.site.render_stamp``), so
 # each file is read and converted again once; the content hash (of what is sent, not of
 # this version) then re-sends only the pages whose output changed.
-CONVERTER_VERSION = "4"
+CONVERTER_VERSION = "5"  # 5: PDF, DOCX and PPTX converted by their bytes, never as text
