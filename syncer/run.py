@@ -688,8 +688,8 @@ class _Run:
                 the_plan = planner.finish()
                 for failure in the_plan.failed:
                     tally.error(f"{failure.key}: {failure.message}", key=failure.key)
-                for excluded in the_plan.exclude:
-                    tally.did("skipped", excluded.key, reason=excluded.reason)
+                for skipped in the_plan.exclude:
+                    tally.did("skipped", skipped.key, reason=skipped.reason)
                 if not decided:
                     # Stopped before every document was decided: which pages the source
                     # still claims is not known, so nothing may be deleted or forgotten.
