@@ -16,6 +16,8 @@ in Fin       yes          Document       no, version moved   refresh (store only
 adopted      yes          Document       body as Intercom's  adopt (store only)
 adopted      yes          Document       body differs        update
 yes          yes          not fetched    --                  unchanged
+part         its file     not fetched    --                  unchanged
+part         its file     file read      part not in it      delete, if listing complete
 in Fin       yes          Excluded       --                  delete, remember the draft
 not in Fin   yes          Excluded       --                  exclude (remember version)
 yes          yes          Failure        --                  failed (keep the record)
@@ -23,6 +25,13 @@ in Fin       no           --             --                  delete, if listing 
 not in Fin   no           --             --                  forget, if listing complete
 any          no           --             --                  keep, if listing incomplete
 ===========  ===========  =============  ==================  =========================
+
+A document cut into parts (``syncer.parts``: a lead under the file's key, a part per
+section under ``"<key>//<section>"``) is listed as its file: a part counts as listed
+while its file is, is unchanged while its file is not read, and goes when its file is
+read without it (or, like any document, when its file is gone). Its file is read again
+when the lead's recorded count of parts does not match the parts recorded at its
+version (one whose upsert failed), not only when the file moved.
 
 A page that moved to a new key but kept its ``external_id`` (a rename with front matter
 ``external_id``) is an update of the same page, not a delete plus a create. Two
@@ -61,6 +70,7 @@ from syncer.model import (
     Remote,
     Stub,
 )
+from syncer.parts import parent_of, split_version
 
 # Not a SHA-256: the content hash of a record made from a page found in Intercom. It
 # equals no real hash, so the document is compared by ``remote_digest`` instead.
@@ -121,14 +131,28 @@ def _adopted(key: str, external_id: str, page_id: str, title: str, digest: str) 
 
 
 def to_fetch(records: Mapping[str, Record], listing: Listing, *, full: bool = False) -> list[Stub]:
-    """The stubs whose content must be read: new, version moved, or all on a full run."""
+    """The stubs whose content must be read: new, version moved, a part of it missing
+    or behind (``syncer.parts``), or all on a full run."""
     if full:
         return list(listing.stubs)
+    parts: dict[str, list[Record]] = {}
+    for key, part in records.items():
+        parent = parent_of(key)
+        if parent is not None:
+            parts.setdefault(parent, []).append(part)
     out = []
     for stub in listing.stubs:
         record = records.get(stub.key)
-        if record is None or record.version != stub.version:
+        if record is None:
             out.append(stub)
+            continue
+        version, count = split_version(record.version)
+        if version != stub.version:
+            out.append(stub)
+        elif count is not None:
+            current = [p for p in parts.get(stub.key, []) if p.version == stub.version and p.in_fin]
+            if len(current) != count:
+                out.append(stub)
     return out
 
 
@@ -194,8 +218,12 @@ class Planner:
         # there: it fails this run, it is not deleted.
         self.listed = {stub.key for stub in listing.stubs} | {f.key for f in listing.failures}
         self.stubs = {stub.key for stub in listing.stubs}
+        # Parts of listed files (``syncer.parts``): listed as long as their file is.
+        self.parts = {
+            key for key in records if (parent := parent_of(key)) and parent in self.listed
+        }
         self.owners: dict[str, str] = {}
-        for key in sorted(self.listed):
+        for key in sorted(self.listed | self.parts):
             record = records.get(key)
             if record is not None and record.in_fin and record.remote_digest is None:
                 self.owners.setdefault(record.external_id, key)
@@ -205,7 +233,7 @@ class Planner:
         self.moved_from = {
             r.external_id: r
             for key, r in records.items()
-            if key not in self.listed and r.in_fin and listing.complete
+            if key not in self.listed and key not in self.parts and r.in_fin and listing.complete
         }
         self.fetched: set[str] = set()
         self._create: list[Hashed] = []
@@ -216,6 +244,7 @@ class Planner:
         self._excluded_deletes: list[Record] = []
         self._retire: list[Record] = []
         self._failed: list[Failure] = list(listing.failures)
+        self._failed_keys: set[str] = set()
 
     def to_fetch(self) -> list[Stub]:
         return to_fetch(self.records, self.listing, full=self.full)
@@ -227,6 +256,7 @@ class Planner:
         record = self.records.get(key)
         if isinstance(result, Failure):
             self._failed.append(result)
+            self._failed_keys.add(key)
             return Decision("failed", key, failure=result)
         if isinstance(result, Excluded):
             if record is not None and record.in_fin:
@@ -268,13 +298,19 @@ class Planner:
             for stub in self.listing.stubs
             if stub.key not in self.fetched and stub.key in self.records
         ]
+        unchanged += sorted(
+            key for key in self.parts if self._part_stays(key) and key not in self.fetched
+        )
         delete = list(self._excluded_deletes)
         forget: list[Record] = []
         if self.listing.complete:
             for key, record in self.records.items():
-                if key in self.listed:
+                if key in self.listed or (key in self.parts and self._part_stays(key)):
                     continue
-                if record.in_fin and record.external_id not in self.claimed:
+                # A part its file no longer has holds its external_id to the end (another
+                # document claiming it failed), so that claim is not a move elsewhere.
+                vanished = key in self.parts
+                if record.in_fin and (vanished or record.external_id not in self.claimed):
                     delete.append(record)
                 else:
                     # A draft that vanished, or a page that now lives under another key.
@@ -293,6 +329,13 @@ class Planner:
             guard=self._guard(delete),
             listing_complete=self.listing.complete,
         )
+
+    def _part_stays(self, key: str) -> bool:
+        """A part of a listed file stays unless its file was read and did not give it."""
+        parent = parent_of(key)
+        assert parent is not None
+        read = parent in self.fetched and parent not in self._failed_keys
+        return not read or key in self.fetched
 
     def _guard(self, delete: list[Record]) -> GuardTrip | None:
         # A page made by a run that died before recording it (an intent, adopted back)
@@ -334,10 +377,11 @@ def plan(
         allow_mass_delete=allow_mass_delete,
         unfinished=unfinished,
     )
-    results = {item.key: item for item in fetched}
+    results: dict[str, dict[str, Fetched]] = {}  # by the key of the file, a part after it
+    for item in fetched:
+        results.setdefault(parent_of(item.key) or item.key, {})[item.key] = item
     for stub in listing.stubs:  # in listing order: the first claimant by key wins a clash
-        result = results.get(stub.key)
-        if result is not None:
+        for result in results.get(stub.key, {}).values():
             planner.decide(result)
     return planner.finish()
 
