@@ -70,6 +70,20 @@ class Body:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """One attachment as a listing shows it: no content. ``download`` is its link under
+    the site (``/download/attachments/<page>/<file>?version=...``)."""
+
+    id: str
+    container_id: str
+    title: str
+    media_type: str
+    version: int
+    size: int | None
+    download: str
+
+
+@dataclass(frozen=True, slots=True)
 class Restriction:
     """Read restrictions of one content item: its own, and its ancestors' ids."""
 
@@ -95,6 +109,11 @@ class ConfluenceApi(Protocol):
     def content(self, content_id: str) -> Body | None: ...
 
     def users(self, refs: list[UserRef]) -> dict[UserRef, str]: ...
+
+    def attachments(self, space: Space, media_types: Sequence[str]) -> Iterator[Attachment]:
+        """The current attachments of ``space``'s content of ``media_types`` (Cloud lists
+        the whole site's once, whatever ``space``: filter by container)."""
+        ...
 
 
 def cql_string(value: str) -> str:
@@ -337,6 +356,26 @@ class CloudApi(_V1):
                     names[ref] = str(name)
         return names
 
+    def attachments(self, space: Space, media_types: Sequence[str]) -> Iterator[Attachment]:
+        # v2 lists attachments per page (one call each) or for the whole site by media
+        # type; the site's documents cost far fewer calls than a space's pages.
+        for media_type in media_types:
+            params = {"mediaType": media_type, "status": "current", "limit": V2_LIMIT}
+            for item in self._v2_pages("/api/v2/attachments", params):
+                container = item.get("pageId") or item.get("blogPostId")
+                link = item.get("downloadLink") or (item.get("_links") or {}).get("download")
+                if not container or not link:
+                    continue
+                yield Attachment(
+                    id=str(item.get("id")),
+                    container_id=str(container),
+                    title=str(item.get("title") or ""),
+                    media_type=str(item.get("mediaType") or ""),
+                    version=_int((item.get("version") or {}).get("number")),
+                    size=_int(item["fileSize"]) if item.get("fileSize") is not None else None,
+                    download=str(link),
+                )
+
     def _v2_body(self, item: Mapping[str, Any], kind: Kind) -> Body:
         return Body(
             id=str(item.get("id")),
@@ -443,6 +482,30 @@ class DataCenterApi(_V1):
             if name:
                 names[ref] = str(name)
         return names
+
+    def attachments(self, space: Space, media_types: Sequence[str]) -> Iterator[Attachment]:
+        # One CQL search per space, not one child/attachment call per page.
+        cql = f"space = {cql_string(space.key)} and type = attachment order by created"
+        wanted = set(media_types)
+        for item in self.search(cql, "version,container"):
+            extensions = item.get("extensions") or {}
+            media_type = str(
+                extensions.get("mediaType") or (item.get("metadata") or {}).get("mediaType") or ""
+            )
+            container = (item.get("container") or {}).get("id")
+            link = (item.get("_links") or {}).get("download")
+            if media_type not in wanted or not container or not link:
+                continue
+            size = extensions.get("fileSize")
+            yield Attachment(
+                id=str(item.get("id")),
+                container_id=str(container),
+                title=str(item.get("title") or ""),
+                media_type=media_type,
+                version=_int((item.get("version") or {}).get("number")),
+                size=_int(size) if size is not None else None,
+                download=str(link),
+            )
 
     def _listed(self, item: Mapping[str, Any], space_key: str) -> Listed:
         return Listed(

@@ -17,13 +17,26 @@ listing is incomplete.
 ``include_restricted``, looks up mentioned users once per run, and converts. A
 restricted page is ``Excluded`` (so it leaves Fin if it was there); a page that cannot
 be read is a ``Failure`` (kept as it was). A 401 stops the whole source.
+
+With ``attachments``, each PDF, DOCX or PPTX attached to a page in scope is a document
+of its own (key: the attachment id), listed with its version and no content (Cloud: v2
+``/attachments`` by media type, once for the site; Data Center: one CQL search per
+space), so an unchanged attachment is never downloaded. Its version is ``"<attachment
+version>@<space key>@<stamp>@<page id>:<page title digest>"``: a new version, a move to
+another page or a renamed page fetches it again. It is downloaded, converted by
+``syncer.convert.documents``, titled by its file name and opens with the page it is
+attached to; an attachment of a restricted page is excluded like the page. One that is
+deleted, or moved out of scope, is no longer listed and leaves Fin like a page; a
+listing of attachments that fails marks the spaces incomplete, so nothing is deleted.
 """
 
 from __future__ import annotations
 
 import builtins
+import html
 import json
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -32,6 +45,7 @@ import structlog
 
 from syncer.connector import Connector, Context
 from syncer.connectors.confluence.api import (
+    Attachment,
     Body,
     CloudApi,
     ConfluenceApi,
@@ -54,6 +68,8 @@ from syncer.connectors.confluence.http import (
 )
 from syncer.connectors.confluence.resolve import FoundPage, SiteResolver, title_key
 from syncer.connectors.confluence.settings import ConfluenceSettings
+from syncer.convert import CONVERTER_VERSION as FILES_CONVERTER_VERSION
+from syncer.convert.documents.files import convert_document, each
 from syncer.convert.site import render_stamp
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 
@@ -97,6 +113,11 @@ class ConfluenceConnector:
         self.stamp = render_stamp(
             CONVERTER_VERSION, settings.base_url, settings.page_url, settings.include_restricted
         )
+        # Attachments have a stamp of their own: a new document converter or cap reads them
+        # again, not every page.
+        self.attachment_stamp = render_stamp(
+            FILES_CONVERTER_VERSION, settings.base_url, settings.documents.model_dump()
+        )
         self.site = Site(settings.base_url, settings.deployment, settings.page_url)
         self.http = http or make_http(settings)
         self.api: ConfluenceApi = (
@@ -104,6 +125,7 @@ class ConfluenceConnector:
         )
         self.previous = read_cursor(context.cursor if context else None)
         self.listed: dict[str, Listed] = {}
+        self.attachments: dict[str, Attachment] = {}
         self.known: dict[str, dict[str, str]] | None = None
         self.counts: Counter[str] = Counter()
         self.resolver = SiteResolver(
@@ -156,6 +178,12 @@ class ConfluenceConnector:
             if problem is not None:
                 failures.append(Failure(f"space:{key}", problem))
                 incomplete.append(key)
+        if settings.attachment_types:
+            found = [spaces[key] for key in settings.spaces if key in spaces]
+            problem = self._list_attachments(found, stubs)
+            if problem is not None:
+                failures.append(Failure("attachments", problem))
+                incomplete.extend(k for k in settings.spaces if k in spaces and k not in incomplete)
         complete = True
         for key in incomplete:
             kept = self.previous.get(key)
@@ -207,6 +235,36 @@ class ConfluenceConnector:
             )
         return None
 
+    def _list_attachments(self, spaces: Sequence[Space], stubs: dict[str, Stub]) -> str | None:
+        """The attachments of the listed pages into ``stubs``; why incomplete, or ``None``."""
+        types = self.settings.attachment_types
+        count = 0
+        try:
+            for space in spaces if self.settings.deployment == "datacenter" else spaces[:1]:
+                for attachment in self.api.attachments(space, types):
+                    container = self.listed.get(attachment.container_id)
+                    if container is None or attachment.id in stubs:
+                        continue  # a page out of scope, or listed twice
+                    self.attachments[attachment.id] = attachment
+                    stubs[attachment.id] = Stub(
+                        attachment.id, self._attachment_version(attachment, container)
+                    )
+                    count += 1
+        except AuthError:
+            raise
+        except (ConfluenceError, IncompleteListingError) as exc:
+            self._log.warning("confluence_attachments_incomplete", error=str(exc))
+            return (
+                f"listing of attachments stopped after {count} ({exc}); nothing in these "
+                "spaces is deleted this run"
+            )
+        return None
+
+    def _attachment_version(self, attachment: Attachment, container: Listed) -> str:
+        page = f"{container.id}:{zlib.crc32(container.title.encode()):08x}"
+        stamped = stub_version(attachment.version, container.space_key, self.attachment_stamp)
+        return f"{stamped}@{page}"
+
     def cursor(self) -> str | None:
         """Per space, every page id and version listed: the fallback of a failed listing."""
         if self.known is None:
@@ -219,12 +277,88 @@ class ConfluenceConnector:
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
         groups: dict[Kind, list[Stub]] = {"page": [], "blogpost": []}
+        attached: list[Stub] = []
         for stub in stubs:
+            if stub.key in self.attachments:
+                attached.append(stub)
+                continue
             listed = self.listed.get(stub.key)
             groups[listed.kind if listed else "page"].append(stub)
         for kind, group in groups.items():
             for batch in chunks_of(group, FETCH_BATCH):
                 yield from self._fetch_batch(kind, batch)
+        for batch in chunks_of(attached, FETCH_BATCH):
+            yield from self._fetch_attachments(batch)
+
+    def _fetch_attachments(self, batch: Sequence[Stub]) -> Iterator[Fetched]:
+        """Download and convert attachments, after their pages' restrictions are checked."""
+        pages = sorted({self.attachments[stub.key].container_id for stub in batch})
+        try:
+            reasons, unknown = (
+                ({}, set()) if self.settings.include_restricted else self.restrictions(pages)
+            )
+        except AuthError:
+            raise
+        except (ConfluenceError, IncompleteListingError) as exc:
+            for stub in batch:
+                yield Failure(stub.key, f"could not be read: {exc}")
+            return
+        for stub in batch:
+            attachment = self.attachments[stub.key]
+            page = attachment.container_id
+            if page in unknown:
+                yield Failure(stub.key, "its page's read restrictions could not be checked")
+            elif reasons.get(page):
+                self.counts[RESTRICTED] += 1
+                yield Excluded(
+                    stub.key,
+                    stub.version,
+                    f"attached to a page that is {reasons[page]}; set include_restricted: "
+                    "true to sync such pages",
+                )
+            else:
+                yield from each(self._attachment(stub, attachment))
+
+    def _attachment(self, stub: Stub, attachment: Attachment) -> Fetched | tuple[Document, ...]:
+        documents = self.settings.documents
+        if attachment.size is not None and attachment.size > documents.max_bytes:
+            return Failure(
+                stub.key,
+                f"{attachment.title} is {attachment.size:,} bytes, over documents.max_bytes "
+                f"{documents.max_bytes:,}; raise it to sync it",
+            )
+        try:
+            data = self.http.download(self.http.site(attachment.download))
+        except AuthError:
+            raise
+        except ConfluenceError as exc:
+            return Failure(stub.key, f"{attachment.title} could not be downloaded: {exc}")
+        self.counts["attachments downloaded"] += 1
+        container = self.listed[attachment.container_id]
+        page_url = self.site.document_url(container.id, container.space_key, container.title)
+        lead = (
+            f'<p>Attached to the Confluence page <a href="{html.escape(page_url, quote=True)}">'
+            f"{html.escape(container.title, quote=False)}</a>.</p>"
+        )
+        converted = convert_document(
+            stub.key,
+            stub.version,
+            data,
+            url=self.http.site(attachment.download.split("?", 1)[0]),
+            settings=documents,
+            notes=self.counts,
+            title=attachment.title,
+            lead=lead,
+            name=attachment.title,
+        )
+        if converted is None:
+            return Excluded(
+                stub.key,
+                stub.version,
+                f"{attachment.title} is listed as {attachment.media_type} but is not a PDF, "
+                "DOCX or PPTX file",
+            )
+        return converted
 
     def _fetch_batch(self, kind: Kind, batch: Sequence[Stub]) -> Iterator[Fetched]:
         ids = [stub.key for stub in batch]

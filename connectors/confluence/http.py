@@ -172,6 +172,10 @@ class ConfluenceHttp:
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> Reply:
         return self.request("GET", url, params=params)
 
+    def download(self, url: str) -> bytes:
+        """A file's bytes (an attachment), retried as any read; errors as ``get``'s."""
+        return self._core.request("GET", url, idempotent=True, params=None, json=None).content
+
     def post(self, url: str, body: Any, *, idempotent: bool = True) -> Reply:
         return self.request("POST", url, json=body, idempotent=idempotent)
 

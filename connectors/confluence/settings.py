@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
 from syncer.connectors.confluence.site import PAGE_URL_PLACEHOLDERS
+from syncer.convert.documents import KINDS, MEDIA_TYPES
+from syncer.convert.documents.settings import DocumentSettings
 
 _SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
 _LABEL = re.compile(r"^[^\s\"',()]{1,255}$")
@@ -52,6 +54,15 @@ class ConfluenceSettings(SourceSettings):
         default=None,
         description="Page URL template with {id}, {space} and {title}; default: the "
         "page's own Confluence URL",
+    )
+    attachments: bool | tuple[str, ...] = Field(
+        default=False,
+        description="Sync the attachments of in-scope pages as pages of their own: true for "
+        "every PDF, DOCX and PPTX, or a list of those media types (or pdf, docx, pptx)",
+    )
+    documents: DocumentSettings = Field(
+        default_factory=DocumentSettings,
+        description="Attachments: size and page caps, splitting by heading",
     )
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
 
@@ -129,6 +140,31 @@ class ConfluenceSettings(SourceSettings):
         if depth:
             raise ValueError(f"cql {text!r} has unbalanced parentheses")
         return text
+
+    @field_validator("attachments")
+    @classmethod
+    def _media_types(cls, value: bool | tuple[str, ...]) -> bool | tuple[str, ...]:
+        if isinstance(value, bool):
+            return value
+        short: dict[str, str] = {kind: MEDIA_TYPES[kind] for kind in KINDS}
+        known = set(MEDIA_TYPES.values())
+        chosen = [short.get(item.strip().lower(), item.strip().lower()) for item in value]
+        unknown = [item for item, full in zip(value, chosen, strict=True) if full not in known]
+        if unknown:
+            raise ValueError(
+                f"attachments: {', '.join(map(repr, unknown))} cannot be converted; write true, "
+                f"or some of: {', '.join((*KINDS, *sorted(known)))}"
+            )
+        if not chosen:
+            raise ValueError("attachments: the list is empty; write false to sync none")
+        return tuple(dict.fromkeys(chosen))
+
+    @property
+    def attachment_types(self) -> tuple[str, ...]:
+        """The media types of the attachments to sync (none when ``attachments`` is off)."""
+        if self.attachments is True:
+            return tuple(MEDIA_TYPES[kind] for kind in KINDS)
+        return self.attachments or ()
 
     @field_validator("page_url")
     @classmethod

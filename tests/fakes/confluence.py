@@ -2,13 +2,16 @@
 
 `FakeConfluence(deployment="cloud")` serves what the connector uses of Confluence Cloud
 under ``/wiki``: REST v2 (spaces, pages and blog posts per space with cursor paging, by
-id in bulk, users in bulk) and REST v1 CQL search (cursor paging, ``expand``). Every
+id in bulk, users in bulk, attachments of the site by media type and of a page) and REST
+v1 CQL search (cursor paging, ``expand``); attachments download from
+``/download/attachments/<page>/<file>``, on both deployments. Every
 Cloud request is checked against Atlassian's published OpenAPI documents
 (`tests/fakes/openapi.py`); one that breaks them is recorded in ``.violations`` and
 answered 400, and leaving the ``with`` block raises if any were recorded.
 
 `FakeConfluence(deployment="datacenter")` serves REST v1 under an optional context
-path: spaces, ``/rest/api/content`` and CQL search with offset paging (``start`` /
+path: spaces, ``/rest/api/content`` (and a page's ``child/attachment``) and CQL search (pages,
+blog posts, attachments: ``type = attachment``) with offset paging (``start`` /
 ``limit``, ``totalSize``), with the server-side caps Data Center applies to ``limit``.
 No OpenAPI document exists for Data Center; the fake checks its own few rules.
 
@@ -86,11 +89,25 @@ class Content:
 
 @dataclass
 class Attachment:
+    """A file attached to a page. ``version`` moves when a new file is uploaded over it."""
+
     id: int
     content_id: int
     filename: str
     data: bytes
     media_type: str = "application/octet-stream"
+    version: int = 1
+
+    @property
+    def api_id(self) -> str:
+        return f"att{self.id}"
+
+    def download_link(self) -> str:
+        """The link the APIs give, under the site (as Confluence writes it)."""
+        return (
+            f"/download/attachments/{self.content_id}/{quote(self.filename)}"
+            f"?version={self.version}&modificationDate=1704067200000&api=v2"
+        )
 
 
 @dataclass
@@ -333,11 +350,48 @@ class FakeConfluence:
             else:
                 content.labels |= set(labels)
 
-    def add_attachment(self, content_id: int, filename: str, data: bytes = b"data") -> Attachment:
+    def add_attachment(
+        self,
+        content_id: int,
+        filename: str,
+        data: bytes = b"data",
+        media_type: str | None = None,
+    ) -> Attachment:
+        """A file attached to a page; the media type is guessed from its name, as
+        Confluence does, unless given."""
         with self._lock:
-            attachment = Attachment(next(self._content_ids), content_id, filename, data)
+            guessed = media_type or _MEDIA_TYPES.get(
+                filename.rpartition(".")[2].lower(), "application/octet-stream"
+            )
+            attachment = Attachment(next(self._content_ids), content_id, filename, data, guessed)
             self.attachments[attachment.id] = attachment
             return attachment
+
+    def upload(self, attachment_id: int, data: bytes) -> None:
+        """A new version of the file, uploaded over the old one."""
+        with self._lock:
+            attachment = self.attachments[attachment_id]
+            attachment.data = data
+            attachment.version += 1
+
+    def move_attachment(self, attachment_id: int, content_id: int) -> None:
+        """The file moved to another page (its version stays)."""
+        with self._lock:
+            self.attachments[attachment_id].content_id = content_id
+
+    def delete_attachment(self, attachment_id: int) -> None:
+        with self._lock:
+            del self.attachments[attachment_id]
+
+    @property
+    def downloads(self) -> list[str]:
+        """The attachment files served, by path, over all replies."""
+        with self._lock:
+            return [
+                call.path
+                for call in self._calls
+                if call.status == 200 and call.path.startswith(self.context + "/download/")
+            ]
 
     def add_user(self, display_name: str, **ids: str) -> User:
         with self._lock:
@@ -525,6 +579,10 @@ class FakeConfluence:
             return self._v2_contents(path, query, kind, space_key=None)
         if match := re.fullmatch(r"/api/v2/(pages|blogposts)/(\d+)", local):
             return self._v2_content(int(match[2]), query)
+        if local == "/api/v2/attachments":
+            return self._v2_attachments(path, query, None)
+        if match := re.fullmatch(r"/api/v2/(?:pages|blogposts)/(\d+)/attachments", local):
+            return self._v2_attachments(path, query, int(match[1]))
         if local == "/rest/api/content/search":
             return self._search(path, query)
         if local == "/rest/api/user":
@@ -547,6 +605,13 @@ class FakeConfluence:
             return _Reply(200, self._v1_space(space)) if space else self._error(404, "No space")
         if local == "/rest/api/content":
             return self._dc_content_list(path, query)
+        if match := re.fullmatch(r"/rest/api/content/(\d+)/child/attachment", local):
+            found = [
+                self._v1_attachment(a, _expand(query))
+                for a in self._current_attachments()
+                if a.content_id == int(match[1])
+            ]
+            return self._offset_page(path, query, found, self.page_cap, totals=False)
         if match := re.fullmatch(r"/rest/api/content/(\d+)", local):
             content = self.contents.get(int(match[1]))
             if content is None or not self._visible(content) or content.status != "current":
@@ -635,6 +700,90 @@ class FakeConfluence:
             item["body"] = {"storage": {"representation": "storage", "value": content.body}}
         return item
 
+    def _current_attachments(self) -> list[Attachment]:
+        """Attachments of current content the bot may see, oldest first."""
+        return [
+            a
+            for a in sorted(self.attachments.values(), key=lambda a: a.id)
+            if (page := self.contents.get(a.content_id)) is not None
+            and page.status == "current"
+            and self._visible(page)
+        ]
+
+    def _v2_attachments(
+        self, path: str, query: dict[str, list[str]], content_id: int | None
+    ) -> _Reply:
+        media_type = query.get("mediaType", [None])[-1]
+        statuses = set(query.get("status") or ["current"])
+        items = [
+            self._v2_attachment(a)
+            for a in self._current_attachments()
+            if "current" in statuses
+            and (media_type is None or a.media_type == media_type)
+            and (content_id is None or a.content_id == content_id)
+        ]
+        return self._cursor_page(path, query, items)
+
+    def _v2_attachment(self, attachment: Attachment) -> dict[str, Any]:
+        page = self.contents[attachment.content_id]
+        link = attachment.download_link()
+        item: dict[str, Any] = {
+            "id": attachment.api_id,
+            "status": "current",
+            "title": attachment.filename,
+            "createdAt": page.created,
+            "mediaType": attachment.media_type,
+            "mediaTypeDescription": "",
+            "comment": "",
+            "fileId": f"file-{attachment.id}",
+            "fileSize": len(attachment.data),
+            "webuiLink": f"/pages/viewpageattachments.action?pageId={page.id}",
+            "downloadLink": link,
+            "version": {
+                "number": attachment.version,
+                "createdAt": page.created,
+                "message": "",
+                "minorEdit": False,
+                "authorId": "557058:author",
+            },
+            "_links": {
+                "download": link,
+                "webui": f"/pages/viewpageattachments.action?pageId={page.id}",
+            },
+        }
+        item["pageId" if page.type == "page" else "blogPostId"] = str(page.id)
+        return item
+
+    def _v1_attachment(self, attachment: Attachment, expand: set[str]) -> dict[str, Any]:
+        page = self.contents[attachment.content_id]
+        item: dict[str, Any] = {
+            "id": attachment.api_id,
+            "type": "attachment",
+            "status": "current",
+            "title": attachment.filename,
+            "metadata": {"mediaType": attachment.media_type},
+            "extensions": {
+                "mediaType": attachment.media_type,
+                "fileSize": len(attachment.data),
+                "comment": "",
+            },
+            "_links": {
+                "webui": f"/pages/viewpageattachments.action?pageId={page.id}",
+                "download": attachment.download_link(),
+            },
+            "_expandable": {},
+        }
+        if "version" in expand:
+            item["version"] = {"number": attachment.version, "when": page.created}
+        if "container" in expand:
+            item["container"] = {
+                "id": str(page.id),
+                "type": page.type,
+                "status": page.status,
+                "title": page.title,
+            }
+        return item
+
     def _users_bulk(self, body: Mapping[str, Any]) -> _Reply:
         wanted = set(body.get("accountIds") or [])
         found = [
@@ -671,14 +820,25 @@ class FakeConfluence:
         cql = query.get("cql", [""])[-1]
         predicate, order = parse_cql(cql)
         expand = _expand(query)
+        files = {
+            a.id: Content(a.id, "attachment", self.contents[a.content_id].space_key, a.filename, "")
+            for a in self._current_attachments()
+        }
+        for file_id, content in files.items():
+            content.parent_id = self.attachments[file_id].content_id
         found = [
             c
-            for c in self.contents.values()
+            for c in [*self.contents.values(), *files.values()]
             if c.status == "current" and self._visible(c) and predicate(_Facts(self, c))
         ]
         found.sort(key=order)
         cap = self.body_search_cap if "body.storage" in expand else self.search_cap
-        items = [self._v1_content(c, expand) for c in found]
+        items = [
+            self._v1_attachment(self.attachments[c.id], expand)
+            if c.type == "attachment"
+            else self._v1_content(c, expand)
+            for c in found
+        ]
         reply = self._offset_page(path, query, items, cap, totals=True)
         bodies = len(reply.body["results"]) if "body.storage" in expand else 0
         return _Reply(reply.status, reply.body, reply.headers, bodies)
@@ -905,6 +1065,14 @@ class _Bucket:
                 self._tokens -= 1
             wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.per_second
             return _Quota(self.capacity, int(self._tokens), 1.0, self.per_second, wait, over)
+
+
+_MEDIA_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "png": "image/png",
+}
 
 
 def _reason(status: int) -> str:
