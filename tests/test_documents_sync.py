@@ -185,3 +185,42 @@ def test_a_git_source_sends_documents_with_raw_urls_pinned_to_the_commit(tmp_pat
     listed = {stub.key: stub.version for stub in again.list().stubs}
     assert listed == {stub.key: stub.version for stub in source.list().stubs}
     assert again.blobs_read == 0
+
+
+def test_the_config_schema_and_validation_know_documents_and_attachments(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import json
+
+    import jsonschema
+
+    from syncer.cli import main
+    from syncer.config import loader
+    from syncer.errors import ConfigError
+
+    assert main(["config", "schema"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    folder = {"name": "a", "type": "filesystem", "path": "."}
+    good = {**folder, "documents": {"split_at": "h2", "max_pages": 10}}
+    assert list(validator.iter_errors({"sources": [good]})) == []
+    bad = {**folder, "documents": {"split_at": "h4"}}
+    assert list(validator.iter_errors({"sources": [bad]}))
+    wiki = {
+        "name": "w",
+        "type": "confluence",
+        "base_url": "https://acme.atlassian.net/wiki",
+        "email": "bot@acme.test",
+        "token": "t",
+        "spaces": ["SUP"],
+    }
+    for attachments in (True, ["pdf", "application/pdf"]):
+        assert (
+            list(validator.iter_errors({"sources": [{**wiki, "attachments": attachments}]})) == []
+        )
+    text = (
+        "sources:\n  - name: docs\n    type: filesystem\n    path: .\n"
+        "    documents:\n      max_pagez: 3\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        loader.loads(text, base_dir=tmp_path, env={})
+    assert "did you mean 'max_pages'" in str(caught.value)
