@@ -4,6 +4,10 @@ Every error syncer raises on purpose ends here as one clear message on stderr an
 exit code (0 ok, 1 some documents or sources failed, 2 bad usage or config, 3 a safety
 guard held deletions back, 130 stopped by Ctrl-C or SIGTERM). Logging is configured
 before anything else runs.
+
+Each command imports what it needs when it runs, so that a short command is not mostly
+start-up: ``syncer --help`` imports no database, HTTP, validation or logging library,
+``validate`` no database or HTTP one (``tests/test_startup.py`` holds them to it).
 """
 
 from __future__ import annotations
@@ -19,17 +23,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO, cast
-
-import structlog
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from syncer import __version__, logs, registry
-from syncer.config import loader
-from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError, UsageError
 from syncer.intercom import cli as api_cli
 from syncer.redact import RedactingStream, Redactor
-from syncer.run import Options, exit_code, sync, worst
+
+if TYPE_CHECKING:
+    from syncer.config.settings import Settings
 
 # One-shot runs wait this long for a source another run holds, then skip it: enough for
 # a scheduled run that overlaps the one before it to start once that one is done.
@@ -43,8 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     redacting streams for the whole command, and ``_load`` hands the loaded settings to
     ``args.on_settings``, which gives their secrets to the streams and the log handle.
     """
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    # Third-party connector types are found through package metadata (importlib.metadata,
+    # tens of ms), so the first parse knows only the built-in ones; a command it does not
+    # know, or any other mistake, is parsed again by the whole parser, which names a
+    # plugin's type or reports the mistake as it always did.
+    parser = _parser(plugins=False)
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except argparse.ArgumentError:
+        parser = _parser(plugins=True)
+        args, extra = parser.parse_known_args(argv)
     if extra:
         if getattr(args, "handler", None) is not _connector_command:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -88,12 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = saved
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without ``plugins``, only the built-in connector types
+    (and mistakes raise ``ArgumentError`` instead of exiting: see ``main``)."""
     parser = argparse.ArgumentParser(
         prog="syncer",
         description="Keep Intercom Fin's External Pages equal to your sources.",
         epilog="Connectors add commands of their own: syncer TYPE COMMAND (e.g. syncer "
         "confluence preview PAGE_ID); syncer TYPE --help lists a type's commands.",
+        exit_on_error=plugins,
     )
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
     parser.add_argument(
@@ -203,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     # `syncer TYPE COMMAND ...`: commands a connector type adds (syncer.connector.Command).
     # Only the type's name is known here; its parser is built when it is used, so no
     # connector is imported to start any other command.
-    for kind in registry.available():
+    for kind in registry.available() if plugins else registry.builtin():
         if kind in commands.choices:
             continue
         sub = commands.add_parser(kind, add_help=False)
@@ -223,6 +236,8 @@ def _config_option(sub: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Settings:
+    from syncer.config import loader
+
     # What the config points at (folders) is checked by `validate`, and by each source's
     # run for itself: one missing folder must not stop the other sources.
     settings = loader.load(args.config or loader.default_config_path(), check_environment=False)
@@ -238,6 +253,8 @@ def _check_sources(settings: Settings, names: Sequence[str]) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from syncer.config import loader
+
     path = args.config or loader.default_config_path()
     try:
         settings = loader.load(path)
@@ -257,6 +274,7 @@ def _sync(args: argparse.Namespace) -> int:
     from syncer.intercom.client import IntercomClient
     from syncer.intercom.publisher import IntercomPublisher
     from syncer.progress import progress_for
+    from syncer.run import Options, exit_code, sync
     from syncer.store import Store
 
     settings = _load(args)
@@ -345,6 +363,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from syncer.intercom.client import IntercomClient
     from syncer.intercom.publisher import IntercomPublisher
     from syncer.reconcile import reconcile
+    from syncer.run import worst
     from syncer.store import Store
 
     settings = _load(args)
@@ -430,6 +449,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _daemon(args: argparse.Namespace) -> int:
+    from syncer.config import loader
     from syncer.daemon import serve
 
     return serve(
@@ -440,6 +460,8 @@ def _daemon(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    import structlog
+
     from syncer.store import migrate
 
     settings = _load(args)

@@ -8,18 +8,25 @@ empty at first (the config is not loaded yet), and the entry point hands it the 
 settings' `Redactor` (``add_secrets``). From then on every string value of every event
 is redacted before rendering, and the rendered line once more (a value that is not a
 string, such as an exception object, shows its secret only once rendered).
+
+structlog is imported by ``configure``, not with this module: ``syncer --help`` never
+logs. Importing structlog imports its console renderer, which imports rich and pygments
+for tracebacks on a terminal (about 35 ms); JSON lines need neither, so when the first
+configuration renders JSON, structlog is imported with rich hidden (`_import_structlog`).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Any, TextIO
-
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from importlib.util import find_spec
+from typing import TYPE_CHECKING, Any, TextIO
 
 from syncer.redact import Redactor
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 
 class _Stderr:
@@ -83,7 +90,10 @@ def configure(
     out: TextIO = stream or _Stderr()  # type: ignore[assignment]  # duck-typed: write/flush
     if json is None:
         json = not out.isatty()
-    renderer: structlog.typing.Processor = (
+    _import_structlog(console=not json)
+    import structlog
+
+    renderer: Processor = (
         structlog.processors.JSONRenderer()
         if json
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
@@ -105,3 +115,23 @@ def configure(
         cache_logger_on_first_use=False,
     )
     return secrets
+
+
+def _import_structlog(*, console: bool) -> None:
+    """Import structlog, without rich unless ``console`` (see the module docstring).
+
+    structlog's dev module looks for rich once, when it is imported, to choose how the
+    console renderer shows tracebacks; if it was imported without rich and a console is
+    wanted later in the same process, the dev module is read again, with rich.
+    """
+    if "structlog" not in sys.modules and not console and "rich" not in sys.modules:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # so `import rich` fails
+        try:
+            import structlog
+        finally:
+            del sys.modules["rich"]
+        return
+    import structlog
+
+    if console and getattr(structlog.dev, "rich", None) is None and find_spec("rich"):
+        importlib.reload(structlog.dev)

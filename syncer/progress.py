@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from typing import TYPE_CHECKING, TextIO
 
 from syncer.run import NoProgress
 from syncer.run import Progress as ProgressProtocol
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class _RichProgress:
@@ -34,6 +34,9 @@ def progress_for(stream: TextIO, *, enabled: bool = True) -> Iterator[ProgressPr
     if not (enabled and stream.isatty()):
         yield NoProgress()
         return
+    from rich.console import Console  # here: rich and pygments cost ~35 ms, for a terminal
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(file=stream), transient=True) as progress:
         yield _RichProgress(progress)

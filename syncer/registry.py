@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from syncer.connector import ConnectorType
+if TYPE_CHECKING:
+    from syncer.connector import ConnectorType
 
 ENTRY_POINT_GROUP = "syncer.connectors"
 
@@ -35,6 +35,8 @@ class UnknownConnectorError(LookupError):
 
 
 def _load(target: str) -> ConnectorType[Any]:
+    from syncer.connector import ConnectorType
+
     module_name, _, attribute = target.partition(":")
     loaded = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(loaded, ConnectorType):
@@ -44,12 +46,19 @@ def _load(target: str) -> ConnectorType[Any]:
 
 @cache
 def _plugins() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def available() -> list[str]:
     """Every ``type:`` this installation understands, sorted."""
     return sorted({*BUILTIN, *_plugins()})
+
+
+def builtin() -> list[str]:
+    """The built-in types, sorted: known without reading any package's metadata."""
+    return sorted(BUILTIN)
 
 
 def get(name: str) -> ConnectorType[Any]:

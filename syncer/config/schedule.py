@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-
 _EVERY = re.compile(r"^every\s+(\d+)\s*(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(seconds=1)
@@ -40,6 +38,8 @@ def parse_schedule(text: str) -> Schedule:
             f"schedule {text!r} is not understood: write 'every N' followed by s, m, h or d, "
             "like 'every 30m'"
         )
+    from apscheduler.triggers.cron import CronTrigger  # here: intervals need none of it
+
     try:
         CronTrigger.from_crontab(text, timezone="UTC")
     except ValueError as exc:
@@ -54,6 +54,8 @@ def period(schedule: Schedule) -> timedelta:
     """How often ``schedule`` fires: the interval, or the gap between a cron's next fires."""
     if schedule.interval is not None:
         return schedule.interval
+    from apscheduler.triggers.cron import CronTrigger
+
     trigger = CronTrigger.from_crontab(schedule.cron or schedule.text, timezone="UTC")
     first: datetime | None = trigger.get_next_fire_time(None, _EPOCH)
     if first is None:

@@ -21,9 +21,8 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
+from syncer.config import database_url
 from syncer.config.schedule import Schedule, parse_schedule
 from syncer.model import Availability
 
@@ -103,22 +102,21 @@ class StoreSettings(StrictModel):
     @classmethod
     def _known_database(cls, value: str, info: ValidationInfo) -> str:
         try:
-            url = make_url(value)
-        except ArgumentError:
+            url = database_url.parse(value)
+        except database_url.NotADatabaseURLError:
             raise ValueError(
                 f"{value!r} is not a database URL; write sqlite:///syncer.db or "
                 "postgresql+psycopg://user@host/db"
             ) from None
-        backend = url.get_backend_name()
+        backend = url.backend
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"database {backend!r} is not supported; use sqlite or postgresql")
         if backend == "sqlite" and url.database and url.database != ":memory:":
-            path = Path(url.database)
+            database = url.database
             base = (info.context or {}).get("base_dir")
-            if not path.is_absolute() and base is not None:
-                path = Path(base) / path
-                url = url.set(database=str(path))
-            return url.render_as_string(hide_password=False)
+            if not Path(database).is_absolute() and base is not None:
+                database = str(Path(base) / database)
+            return url.render(database)
         return value
 
 
@@ -200,8 +198,8 @@ class Settings(StrictModel):
     def cache_dir(self) -> Path:
         """Where connectors keep caches (git mirrors): beside a SQLite store, else
         ``~/.cache/syncer``; the CLI and the daemon share it."""
-        url = make_url(self.store.url)
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = database_url.parse(self.store.url)
+        if url.backend == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).parent / ".syncer-cache"
         return Path.home() / ".cache" / "syncer"
 
