@@ -19,6 +19,7 @@ from syncer.config.settings import Settings
 from syncer.connector import Context
 from syncer.errors import UsageError
 from syncer.model import Document, Excluded, Failure
+from syncer.parts import parent_of
 
 
 def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: TextIO) -> int:
@@ -31,7 +32,9 @@ def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: Te
     connector = registry.get(source.type).create(source, Context(cache_dir=cache_dir))
     try:
         listing = connector.list()
-        stub = next((s for s in listing.stubs if s.key == key), None)
+        # A section of a split document (``manual.pdf//setup``) is fetched with its file.
+        wanted = parent_of(key) or key
+        stub = next((s for s in listing.stubs if s.key == wanted), None)
         if stub is None:
             close = difflib.get_close_matches(key, [s.key for s in listing.stubs], n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -40,7 +43,9 @@ def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: Te
                 print(f"{key}: {failure.message}", file=err)
                 return 1
             raise UsageError(f"source {source.name} lists no document {key!r}{hint}")
-        (result,) = list(connector.fetch([stub]))
+        # A document split into sections (documents.split_at) comes as its lead first.
+        results = list(connector.fetch([stub]))
+        result = next((r for r in results if r.key == key), results[0])
         notes = dict(connector.notes())
         others = {s.key for s in listing.stubs if s.key != key}
     finally:

@@ -174,3 +174,21 @@ def test_a_split_document_syncs_and_a_vanished_section_leaves_fin(
         p["external_id"] for p in space.fake.pages()
     }
     assert len(space.fake.pages()) == 7
+
+
+def test_preview_shows_a_lead_and_one_section(
+    split_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syncer.cli import main
+
+    (split_workspace.docs / "prices.pdf").write_bytes(pdf_bytes(sections=2))
+    config = str(split_workspace.config)
+    assert main(["preview", "-c", config, "docs", "prices.pdf"]) == 0
+    lead, err = capsys.readouterr()
+    assert "Sections of this document:" in lead
+    assert "title: Widget price list\n" in err
+    key = "prices.pdf//installing-the-widget-part-2"
+    assert main(["preview", "-c", config, "docs", key]) == 0
+    section, err = capsys.readouterr()
+    assert section.startswith('<h1 id="installing-the-widget-part-2">')
+    assert "url:   https://docs.example.com/prices.pdf#page=2" in err
