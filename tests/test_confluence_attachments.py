@@ -155,3 +155,20 @@ def test_the_data_center_fake_serves_a_pages_attachments_by_child_listing(tmp_pa
         link = reply.json()["results"][0]["_links"]["download"]
         data = httpx.get(fake.base_url + link, headers={"Authorization": f"Bearer {fake.token}"})
         assert data.content == docx_bytes()
+
+
+def test_a_failed_listing_of_attachments_deletes_nothing(fake: FakeConfluence, runs: Runs) -> None:
+    made = seeded(fake)
+    runs(settings(fake))
+    fake.delete_attachment(made["pptx"].id)
+    listing = "/wiki/api/v2/attachments" if fake.deployment == "cloud" else "/confluence/rest/api/"
+    fake.faults.fail_next(
+        400, path_prefix=listing + ("" if fake.deployment == "cloud" else "content/search")
+    )
+    report = runs(settings(fake))
+    assert report.counts.deleted == 0
+    assert made["pptx"].api_id in runs.in_fin()
+    assert any(e.startswith("attachments: listing of attachments stopped") for e in report.errors)
+    healed = runs(settings(fake))
+    assert healed.counts.deleted == 1
+    assert made["pptx"].api_id not in runs.in_fin()
