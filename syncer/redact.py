@@ -64,12 +64,16 @@ class Redactor:
         secrets: list[str] = []
         basic: list[tuple[str, str]] = []
         for model in _models(settings):
-            values = [getattr(model, name) for name in type(model).model_fields]
+            # A field's own value, or the items of a list or dict of them (headers).
+            values = [
+                leaf for name in type(model).model_fields for leaf in _leaves(getattr(model, name))
+            ]
             users = [getattr(model, n, None) for n in _USER_FIELDS]
             for value in values:
                 if isinstance(value, SecretStr):
                     secret = value.get_secret_value()
                     secrets.append(secret)
+                    secrets.extend(_secret_url_parts(secret))
                     basic.extend((user, secret) for user in users if isinstance(user, str))
                 secrets.extend(_url_passwords(value))
         return cls(secrets, basic=basic)
@@ -212,6 +216,31 @@ def _models(value: Any) -> Iterator[BaseModel]:
     elif isinstance(value, dict):
         for item in value.values():
             yield from _models(item)
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """``value``, or what a list, tuple, set or dict holds, all the way down."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _secret_url_parts(secret: str) -> list[str]:
+    """A secret that is a URL (a Slack webhook's) is secret in its path and query too:
+    what a log line naming only the path would show."""
+    if not secret.startswith(("http://", "https://")):
+        return []
+    try:
+        parts = urlsplit(secret)
+    except ValueError:
+        return []
+    path = parts.path.strip("/")
+    return [part for part in (path, parts.query) if part]
 
 
 def _url_passwords(value: Any) -> list[str]:

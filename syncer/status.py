@@ -9,6 +9,10 @@ A source is stale when its last success is older than ``daemon.stale_after_inter
 schedule periods. A source that never succeeded counts from ``since``: the daemon
 passes its own start, so a fresh deployment is not flagged at once; the command line
 has no such moment, so for it a source that never succeeded is stale.
+
+``source_detail`` adds what the daemon's page of one source shows: its recent runs and
+what one of them (the newest, unless asked) did with each document; ``last_reload``
+the newest config reload of any replica.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any
 
 from syncer.config.schedule import period
 from syncer.config.settings import Settings, SourceSettings
-from syncer.store import RunSummary, Store
+from syncer.store import RunDocument, RunSummary, Store
+from syncer.store.schema import DOCUMENT_ACTIONS, MAX_RUN_DOCUMENTS
+
+RECENT_RUNS = 20
 
 
 def stale_after(source: SourceSettings, settings: Settings) -> timedelta:
@@ -83,6 +90,54 @@ def source_rows(
     return rows
 
 
+def source_detail(
+    settings: Settings,
+    store: Store,
+    name: str,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    next_runs: Mapping[str, datetime | None] | None = None,
+    running_here: frozenset[str] = frozenset(),
+    run_id: int | None = None,
+) -> dict[str, Any] | None:
+    """Source ``name`` 's row, its recent runs (newest first) and what run ``run_id``
+    (default: the newest) did with each document; None if it is not configured."""
+    rows = source_rows(
+        settings, store, now=now, since=since, next_runs=next_runs, running_here=running_here
+    )
+    row = next((r for r in rows if r["name"] == name), None)
+    if row is None:
+        return None
+    runs = store.runs.of(name, limit=RECENT_RUNS)
+    kept = store.runs.with_documents(name)
+    ids = {run.id for run in runs}
+    chosen = run_id if run_id is not None and (run_id in ids or run_id in kept) else None
+    if chosen is None and runs:
+        chosen = runs[0].id
+    documents = store.runs.documents(chosen) if chosen is not None else []
+    return {
+        "source": row,
+        "runs": [{**(_run(run) or {}), "documents_kept": run.id in kept} for run in runs],
+        "run_id": chosen,
+        "documents": _grouped(documents),
+        "documents_capped": len(documents) >= MAX_RUN_DOCUMENTS,
+    }
+
+
+def last_reload(store: Store) -> dict[str, Any] | None:
+    """The newest config reload of any replica, JSON-ready; None before the first."""
+    reload = store.reloads.latest()
+    if reload is None:
+        return None
+    return {
+        "replica": reload.replica,
+        "at": _iso(reload.at),
+        "ok": reload.ok,
+        "problems": list(reload.problems),
+    }
+
+
 def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
     """``syncer status``: every source's row, from the store opened read-only."""
     with Store.open_read_only(settings.store.url) as store:
@@ -93,10 +148,28 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
+def _grouped(documents: list[RunDocument]) -> list[dict[str, Any]]:
+    """The documents by action, in ``DOCUMENT_ACTIONS`` order, the empty ones left out."""
+    groups = []
+    for action in DOCUMENT_ACTIONS:
+        members = [d for d in documents if d.action == action]
+        if members:
+            groups.append(
+                {
+                    "action": action,
+                    "documents": [
+                        {"key": d.key, "title": d.title, "reason": d.reason} for d in members
+                    ],
+                }
+            )
+    return groups
+
+
 def _run(run: RunSummary | None) -> dict[str, Any] | None:
     if run is None:
         return None
     return {
+        "id": run.id,
         "status": run.status,
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

@@ -431,19 +431,15 @@ def test_sighup_keeps_the_schedules_on_a_broken_config_and_replaces_them_on_a_va
     assert daemon.wait(10) == 0
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.postgres
 def test_a_store_behind_the_schema_stops_the_start(
-    backend: str, tmp_path: Path, fake: FakeIntercom, request: pytest.FixtureRequest
+    tmp_path: Path, fake: FakeIntercom, postgres_url: str
 ) -> None:
+    # A shared Postgres store is migrated on purpose only (a SQLite file is the daemon's
+    # own and is migrated on start: test_a_sqlite_store_is_created_or_upgraded_on_start).
     make_docs(tmp_path / "docs", 1)
-    if backend == "sqlite":
-        store_url = f"sqlite:///{tmp_path / 'store.db'}"
-        migrate.upgrade(store_url, "0001")
-    else:
-        store_url = request.getfixturevalue("postgres_url")
-        migrate.upgrade(store_url, "0001")
+    store_url = postgres_url
+    migrate.upgrade(store_url, "0001")
     config = tmp_path / "syncer.yaml"
     write_config(config, fake=fake, store=store_url, sources=[("docs", tmp_path / "docs")])
     done = subprocess.run(
@@ -461,3 +457,29 @@ def test_a_store_behind_the_schema_stops_the_start(
     assert "--migrate" in done.stderr
     assert "Traceback" not in done.stderr
     assert migrate.current(store_url) == "0001"  # and nothing was changed
+
+
+@pytest.mark.parametrize("start", ["missing", "behind"])
+def test_a_sqlite_store_is_created_or_upgraded_on_start(
+    start: str, tmp_path: Path, fake: FakeIntercom, daemons: list[DaemonProcess]
+) -> None:
+    make_docs(tmp_path / "docs", 2)
+    store_url = f"sqlite:///{tmp_path / 'state' / 'store.db'}"
+    if start == "behind":
+        (tmp_path / "state").mkdir()
+        migrate.upgrade(store_url, "0001")
+    config = tmp_path / "syncer.yaml"
+    write_config(
+        config, fake=fake, store=store_url, sources=[("docs", tmp_path / "docs")], run_on_start=True
+    )
+    daemon = DaemonProcess(config, tmp_path / "daemon.log", migrate=False)
+    daemons.append(daemon)
+    assert daemon.get("/readyz")[0] == 200
+    assert migrate.current(store_url) == migrate.head()
+    wait_for(
+        "the first run",
+        lambda: any(r.status == "succeeded" for r in runs_of(store_url, "docs")),
+        20,
+    )
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait(15) == 0

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from syncer import registry
+from syncer.config.alerts import AlertSettings
 from syncer.config.settings import (
     DaemonSettings,
     IntercomSettings,
@@ -39,6 +40,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "store": StoreSettings,
     "defaults": SourceDefaults,
     "daemon": DaemonSettings,
+    "alerts": AlertSettings,
 }
 _TOP_LEVEL = [*_SECTIONS, "sources"]
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
@@ -139,6 +141,8 @@ class _Reader:
             for key, model in _SECTIONS.items()
         }
         sources = self.read_sources(data.get("sources"), data.get("defaults"))
+        if sections["alerts"] is not None:
+            self.alert_sources(sections["alerts"], {s.name for s in sources})
         if self.problems or any(s is None for s in sections.values()):
             return None
         return Settings(**sections, sources=tuple(sources))
@@ -288,6 +292,16 @@ class _Reader:
                     f"source {source.name!r} has the import_source_id of source "
                     f"{other.name!r}; two sources cannot share one Content Import Source",
                 )
+
+    def alert_sources(self, alerts: AlertSettings, names: set[str]) -> None:
+        """A webhook's ``sources:`` must name configured sources: a typo would mute it."""
+        for i, webhook in enumerate(alerts.webhooks):
+            for j, name in enumerate(webhook.sources):
+                if name not in names:
+                    hint = _did_you_mean(name, sorted(names))
+                    self.problem(
+                        ("alerts", "webhooks", i, "sources", j), f"no source named {name!r}{hint}"
+                    )
 
     def connector_model(self, item: dict[str, Any], loc: Loc) -> type[SourceSettings] | None:
         kind = item.get("type")

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from syncer.config import database_url
+from syncer.config.alerts import AlertSettings
 from syncer.config.schedule import Schedule, parse_schedule
 from syncer.model import Availability
 
@@ -138,6 +139,20 @@ class DaemonSettings(StrictModel):
         ge=0.0,
         description="SIGTERM: how long runs in progress may take to finish their documents",
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Turns on the status page's 'sync now' buttons: whoever types this "
+        "token may start a source's run (write ${SYNCER_ADMIN_TOKEN}; 16 characters or "
+        "more). Unset: the page is read-only",
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            # Never the value itself in the message: it is a secret.
+            raise ValueError("admin_token is too short; use 16 characters or more")
+        return value
 
 
 class SourceDefaults(StrictModel):
@@ -188,6 +203,7 @@ class SourceSettings(SourceDefaults):
 class Settings(StrictModel):
     """The whole validated config."""
 
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     intercom: IntercomSettings = Field(default_factory=IntercomSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     defaults: SourceDefaults = Field(default_factory=SourceDefaults)

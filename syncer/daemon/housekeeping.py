@@ -2,7 +2,8 @@
 
 Run by the scheduler every few seconds (half the shortest period, at most 30 s): reads
 each source's last success from the store, sets the gauges, and logs ``source_stale``
-once when a source turns stale and ``source_fresh`` when it recovers.
+once when a source turns stale and ``source_fresh`` when it recovers, and hands every
+source's verdict to ``on_checked`` (alerts keep their own state, in the store).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Housekeeping:
         clock: Callable[[], datetime],
         since: datetime,
         log: structlog.typing.FilteringBoundLogger,
+        on_checked: Callable[[str, bool, datetime | None], None] = lambda _n, _s, _at: None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -38,6 +40,7 @@ class Housekeeping:
         self._clock = clock
         self._since = since
         self._log = log
+        self._on_checked = on_checked
         self._stale: set[str] = set()
 
     def __call__(self) -> None:
@@ -68,6 +71,7 @@ class Housekeeping:
             elif not stale and name in self._stale:
                 self._stale.discard(name)
                 self._log.info("source_fresh", source=name)
+            self._on_checked(name, stale, success)
         self.next_run_gauges()
 
     def next_run_gauges(self) -> None:

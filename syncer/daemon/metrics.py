@@ -99,6 +99,12 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.alerts = Counter(
+            "syncer_alerts",
+            "Alert messages by webhook target, kind and result: sent, failed, dropped",
+            ["target", "kind", "result"],
+            registry=r,
+        )
         self.ready = Gauge("syncer_ready", "1 when /readyz answers 200", registry=r)
         r.register(_IntercomCollector(intercom_totals))
 

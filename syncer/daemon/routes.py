@@ -1,22 +1,45 @@
-"""The daemon's HTTP routes: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``.
+"""The daemon's HTTP routes: the status page, its "sync now" action, and the JSON endpoints.
 
-``/status`` is read from the store (``syncer.status``), so every replica shows the same;
-``/readyz`` answers 503 while shutting down or when the store does not answer.
+``/`` (every source) and ``/sources/{name}`` (one source: its recent runs and what a
+run did with each document) are HTML pages; ``/status`` is the same rows as JSON. All
+of them read from the store (``syncer.status``), never from this process's memory alone,
+so every replica shows the same; only the next run time and "running here" are this
+replica's. ``/readyz`` answers 503 while shutting down or when the store does not answer.
+
+``POST /sources/{name}/sync`` starts a run now. It is off unless ``daemon.admin_token``
+is set, and refused unless the form's ``token`` field matches it (compared in constant
+time). The token is never a cookie, so another site cannot make a browser send it; a
+request whose ``Origin`` (or ``Referer``) is another site's, or that the browser marks
+``Sec-Fetch-Site: cross-site``, is refused all the same. GETs change nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import structlog
 
 from syncer.config.settings import Settings
-from syncer.daemon.http import Reply, Route, json_reply
+from syncer.daemon.http import Reply, Request, Route, json_reply
 from syncer.daemon.metrics import CONTENT_TYPE, Metrics
+from syncer.daemon.pages import Pages
 from syncer.errors import StoreError
-from syncer.status import source_rows
+from syncer.status import last_reload, source_detail, source_rows
 from syncer.store import Store
 from syncer.store import engine as engines
+from syncer.store.schema import MAX_RUN_DOCUMENTS
+
+# What a "sync now" request led to (``Daemon.sync_now``), as the page then says it.
+NOTICES = {
+    "started": "Sync requested: the run starts in a moment; this page shows it once it has.",
+    "running": "This source is syncing already; its run is shown below when it ends.",
+}
 
 
 class Routes:
@@ -34,6 +57,8 @@ class Routes:
         running: Callable[[], frozenset[str]],
         next_runs: Callable[[], dict[str, datetime | None]],
         refresh_gauges: Callable[[], None],
+        sync_now: Callable[[str], str] = lambda _name: "stopping",
+        log: structlog.typing.FilteringBoundLogger | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -46,19 +71,28 @@ class Routes:
         self._running = running
         self._next_runs = next_runs
         self._refresh_gauges = refresh_gauges
+        self._sync_now = sync_now
+        self._log = log or structlog.get_logger("syncer.daemon")
+        self.pages = Pages()
 
-    def table(self) -> dict[str, Route]:
-        return {
-            "/healthz": self.healthz,
-            "/readyz": self.readyz,
-            "/metrics": self.metrics_page,
-            "/status": self.status,
-        }
+    def table(self) -> list[tuple[str, str, Route]]:
+        return [
+            ("GET", "/", self.overview),
+            ("GET", "/sources/{name}", self.source_page),
+            ("POST", "/sources/{name}/sync", self.sync),
+            ("GET", "/assets/status.css", lambda _request: self.pages.css()),
+            ("GET", "/healthz", self.healthz),
+            ("GET", "/readyz", self.readyz),
+            ("GET", "/metrics", self.metrics_page),
+            ("GET", "/status", self.status),
+        ]
 
-    def healthz(self) -> Reply:
+    # -- the JSON endpoints ----------------------------------------------------------------
+
+    def healthz(self, _request: Request) -> Reply:
         return json_reply(200, {"status": "alive", "replica": self._holder})
 
-    def readyz(self) -> Reply:
+    def readyz(self, _request: Request) -> Reply:
         if self._stopping():
             return json_reply(503, {"ready": False, "reason": "shutting down"})
         try:
@@ -72,21 +106,14 @@ class Routes:
             200, {"ready": True, "config": str(self._config_path), "sources": sources}
         )
 
-    def metrics_page(self) -> Reply:
+    def metrics_page(self, _request: Request) -> Reply:
         self._refresh_gauges()
-        return 200, CONTENT_TYPE, self.metrics.exposition()
+        return Reply(200, CONTENT_TYPE, self.metrics.exposition())
 
-    def status(self) -> Reply:
+    def status(self, _request: Request) -> Reply:
         settings = self._settings()
         try:
-            rows = source_rows(
-                settings,
-                self.store,
-                now=self._clock(),
-                since=self._started_at,
-                next_runs=self._next_runs(),
-                running_here=self._running(),
-            )
+            rows = self._rows(settings)
         except StoreError as exc:
             return json_reply(503, {"error": str(exc)})
         return json_reply(
@@ -100,3 +127,150 @@ class Routes:
                 "sources": rows,
             },
         )
+
+    # -- the pages -------------------------------------------------------------------------
+
+    def overview(self, request: Request) -> Reply:
+        settings = self._settings()
+        try:
+            rows = self._rows(settings)
+            frame = self._frame(settings, request)
+        except StoreError as exc:
+            return self._store_down(settings, exc)
+        return self.pages.render("overview.html", rows=rows, **frame)
+
+    def source_page(self, request: Request) -> Reply:
+        settings = self._settings()
+        name = request.params["name"]
+        run = request.arg("run")
+        try:
+            detail = source_detail(
+                settings,
+                self.store,
+                name,
+                now=self._clock(),
+                since=self._started_at,
+                next_runs=self._next_runs(),
+                running_here=self._running(),
+                run_id=int(run) if run and run.isdigit() else None,
+            )
+            frame = self._frame(settings, request)
+        except StoreError as exc:
+            return self._store_down(settings, exc)
+        if detail is None:
+            return self._message(
+                settings, 404, "No such source", f"No source {name!r} is configured.", "refused"
+            )
+        return self.pages.render(
+            "source.html", detail=detail, max_documents=MAX_RUN_DOCUMENTS, **frame
+        )
+
+    # -- "sync now" --------------------------------------------------------------------------
+
+    def sync(self, request: Request) -> Reply:
+        settings = self._settings()
+        name = request.params["name"]
+        token = settings.daemon.admin_token
+        if token is None:
+            return self._refused(
+                settings, name, "off", '"Sync now" is off: daemon.admin_token is not set.'
+            )
+        elsewhere = _cross_site(request)
+        if elsewhere is not None:
+            return self._refused(settings, name, "cross_site", elsewhere)
+        given = request.field("token") or ""
+        # Digests of both, so neither the comparison's time nor its length tells anything.
+        if not hmac.compare_digest(_digest(given), _digest(token.get_secret_value())):
+            return self._refused(settings, name, "token", "Refused: that is not the admin token.")
+        if name not in {s.name for s in settings.sources}:
+            return self._message(
+                settings, 404, "No such source", f"No source {name!r} is configured.", "refused"
+            )
+        outcome = self._sync_now(name)
+        self._log.info("sync_requested", source=name, outcome=outcome, client=request.client)
+        if outcome not in NOTICES:
+            return self._message(
+                settings, 503, "Not now", "The daemon is shutting down: no run starts.", "refused"
+            )
+        location = f"/sources/{quote(name, safe='')}?sync={outcome}"
+        return Reply(303, "text/plain; charset=utf-8", b"", (("Location", location),))
+
+    def _refused(self, settings: Settings, name: str, reason: str, text: str) -> Reply:
+        self._log.warning("sync_refused", source=name, reason=reason)
+        return self._message(settings, 403, "Refused", text, "refused")
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _rows(self, settings: Settings) -> list[dict[str, Any]]:
+        return source_rows(
+            settings,
+            self.store,
+            now=self._clock(),
+            since=self._started_at,
+            next_runs=self._next_runs(),
+            running_here=self._running(),
+        )
+
+    def _frame(self, settings: Settings, request: Request | None = None) -> dict[str, Any]:
+        """What every page shows around its content."""
+        said = request.arg("sync") if request is not None else None
+        return {
+            "replica": self._holder,
+            "sources_count": len(settings.sources),
+            "now": self._clock(),
+            "stopping": self._stopping(),
+            "reload": last_reload(self.store),
+            "store": engines.safe_url(settings.store.url),
+            "admin": settings.daemon.admin_token is not None,
+            "notice": {"kind": "ok", "text": NOTICES[said]} if said in NOTICES else None,
+        }
+
+    def _message(
+        self, settings: Settings, status: int, heading: str, text: str, kind: str
+    ) -> Reply:
+        try:
+            frame = self._frame(settings)
+        except StoreError:
+            frame = {**self._bare_frame(settings), "reload": None}
+        return self.pages.render(
+            "message.html", status=status, heading=heading, text=text, kind=kind, **frame
+        )
+
+    def _store_down(self, settings: Settings, exc: StoreError) -> Reply:
+        frame = {**self._bare_frame(settings), "reload": None}
+        return self.pages.render(
+            "message.html",
+            status=503,
+            heading="The store does not answer",
+            text=str(exc),
+            kind="refused",
+            **frame,
+        )
+
+    def _bare_frame(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "replica": self._holder,
+            "sources_count": len(settings.sources),
+            "now": self._clock(),
+            "stopping": self._stopping(),
+            "store": engines.safe_url(settings.store.url),
+            "admin": settings.daemon.admin_token is not None,
+            "notice": None,
+        }
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why ``request`` looks sent by another site's page; None when it does not."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"Refused: the request came from another site (Sec-Fetch-Site: {fetch_site})."
+    host = request.headers.get("host")
+    # Origin when the browser sends it, else Referer; neither (curl): the token decides.
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is not None and (sent == "null" or urlsplit(sent).netloc != host):
+        return "Refused: the request came from another origin than this page."
+    return None

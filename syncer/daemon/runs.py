@@ -4,8 +4,10 @@ A job claims the source's lease (one replica per source), runs ``syncer.run.sync
 with a stop event and the lease as its fence, and counts the result in the metrics.
 A source that another replica just synced or holds is skipped, and this replica's next
 run of it moves to a random point of the period: replicas started together otherwise
-fire in lockstep, and the one just behind never runs. ``stop_all`` sets every run's
-stop event (documents in flight finish and are recorded) and ``wait`` waits for them.
+fire in lockstep, and the one just behind never runs. A forced run ("sync now" on the
+status page) skips that "synced just now" check, nothing else. Each finished run's
+report goes to ``on_report`` (alerts). ``stop_all`` sets every run's stop event
+(documents in flight finish and are recorded) and ``wait`` waits for them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from syncer.daemon.leases import Leases
 from syncer.daemon.metrics import Metrics
 from syncer.errors import StoreError
 from syncer.intercom.publisher import IntercomPublisher
-from syncer.run import NoProgress, Options, sync_source
+from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.store import Store
 
 # A scheduled run is skipped when the source succeeded less than this share of its
@@ -50,6 +52,7 @@ class SourceRuns:
         shift: Callable[[str, datetime], None],
         starting: set[str],
         log: structlog.typing.FilteringBoundLogger,
+        on_report: Callable[[SourceReport], None] = lambda _report: None,
     ) -> None:
         self.store = store
         self.clients = clients
@@ -61,6 +64,7 @@ class SourceRuns:
         self._shift_to = shift
         self._starting = starting  # shared with the scheduler: run_on_start runs to come
         self._log = log
+        self._on_report = on_report
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._running: dict[str, threading.Event] = {}
@@ -70,8 +74,11 @@ class SourceRuns:
         with self._lock:
             return frozenset(self._running)
 
-    def __call__(self, name: str) -> None:
-        """A source's scheduled job: run it here, unless stopping or already running."""
+    def __call__(self, name: str, forced: bool = False) -> None:
+        """A source's scheduled job: run it here, unless stopping or already running.
+
+        ``forced``: asked for now ("sync now"), even if it succeeded a moment ago.
+        """
         with self._lock:
             if self.stopping.is_set() or name in self._running:
                 return
@@ -80,7 +87,7 @@ class SourceRuns:
             if source is None:
                 self.clients.give_back(runtime)
                 return
-            first = name in self._starting
+            first = name in self._starting or forced
             self._starting.discard(name)
             stop = threading.Event()
             self._running[name] = stop
@@ -160,6 +167,7 @@ class SourceRuns:
         self.metrics.observe(report)
         if report.status == "succeeded":
             self.metrics.last_success.labels(name).set(self._clock().timestamp())
+        self._on_report(report)
 
     def _shift(self, source: SourceSettings) -> None:
         """Move this replica's next run of ``source`` to a random point of its period.

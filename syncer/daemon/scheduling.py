@@ -5,7 +5,8 @@ grace scaled to the period) and calls the run function with the source's name;
 ``run_on_start`` also fires it at once. A reload replaces the jobs of sources whose
 schedule changed, adds new sources (as starting now) and removes the ones gone.
 ``shift`` moves a source's next fire to a later moment (its phase: an interval trigger
-counts from its last fire).
+counts from its last fire). ``run_now`` adds a one-off job that runs a source at once,
+forced ("sync now"): a job of its own, so the schedule's phase stays as it was.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from syncer.config.settings import Settings, SourceSettings
 from syncer.daemon import schedules
 
 HOUSEKEEPING = "__housekeeping__"  # source names cannot start with "_"
+NOW = "!now"  # suffix of one-off jobs' ids; source names cannot hold "!"
 # Threads for runs; APScheduler queues runs beyond this (they are not skipped).
 MAX_CONCURRENT_RUNS = 32
 
@@ -106,6 +108,19 @@ class Schedules:
         self.add_housekeeping(new)
         return set(gone)
 
+    def run_now(self, name: str) -> None:
+        """Run ``name`` once, at once, forced (a second request while queued is one run)."""
+        self.scheduler.add_job(
+            self._run,
+            args=[name],
+            kwargs={"forced": True},
+            id=name + NOW,
+            name=f"sync {name} now",
+            next_run_time=self._clock(),
+            misfire_grace_time=60,
+            replace_existing=True,
+        )
+
     def shift(self, name: str, when: datetime) -> None:
         """Fire ``name`` next at ``when`` (and on from there, for an interval)."""
         with contextlib.suppress(JobLookupError):
@@ -120,4 +135,5 @@ class Schedules:
 
     def _skipped(self, event: JobExecutionEvent) -> None:
         if event.job_id != HOUSEKEEPING:
-            self._on_skip(event.job_id, "missed" if event.code == EVENT_JOB_MISSED else "running")
+            name = event.job_id.removesuffix(NOW)
+            self._on_skip(name, "missed" if event.code == EVENT_JOB_MISSED else "running")

@@ -1,14 +1,18 @@
 """The long-running mode: ``serve`` (``syncer daemon``) and the ``Daemon`` it runs.
 
-``serve`` loads the config, opens (or migrates) the store, then runs a ``Daemon`` until
-SIGTERM or SIGINT. The daemon is its parts, each in a module of its own: ``runs`` (a
-source's scheduled job: its lease, ``syncer.run.sync_source``, the metrics; sources run
-on their own threads, so one slow or failing source never holds up another),
-``scheduling``, ``housekeeping``, ``routes``, ``clients`` and ``leases``. SIGHUP
-reloads the config: a valid one replaces the schedules, an invalid one is logged and
-the old one kept. Shutdown stops scheduling, sets every run's stop
-event (documents in flight finish and are recorded, the run is ``interrupted``), waits
-up to ``daemon.shutdown_grace_seconds``, releases the leases and exits 0.
+``serve`` loads the config, opens the store (migrating it first with ``--migrate``, and
+always when it is a SQLite file: a store of this one process, created on first start),
+then runs a ``Daemon`` until SIGTERM or SIGINT. The daemon is its parts, each in a
+module of its own: ``runs`` (a source's scheduled job: its lease,
+``syncer.run.sync_source``, the metrics; sources run on their own threads, so one slow
+or failing source never holds up another), ``scheduling``, ``housekeeping``,
+``alerting`` (webhooks on a change of a source's health), ``routes`` (the status page
+and the JSON endpoints), ``clients`` and ``leases``. SIGHUP reloads the config: a valid
+one replaces the schedules, an invalid one is logged and the old one kept; either way
+the store remembers the reload, so every replica's page shows a failed one. Shutdown
+stops scheduling, sets every run's stop event (documents in flight finish and are
+recorded, the run is ``interrupted``), waits up to ``daemon.shutdown_grace_seconds``,
+releases the leases and exits 0.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import structlog
 
 from syncer.config import loader
 from syncer.config.settings import Settings
+from syncer.daemon.alerting import Alerting
 from syncer.daemon.clients import ClientPool
 from syncer.daemon.housekeeping import Housekeeping
 from syncer.daemon.http import Endpoint
@@ -56,7 +61,8 @@ class Daemon:
 
     ``clients`` (the Intercom client of the current config), ``leases`` (this replica's
     claims), ``runs`` (what a source's job does), ``schedules`` (APScheduler),
-    ``housekeeping`` (gauges and staleness) and ``routes`` (the HTTP endpoint).
+    ``housekeeping`` (gauges and staleness), ``alerting`` (webhooks) and ``routes`` (the
+    HTTP endpoint). ``redactor`` gives the secrets of every config loaded so far.
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class Daemon:
         clock: Clock = _utcnow,
         on_settings: Callable[[Settings], None] = lambda _settings: None,
         random: Callable[[], float] | None = None,
+        redactor: Callable[[], Redactor] | None = None,
     ) -> None:
         self.config_path = config_path
         self.store = store
@@ -80,6 +87,19 @@ class Daemon:
         self.log = structlog.get_logger("syncer.daemon").bind(replica=self.holder)
         self.clients = ClientPool(settings, client)
         self.metrics = Metrics(self.clients.totals)
+        known = Redactor.from_settings(settings)
+        self.redactor = redactor or (lambda: known)
+        self.alerting = Alerting(
+            store,
+            settings,
+            holder=self.holder,
+            clock=clock,
+            redactor=self.redactor,
+            on_result=lambda target, kind, result: self.metrics.alerts.labels(
+                target, kind, result
+            ).inc(),
+            log=self.log,
+        )
         self.leases = Leases(
             store,
             self.holder,
@@ -98,6 +118,7 @@ class Daemon:
             shift=lambda name, when: self.schedules.shift(name, when),
             starting=starting,
             log=self.log,
+            on_report=self.alerting.run_finished,
         )
         self.housekeeping = Housekeeping(
             store,
@@ -107,6 +128,9 @@ class Daemon:
             clock=clock,
             since=self.started_at,
             log=self.log,
+            on_checked=lambda name, stale, success: self.alerting.checked(
+                name, stale=stale, last_success=success
+            ),
         )
         self.schedules = Schedules(self.runs, self.housekeeping, clock=clock, on_skip=self._skipped)
         self.schedules.starting = starting
@@ -122,6 +146,8 @@ class Daemon:
             running=self.runs.running,
             next_runs=lambda: self.schedules.next_runs(self.settings),
             refresh_gauges=self.housekeeping.next_run_gauges,
+            sync_now=self.sync_now,
+            log=self.log,
         )
         self.endpoint = Endpoint(settings.daemon.host, settings.daemon.port, self.routes.table())
 
@@ -136,7 +162,7 @@ class Daemon:
             "http_listening",
             host=self.settings.daemon.host,
             port=self.endpoint.port,
-            paths=sorted(self.routes.table()),
+            paths=self.endpoint.router.paths,
         )
         self.leases.start()
         self.schedules.start(self.settings)
@@ -175,6 +201,7 @@ class Daemon:
         if left:
             self.log.warning("shutdown_grace_expired", sources=left, grace_s=grace)
         self.endpoint.close()
+        self.alerting.close()
         return not left
 
     def reload(self) -> bool:
@@ -183,11 +210,13 @@ class Daemon:
             new = loader.load(self.config_path, check_environment=False)
         except ConfigError as exc:
             self.metrics.reloads.labels("failed").inc()
+            problems = [str(p) for p in exc.problems]
             self.log.error(
                 "config_reload_failed",
-                problems=[str(p) for p in exc.problems],
+                problems=problems,
                 kept=[s.name for s in self.settings.sources],
             )
+            self._remember_reload(problems)
             return False
         self._on_settings(new)
         current = self.clients.current
@@ -198,6 +227,7 @@ class Daemon:
             except SyncerError as exc:
                 self.metrics.reloads.labels("failed").inc()
                 self.log.error("config_reload_failed", problems=[str(exc)])
+                self._remember_reload([str(exc)])
                 return False
         needs_restart = [
             key
@@ -217,9 +247,32 @@ class Daemon:
             self.log.warning("config_reload_needs_restart", keys=needs_restart)
         old = self.clients.replace(new, client)
         self.metrics.forget_sources(self.schedules.reschedule(old.settings, new))
+        self.alerting.reconfigure(new)
         self.metrics.reloads.labels("ok").inc()
         self.log.info("config_reloaded", sources=[s.name for s in new.sources])
+        self._remember_reload([])
         return True
+
+    def sync_now(self, name: str) -> str:
+        """Start a run of ``name`` now (the status page's button): started, running (it
+        is already), unknown (not configured) or stopping."""
+        if self.runs.stopping.is_set():
+            return "stopping"
+        if name not in {s.name for s in self.settings.sources}:
+            return "unknown"
+        if name in self.runs.running():
+            return "running"
+        self.schedules.run_now(name)
+        return "started"
+
+    def _remember_reload(self, problems: list[str]) -> None:
+        # In the store, so every replica's page shows the last reload and its problems.
+        try:
+            self.store.reloads.record(
+                self.holder, self._clock(), ok=not problems, problems=problems
+            )
+        except StoreError as exc:
+            self.log.warning("config_reload_unrecorded", error=str(exc))
 
     def _skipped(self, name: str, reason: str) -> None:
         self.metrics.skipped.labels(name, reason).inc()
@@ -256,8 +309,11 @@ def serve(
         on_settings(new)
         secrets[0] = secrets[0] | Redactor.from_settings(new)
 
+    # A SQLite file is this one daemon's own (one replica): create or upgrade it on start,
+    # as a one-shot `syncer sync` does. A shared Postgres store is migrated on purpose.
+    embedded = engines.sqlite_path(engines.parse_url(url)) is not None
     store = _open_store(
-        url, migrate_store=migrate_store, redact=lambda text: secrets[0].redact(text)
+        url, migrate_store=migrate_store or embedded, redact=lambda text: secrets[0].redact(text)
     )
     try:
         client = IntercomClient.from_settings(settings.intercom)
@@ -268,7 +324,9 @@ def serve(
     # The *_created series double every counter's lines and say nothing a scrape needs.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
     try:
-        daemon = Daemon(config_path, settings, store, client, on_settings=remember)
+        daemon = Daemon(
+            config_path, settings, store, client, on_settings=remember, redactor=lambda: secrets[0]
+        )
     except OSError as exc:
         store.close()
         client.close()
