@@ -231,7 +231,12 @@ class _Reader:
             self.problem(loc, f"must be a mapping of keys, not {_kind(data)}")
             return None
         try:
-            context = {"base_dir": self.base_dir, "check_environment": self.check_environment}
+            context = {
+                "base_dir": self.base_dir,
+                "check_environment": self.check_environment,
+                # store.state_dir's default: where a container keeps what syncer writes.
+                "state_dir": self.env.get("SYNCER_STATE_DIR") or None,
+            }
             return model.model_validate(data, context=context)
         except ValidationError as exc:
             self.report(exc, model, loc)

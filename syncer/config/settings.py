@@ -91,13 +91,36 @@ class IntercomSettings(StrictModel):
 
 
 class StoreSettings(StrictModel):
-    """The change-detection database."""
+    """The change-detection database, and the folder syncer writes its state in."""
 
+    # Before url: a relative SQLite path resolves against it.
+    state_dir: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description="Where syncer writes: a relative SQLite path resolves here and git "
+        "mirrors live here (default: $SYNCER_STATE_DIR, /var/lib/syncer in the Docker "
+        "image; else the config file's folder, or ~/.cache/syncer for the mirrors of a "
+        "Postgres store). A relative state_dir is relative to this file",
+    )
     url: str = Field(
         default="sqlite:///syncer.db",
-        description="SQLAlchemy URL: sqlite:///path (relative to this file) or "
-        "postgresql+psycopg://user@host/db",
+        description="SQLAlchemy URL: sqlite:///path (relative to state_dir, else to this "
+        "file) or postgresql+psycopg://user@host/db",
     )
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute_state_dir(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        context = info.context or {}
+        # None: the loader's $SYNCER_STATE_DIR, if set (a container's volume).
+        chosen = value if value is not None else context.get("state_dir")
+        if chosen is None:
+            return None
+        path = Path(chosen).expanduser()
+        base = context.get("base_dir")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        return path
 
     @field_validator("url")
     @classmethod
@@ -114,7 +137,9 @@ class StoreSettings(StrictModel):
             raise ValueError(f"database {backend!r} is not supported; use sqlite or postgresql")
         if backend == "sqlite" and url.database and url.database != ":memory:":
             database = url.database
-            base = (info.context or {}).get("base_dir")
+            # Next to a read-only config a SQLite file could not be written: the state
+            # folder wins when there is one.
+            base = info.data.get("state_dir") or (info.context or {}).get("base_dir")
             if not Path(database).is_absolute() and base is not None:
                 database = str(Path(base) / database)
             return url.render(database)
@@ -212,11 +237,13 @@ class Settings(StrictModel):
 
     @property
     def cache_dir(self) -> Path:
-        """Where connectors keep caches (git mirrors): beside a SQLite store, else
-        ``~/.cache/syncer``; the CLI and the daemon share it."""
+        """Where connectors keep caches (git mirrors): beside a SQLite store, else in
+        ``store.state_dir``, else ``~/.cache/syncer``; the CLI and the daemon share it."""
         url = database_url.parse(self.store.url)
         if url.backend == "sqlite" and url.database and url.database != ":memory:":
             return Path(url.database).parent / ".syncer-cache"
+        if self.store.state_dir is not None:
+            return self.store.state_dir / ".syncer-cache"
         return Path.home() / ".cache" / "syncer"
 
     def source(self, name: str) -> SourceSettings:
