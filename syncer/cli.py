@@ -1,9 +1,12 @@
 """The ``syncer`` command line: parse arguments, load config once, call the right module.
 
 Every error syncer raises on purpose ends here as one clear message on stderr and an
-exit code (0 ok, 1 some documents or sources failed, 2 bad usage or config, 3 a safety
-guard held deletions back, 130 stopped by Ctrl-C or SIGTERM). Logging is configured
-before anything else runs.
+exit code (``EXIT_CODES``: 0 ok, 1 some documents or sources failed, 2 bad usage or
+config, 3 a safety guard held deletions back, 130 stopped by Ctrl-C or SIGTERM). Logging
+is configured before anything else runs; its options (``--log-level``, ``--log-format``,
+``-v``, ``-q``) go before or after the command. A reader that goes away (``syncer api
+--list | head``) ends the output, not the command: the rest goes nowhere and the command
+exits with its own code, without a traceback.
 
 Each command imports what it needs when it runs, so that a short command is not mostly
 start-up: ``syncer --help`` imports no database, HTTP, validation or logging library,
@@ -13,7 +16,9 @@ start-up: ``syncer --help`` imports no database, HTTP, validation or logging lib
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import signal
 import sys
 import threading
@@ -36,6 +41,13 @@ if TYPE_CHECKING:
 # One-shot runs wait this long for a source another run holds, then skip it: enough for
 # a scheduled run that overlaps the one before it to start once that one is done.
 DEFAULT_LOCK_WAIT_S = 600.0
+LOG_LEVELS = ("debug", "info", "warning", "error")
+EXIT_CODES = """exit codes:
+  0    success
+  1    some documents or sources failed
+  2    bad usage or config (every config problem is listed, with file:line)
+  3    a safety guard held deletions back (--allow-mass-delete to let them go)
+  130  stopped by Ctrl-C or SIGTERM (the calls in flight were finished and recorded)"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,10 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # An option right after a connector type's name (`syncer confluence --help`)
         # is that type's to read, not ours.
         args.connector_args = [*extra, *args.connector_args]
+    if getattr(args, "handler", None) is _connector_command:
+        args.connector_args = _take_log_options(args, args.connector_args)
+    log_format = getattr(args, "cmd_log_format", args.log_format)
     log_secrets = logs.configure(
-        json={"json": True, "console": False}.get(args.log_format), level=args.log_level
+        json={"json": True, "console": False}.get(log_format), level=_log_level(args)
     )
-    out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    out = RedactingStream(cast(TextIO, _PipeSafe(sys.stdout)))
+    err = RedactingStream(cast(TextIO, _PipeSafe(sys.stderr)))
 
     def on_settings(settings: Settings) -> None:
         redactor = Redactor.from_settings(settings)
@@ -105,24 +121,30 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         prog="syncer",
         description="Keep Intercom Fin's External Pages equal to your sources.",
         epilog="Connectors add commands of their own: syncer TYPE COMMAND (e.g. syncer "
-        "confluence preview PAGE_ID); syncer TYPE --help lists a type's commands.",
+        "confluence preview PAGE_ID); syncer TYPE --help lists a type's commands.\n\n" + EXIT_CODES,
+        formatter_class=_Formatter,
         exit_on_error=plugins,
     )
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
-    parser.add_argument(
-        "--log-format",
-        default="auto",
-        choices=["auto", "json", "console"],
-        help="auto: console on a terminal, JSON lines otherwise",
-    )
+    _log_options(parser, top=True)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def command(
+        name: str,
+        handler: Any,
+        help_text: str,
+        within: argparse._SubParsersAction[argparse.ArgumentParser] = commands,
+        description: str | None = None,
+    ) -> argparse.ArgumentParser:
+        sub = within.add_parser(
+            name,
+            help=help_text,
+            description=description or help_text,
+            epilog=EXIT_CODES,
+            formatter_class=_Formatter,
+        )
         sub.set_defaults(handler=handler)
+        _log_options(sub, top=False)
         return sub
 
     config_option = _config_option
@@ -163,7 +185,9 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         "Check the store against Intercom's pages; report (or delete) orphan pages.",
     )
     config_option(sub)
-    sub.add_argument("--source", action="append", default=[], metavar="NAME")
+    sub.add_argument(
+        "--source", action="append", default=[], metavar="NAME", help="only this source"
+    )
     sub.add_argument(
         "--delete-orphans",
         action="store_true",
@@ -174,7 +198,7 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         action="store_true",
         help="with --delete-orphans: delete more than max_delete_fraction of a source's pages",
     )
-    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--json", action="store_true", help="print one machine-readable report")
     lock_option(sub)
 
     sub = command(
@@ -200,18 +224,42 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
 
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
-    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--json", action="store_true", help="print the table as JSON")
 
-    db = commands.add_parser("db", help="Store schema migrations.")
+    db = commands.add_parser(
+        "db",
+        help="Store schema migrations.",
+        description="The store's schema: syncer db upgrade migrates it to this release's.",
+    )
     db_commands = db.add_subparsers(title="db commands", metavar="COMMAND")
-    sub = db_commands.add_parser("upgrade", help="Migrate the store to the newest schema.")
-    sub.set_defaults(handler=_db_upgrade)
+    sub = command(
+        "upgrade",
+        _db_upgrade,
+        "Migrate the store to the newest schema.",
+        db_commands,
+        "Migrate the store (store.url) to this release's schema and print its revision. "
+        "A SQLite store is migrated by the first sync on its own; run this once per "
+        "release for a Postgres store (or start the daemon with --migrate). Safe to run "
+        "again: a store already at the newest schema is left as it is.",
+    )
     config_option(sub)
 
-    config = commands.add_parser("config", help="Config helpers.")
+    config = commands.add_parser(
+        "config",
+        help="Config helpers.",
+        description="Helpers for syncer.yaml: its JSON Schema.",
+    )
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
-    sub = config_commands.add_parser("schema", help="Print the config's JSON Schema.")
-    sub.set_defaults(handler=_config_schema)
+    sub = command(
+        "schema",
+        _config_schema,
+        "Print the config's JSON Schema.",
+        config_commands,
+        "Print the JSON Schema (2020-12) of syncer.yaml on stdout, every installed "
+        "connector's source settings included, for editor completion and checks: e.g. "
+        "syncer config schema > syncer.schema.json, then point your editor's YAML "
+        "support at it. syncer validate checks more (folders, variables, file:line).",
+    )
 
     # `syncer TYPE COMMAND ...`: commands a connector type adds (syncer.connector.Command).
     # Only the type's name is known here; its parser is built when it is used, so no
@@ -223,6 +271,130 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         sub.add_argument("connector_args", nargs=argparse.REMAINDER)
         sub.set_defaults(handler=_connector_command, connector_type=kind)
     return parser
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps each paragraph; a block with indented lines (the exit codes) stays as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in text.split("\n\n"):
+            lines = block.splitlines()
+            if any(line.startswith(" ") for line in lines[1:]):
+                blocks.append("\n".join(indent + line for line in lines))
+            else:
+                blocks.append(super()._fill_text(block, width, indent))
+        return "\n\n".join(blocks)
+
+
+def _log_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The logging options, on ``syncer`` and again on each command.
+
+    A command's copy writes ``cmd_*`` and has no default, so ``syncer sync --log-level
+    debug`` and ``syncer --log-level debug sync`` mean the same, and the command's wins.
+    """
+    prefix = "" if top else "cmd_"
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("logging (before or after the command)")
+    group.add_argument(
+        "--log-level",
+        dest=f"{prefix}log_level",
+        default=default("info"),
+        choices=LOG_LEVELS,
+        help="the least important events logged (default info)",
+    )
+    group.add_argument(
+        "--log-format",
+        dest=f"{prefix}log_format",
+        default=default("auto"),
+        choices=["auto", "json", "console"],
+        help="auto: console on a terminal, JSON lines otherwise",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest=f"{prefix}verbose",
+        action="count",
+        default=default(0),
+        help="one level more detail than --log-level (-v: debug events)",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest=f"{prefix}quiet",
+        action="count",
+        default=default(0),
+        help="one level less per -q: -q warnings and errors only, -qq errors only",
+    )
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    """The level the logging options add up to, wherever they were given."""
+    base = getattr(args, "cmd_log_level", args.log_level)
+    shift = (args.quiet + getattr(args, "cmd_quiet", 0)) - (
+        args.verbose + getattr(args, "cmd_verbose", 0)
+    )
+    index = min(max(LOG_LEVELS.index(base) + shift, 0), len(LOG_LEVELS) - 1)
+    return LOG_LEVELS[index]
+
+
+def _take_log_options(args: argparse.Namespace, connector_args: list[str]) -> list[str]:
+    """``syncer confluence preview 123 -v``: the logging options are ours, the rest the
+    connector's (its parser is built later, after logging is configured)."""
+    ours = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    _log_options(ours, top=False)
+    found, rest = ours.parse_known_args(connector_args)
+    for name, value in vars(found).items():
+        setattr(args, name, value)
+    return rest
+
+
+class _PipeSafe:
+    """A stream whose reader may go away (``syncer api --list | head``).
+
+    Once a write meets a closed pipe, the rest of the output goes nowhere, and the
+    command goes on to its own exit code. The file descriptor is pointed at /dev/null,
+    so what the interpreter flushes at exit does not meet the closed pipe again (the
+    recipe of Python's ``signal`` docs, "Note on SIGPIPE").
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self._lost(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        if exc.errno not in (errno.EPIPE, errno.EINVAL):  # EINVAL: Windows' closed pipe
+            raise exc
+        self.reader_gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # not a file (a test's capture): nothing will flush it at exit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _config_option(sub: argparse.ArgumentParser) -> None:
