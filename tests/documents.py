@@ -196,6 +196,31 @@ def corrupt_docx_bytes() -> bytes:
     return data[: len(data) // 2]
 
 
+def with_part(data: bytes, name: str, content: bytes) -> bytes:
+    """``data`` (an OOXML package) with its part ``name`` replaced by ``content``: a
+    document whose zip is sound but whose XML is not, as a crashed editor leaves it."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy,
+    ):
+        for info in source.infolist():
+            copy.writestr(info.filename, content if info.filename == name else source.read(info))
+    return out.getvalue()
+
+
+@cache
+def untitled_docx_bytes() -> bytes:
+    """A Word document with no title in its properties and no heading: one paragraph."""
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph("Only a paragraph: no heading, no title in the properties.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def plain_zip_bytes() -> bytes:
     """A zip archive of two text files: what a ``.zip`` renamed ``.docx`` holds."""
     out = io.BytesIO()

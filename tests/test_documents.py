@@ -20,6 +20,8 @@ from tests.documents import (
     plain_zip_bytes,
     pptx_bytes,
     scanned_pdf_bytes,
+    untitled_docx_bytes,
+    with_part,
 )
 
 DEFAULT = Limits()
@@ -146,6 +148,43 @@ def test_a_corrupt_docx_cannot_be_read() -> None:
     kind, message = reason("cut.docx", corrupt_docx_bytes())
     assert kind == "Unreadable"
     assert message.startswith("damaged or cut-short zip, not a readable document")
+
+
+def test_a_docx_with_damaged_xml_cannot_be_read_by_mammoth() -> None:
+    # The zip is sound, so the format is known; the document part is cut mid-element.
+    broken = with_part(docx_bytes(), "word/document.xml", b"<w:document><w:body><w:p>")
+    assert sniff("broken.docx", broken) == "docx"
+    kind, message = reason("broken.docx", broken)
+    assert kind == "Unreadable"
+    assert message.startswith("damaged Word document, mammoth cannot read it (ExpatError: ")
+
+
+def test_a_pptx_with_a_damaged_slide_and_a_cut_short_pdf_cannot_be_read() -> None:
+    broken = with_part(pptx_bytes(), "ppt/slides/slide2.xml", b"<p:sld")
+    kind, message = reason("broken.pptx", broken)
+    assert kind == "Unreadable"
+    assert message.startswith("damaged PowerPoint deck, python-pptx cannot read it")
+    data = pdf_bytes()
+    kind, message = reason("cut.pdf", data[: len(data) // 2])
+    assert kind == "Unreadable"
+    assert message.startswith("damaged PDF, PDFium cannot open it")
+
+
+def test_the_title_is_the_properties_else_the_first_heading_else_the_file_name() -> None:
+    from syncer.convert.documents.files import convert_document
+    from syncer.convert.documents.settings import DocumentSettings
+    from syncer.model import Document
+
+    def title(path: str, data: bytes) -> str:
+        made = convert_document(path, "v1", data, url=None, settings=DocumentSettings())
+        assert isinstance(made, Document)
+        return made.title
+
+    assert title("a/manual.docx", docx_bytes()) == "Widget manual"  # dc:title
+    assert title("a/prices.pdf", pdf_bytes()) == "Widget price list"  # the PDF's Title
+    assert title("a/manual.docx", docx_bytes("Plain", core_title=False)) == "Plain"
+    assert title("a/prices.pdf", pdf_bytes("")) == MARKERS["heading"]  # no Title: its h1
+    assert title("notes/release-notes_2024.docx", untitled_docx_bytes()) == "Release notes 2024"
 
 
 def test_a_zip_renamed_docx_is_not_a_word_document() -> None:
