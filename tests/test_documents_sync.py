@@ -5,14 +5,20 @@ an unchanged document never read again."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
+from syncer.config import loader
 from syncer.connector import Context
 from syncer.connectors.git import GitConnector, GitSettings, create
+from syncer.intercom.client import IntercomClient
+from syncer.intercom.publisher import IntercomPublisher
 from syncer.model import Document
+from syncer.run import Options, SourceReport, sync
+from syncer.store import Store
 from tests.conftest import Workspace
 from tests.documents import (
     LINK,
@@ -180,11 +186,62 @@ def test_a_git_source_sends_documents_with_raw_urls_pinned_to_the_commit(tmp_pat
     guide = fetched["docs/guide.md"]
     assert isinstance(guide, Document)
     assert 'href="https://git.example.com/docs/blob/HEAD/docs/manual.docx"' in guide.html
-    again = create(source.settings, Context(cache_dir=tmp_path / "cache"))
-    assert isinstance(again, GitConnector)
-    listed = {stub.key: stub.version for stub in again.list().stubs}
-    assert listed == {stub.key: stub.version for stub in source.list().stubs}
-    assert again.blobs_read == 0
+
+
+def test_a_git_source_never_reads_an_unchanged_document_again(workspace: Workspace) -> None:
+    """A new commit that leaves the document's blob as it was: the run reads only what
+    changed (the planner's fetch list, logged), and the document keeps its raw URL at the
+    commit it was read at, which serves the same bytes."""
+    from structlog.testing import capture_logs
+
+    repo = GitRepo(workspace.root / "repo")
+    repo.write("docs/manual.docx", docx_bytes())
+    repo.write("docs/prices.pdf", pdf_bytes())
+    repo.write("docs/guide.md", "# Guide\n\nRead the [manual](manual.docx).\n")
+    first_commit = repo.commit()
+    workspace.config.write_text(
+        workspace.config.read_text().split("sources:")[0]
+        + f"sources:\n  - name: docs\n    type: git\n    repo: {repo.path}\n"
+        "    subpath: docs\n    page_url: https://git.example.com/docs/blob/{ref}/{path_stem}\n"
+        "    raw_url: https://git.example.com/docs/raw/{commit}/{path}\n"
+    )
+
+    def synced() -> tuple[SourceReport, list[int]]:
+        with capture_logs() as logs:
+            (report,) = _sync(workspace)
+        fetched = [int(e["to_fetch"]) for e in logs if e["event"] == "source_listed"]
+        return report, fetched
+
+    report, fetched = synced()
+    assert (report.counts.created, fetched) == (3, [3])
+    raw = f"https://git.example.com/docs/raw/{first_commit}/docs/"
+    assert pages(workspace)["docs/manual.docx"]["url"] == raw + "manual.docx"
+    assert pages(workspace)["docs/prices.pdf"]["url"] == raw + "prices.pdf"
+    repo.write("docs/guide.md", "# Guide\n\nRead the [manual](manual.docx) first.\n")
+    repo.commit()
+    report, fetched = synced()
+    assert (report.counts.updated, report.counts.unchanged, fetched) == (1, 2, [1])
+    assert pages(workspace)["docs/manual.docx"]["url"] == raw + "manual.docx"
+    report, fetched = synced()  # nothing moved: nothing read
+    assert (report.counts.unchanged, fetched) == (3, [0])
+
+
+def _sync(workspace: Workspace) -> tuple[SourceReport, ...]:
+    settings = loader.load(workspace.config)
+    with (
+        Store.open(settings.store.url, migrate=True) as store,
+        IntercomClient.from_settings(settings.intercom) as client,
+    ):
+        return tuple(
+            sync(
+                settings,
+                store,
+                IntercomPublisher(client, concurrency=2),
+                Options(),
+                cache_dir=workspace.root / "cache",
+                clock=lambda: datetime.now(UTC),
+            )
+        )
 
 
 def test_the_config_schema_and_validation_know_documents_and_attachments(
