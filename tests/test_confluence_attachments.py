@@ -172,3 +172,45 @@ def test_a_failed_listing_of_attachments_deletes_nothing(fake: FakeConfluence, r
     healed = runs(settings(fake))
     assert healed.counts.deleted == 1
     assert made["pptx"].api_id not in runs.in_fin()
+
+
+def test_an_edited_page_downloads_nothing_and_a_renamed_one_its_own_attachments(
+    fake: FakeConfluence, runs: Runs
+) -> None:
+    made = seeded(fake)
+    runs(settings(fake))
+    before = len(fake.downloads)
+    fake.edit(made["manual"].id, body="<p>Everything about the widget, revised.</p>")
+    edited = runs(settings(fake))
+    assert len(fake.downloads) == before  # the page's text is not its attachments'
+    assert (edited.counts.updated, edited.counts.unchanged) == (1, 6)  # 2 of them excluded
+    fake.edit(made["manual"].id, title="Widget handbook")
+    renamed = runs(settings(fake))
+    assert sorted(path.rsplit("/", 1)[1] for path in fake.downloads[before:]) == [
+        "manual.docx",
+        "training.pptx",
+    ]
+    assert renamed.counts.updated == 3  # the page and its two attachments: new context
+    context = BeautifulSoup(str(page_of(runs, made["docx"].api_id)["html"]), "html.parser")
+    assert context.p is not None
+    assert context.p.get_text() == "Attached to the Confluence page Widget handbook."
+
+
+def test_an_attachment_over_the_size_cap_is_reported_and_never_downloaded(
+    fake: FakeConfluence, runs: Runs
+) -> None:
+    made = seeded(fake)
+    cap = len(pdf_bytes()) + 1
+    assert len(docx_bytes()) > cap
+    assert len(pptx_bytes()) > cap
+    report = runs(settings(fake, documents={"max_bytes": cap}))
+    assert [path.rsplit("/", 1)[1] for path in fake.downloads] == ["prices.pdf"]
+    assert sorted(report.errors) == sorted(
+        f"{made[name].api_id}: {file} is {len(data):,} bytes, over documents.max_bytes "
+        f"{cap:,}; raise it to sync it"
+        for name, file, data in (
+            ("docx", "manual.docx", docx_bytes()),
+            ("pptx", "training.pptx", pptx_bytes()),
+        )
+    )
+    assert runs.in_fin() == {made["pdf"].api_id, str(made["manual"].id), str(made["prices"].id)}
