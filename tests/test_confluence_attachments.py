@@ -214,3 +214,26 @@ def test_an_attachment_over_the_size_cap_is_reported_and_never_downloaded(
         )
     )
     assert runs.in_fin() == {made["pdf"].api_id, str(made["manual"].id), str(made["prices"].id)}
+
+
+def test_each_section_of_a_split_attachment_names_its_page(
+    fake: FakeConfluence, runs: Runs
+) -> None:
+    made = seeded(fake)
+    split = {"split_at": "h1", "split_min_chars": 100}
+    report = runs(settings_for(fake, attachments=["docx"], documents=split))
+    assert report.status == "succeeded", report.errors
+    docx = made["docx"].api_id
+    parts = sorted(i for i in runs.in_fin() if i.startswith(f"{docx}#"))
+    assert parts == [
+        f"{docx}#installing-the-widget",
+        f"{docx}#installing-the-widget-part-2",
+        f"{docx}#widget-manual",
+    ]
+    for external_id in [docx, *parts]:
+        soup = BeautifulSoup(str(page_of(runs, external_id)["html"]), "html.parser")
+        assert soup.p is not None
+        assert soup.p.get_text() == "Attached to the Confluence page Widget manual."
+    section = page_of(runs, f"{docx}#installing-the-widget-part-2")
+    assert section["title"] == "manual.docx: Installing the widget part 2"
+    assert section["url"].endswith("/manual.docx#installing-the-widget-part-2")

@@ -113,4 +113,5 @@ def convert_document(
     level = settings.split_level
     if not level or len(_TAGS.sub("", html)) <= settings.split_min_chars:
         return document
-    return split_document(document, level, pages=kind == "pdf")
+    context = normalise(lead, base_url=url) if lead else ""
+    return split_document(document, level, pages=kind == "pdf", context=context)

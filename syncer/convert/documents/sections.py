@@ -7,7 +7,8 @@ hold while the heading's wording does), its title is the document's followed by 
 heading, its URL the file's with a fragment (``#page=N`` for a PDF, which viewers open
 at that page; the heading's id otherwise). The lead keeps the document's key, title and
 URL: what comes before the first section, then the list of sections with their links,
-so the page Fin cites for the document as a whole still says what is in it.
+so the page Fin cites for the document as a whole still says what is in it. A context
+the document opens with (an attachment's page) opens every part as well.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from syncer.parts import lead_version, part_key
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def split_document(document: Document, level: int, *, pages: bool = False) -> tuple[Document, ...]:
+def split_document(
+    document: Document, level: int, *, pages: bool = False, context: str = ""
+) -> tuple[Document, ...]:
     """``document`` as its lead and parts; itself alone when it has no such heading.
 
     ``pages``: the document is a PDF whose pages end with ``<hr>``, so a part's URL
-    fragment is the page its heading is on.
+    fragment is the page its heading is on. ``context``: HTML that opens the document
+    and each part too (the Confluence page an attachment is on), so a part Fin cites
+    alone still says where it comes from.
     """
     soup = BeautifulSoup(document.html, "html.parser")
     lead: list[str] = []
@@ -63,7 +68,7 @@ def split_document(document: Document, level: int, *, pages: bool = False) -> tu
                 key=part_key(document.key, anchor),
                 external_id=f"{document.external_id}#{anchor}",
                 title=title,
-                html=normalise("".join(body), base_url=url),
+                html=normalise(context + "".join(body), base_url=url),
                 url=url,
             )
         )
