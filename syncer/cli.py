@@ -44,7 +44,7 @@ DEFAULT_LOCK_WAIT_S = 600.0
 LOG_LEVELS = ("debug", "info", "warning", "error")
 EXIT_CODES = """exit codes:
   0    success
-  1    some documents or sources failed
+  1    some documents or sources failed (validate --online: a check failed)
   2    bad usage or config (every config problem is listed, with file:line)
   3    a safety guard held deletions back (--allow-mass-delete to let them go)
   130  stopped by Ctrl-C or SIGTERM (the calls in flight were finished and recorded)"""
@@ -159,8 +159,22 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
             f"{DEFAULT_LOCK_WAIT_S:g}); then that source is skipped (exit 1)",
         )
 
-    sub = command("validate", _validate, "Check the config; list every problem with file:line.")
+    sub = command(
+        "validate",
+        _validate,
+        "Check the config; list every problem with file:line.",
+        description="Check the config without contacting anything: every problem at once, "
+        "each with file:line, what is wrong and what to do. A config needs sources: and, "
+        "to sync them, an intercom: token (sync --dry-run needs none). --online also asks "
+        "Intercom whether the token works, opens the store (read-only) and lists each "
+        "source, and says which of them failed (exit 1).",
+    )
     config_option(sub)
+    sub.add_argument(
+        "--online",
+        action="store_true",
+        help="also check the token with Intercom, the store, and that each source lists",
+    )
 
     sub = command("sync", _sync, "One pass over the sources.")
     config_option(sub)
@@ -429,7 +443,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     path = args.config or loader.default_config_path()
     try:
-        settings = loader.load(path)
+        settings = loader.load(path, for_sync=True)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -438,6 +452,19 @@ def _validate(args: argparse.Namespace) -> int:
         return 2
     names = ", ".join(f"{s.name} ({s.type})" for s in settings.sources) or "no sources"
     print(f"{path}: ok: {names}")
+    if not args.online:
+        return 0
+    from syncer.online import checks
+
+    args.on_settings(settings)  # main(): what a check prints is redacted of the secrets
+    failed = []
+    for check in checks(settings):
+        print(check, flush=True)
+        if not check.ok:
+            failed.append(check.what)
+    if failed:
+        print(f"{path}: online: {len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -72,6 +72,7 @@ def test_validate_opens_no_database_and_calls_no_one(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     config = tmp_path / "syncer.yaml"
     config.write_text(
+        "intercom:\n  token: t\n"
         "store:\n  url: postgresql+psycopg://syncer@db.example.com:5432/syncer\n"
         "sources:\n  - name: docs\n    type: filesystem\n    path: docs\n"
         "    url: https://docs.example.com/\n"

@@ -6,6 +6,7 @@ without a network). A local ``repo`` path must exist; URLs are checked for shape
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from pathlib import Path
@@ -134,6 +135,8 @@ class GitSettings(SourceSettings):
         if scheme:
             return _checked_url(value, scheme)
         if _SCP.match(value) and not Path(value).exists():
+            if typo := _url_typo(value):
+                raise ValueError(typo)
             return value  # git@github.com:acme/docs.git
         base_dir = (info.context or {}).get("base_dir")
         base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -238,6 +241,28 @@ def _checked_url(value: str, scheme: str) -> str:
     elif not parts.hostname:
         raise ValueError(f"repo {value!r} has no host name")
     return value
+
+
+def _url_typo(value: str) -> str | None:
+    """Why ``value``, which git would read as ``host:path`` over ssh, is a mistyped URL.
+
+    ``htps:/github.com/a.git`` and ``https:/github.com/a.git`` are, to git, the path
+    ``/github.com/a.git`` on an ssh host named ``htps`` or ``https``: a clone that fails
+    later, far from the typo. A host that is (nearly) a URL scheme, with no user and no
+    dot, never is one (an ssh alias of ``~/.ssh/config`` is not named ``htps``).
+    """
+    host, _, rest = value.partition(":")
+    if "@" in host or "." in host:
+        return None
+    scheme = host.lower()
+    close = difflib.get_close_matches(scheme, URL_SCHEMES, n=1, cutoff=0.75)
+    if not close:
+        return None
+    meant = f"{close[0]}://{rest.lstrip('/')}"
+    return (
+        f"repo {value!r} is not a URL (git would read it as a path on an ssh host named "
+        f"{host!r}); did you mean {meant!r}? A URL is scheme://host/path"
+    )
 
 
 def _loopback(host: str) -> bool:

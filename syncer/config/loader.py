@@ -5,6 +5,12 @@ string values; merge ``defaults:`` into each source; validate each part with its
 (each source with its connector's model, chosen by ``type:``). Pydantic's errors become
 ``Problem`` s located by key path, unknown keys get a "did you mean" hint, and values of
 secret fields are never echoed.
+
+A config file must say what it syncs: an empty file, or one without ``sources:``, is a
+problem (``syncer init`` writes a starter). ``syncer validate`` also asks what a real
+sync needs: an ``intercom:`` token once there are sources (a dry run needs none). Those
+are reported only when nothing else is wrong, since a mistake elsewhere (a bad indent)
+can be what hid the section.
 """
 
 from __future__ import annotations
@@ -53,14 +59,19 @@ def default_config_path() -> Path:
 
 
 def load(
-    path: Path, env: Mapping[str, str] | None = None, *, check_environment: bool = True
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    check_environment: bool = True,
+    for_sync: bool = False,
 ) -> Settings:
     """Load and validate ``path``; raise ``ConfigError`` listing every problem found.
 
     ``check_environment`` also checks what the config points at on this machine (that a
     source's folder exists and is readable): ``syncer validate`` does; a run does not,
     so that one source's missing folder fails that source alone, not the whole pass or
-    the daemon's start.
+    the daemon's start. ``for_sync`` (``syncer validate``) also wants what a sync that
+    writes needs: an Intercom token. A file must list its sources (see the module).
     """
     env = os.environ if env is None else env
     name = str(path)
@@ -79,6 +90,8 @@ def load(
         base_dir=path.resolve().parent,
         env=env,
         check_environment=check_environment,
+        complete=True,
+        for_sync=for_sync,
     )
 
 
@@ -89,10 +102,21 @@ def loads(
     base_dir: Path | None = None,
     env: Mapping[str, str],
     check_environment: bool = True,
+    complete: bool = False,
+    for_sync: bool = False,
 ) -> Settings:
-    """Validate config ``text``; relative paths in it resolve against ``base_dir``."""
+    """Validate config ``text``; relative paths in it resolve against ``base_dir``.
+
+    ``complete``: the text is a whole config file (``load``), so it must list its
+    sources; a fragment (a test's, a section) need not. ``for_sync``: see ``load``.
+    """
     reader = _Reader(
-        name=name, env=env, base_dir=base_dir or Path.cwd(), check_environment=check_environment
+        name=name,
+        env=env,
+        base_dir=base_dir or Path.cwd(),
+        check_environment=check_environment,
+        complete=complete,
+        for_sync=for_sync,
     )
     settings = reader.read(text)
     if reader.problems or settings is None:
@@ -108,8 +132,12 @@ class _Reader:
     env: Mapping[str, str]
     base_dir: Path
     check_environment: bool = True
+    complete: bool = False
+    for_sync: bool = False
     problems: list[Problem] = field(default_factory=list)
     lines: dict[Loc, int] = field(default_factory=dict)
+    # The file held no YAML node at all (nothing, or only comments).
+    empty: bool = False
 
     # -- reporting -----------------------------------------------------------------
 
@@ -145,13 +173,53 @@ class _Reader:
             self.alert_sources(sections["alerts"], {s.name for s in sources})
         if self.problems or any(s is None for s in sections.values()):
             return None
-        return Settings(**sections, sources=tuple(sources))
+        settings = Settings(**sections, sources=tuple(sources))
+        self.missing_sections(data, settings)
+        return None if self.problems else settings
+
+    def missing_sections(self, data: dict[str, Any], settings: Settings) -> None:
+        """What a whole file must have (``complete``) and a sync needs (``for_sync``)."""
+        starter = "syncer init writes a commented starter config"
+        if self.complete and self.empty:
+            self.problems.append(
+                Problem(
+                    self.name,
+                    1,
+                    "",
+                    "the file is empty: a config lists the sources to sync under "
+                    f"sources: ({starter}; config/example.yaml has every key)",
+                )
+            )
+            return
+        if self.complete and data.get("sources") is None:
+            self.problem(
+                ("sources",),
+                "missing: list the sources to sync, e.g. sources: [{name: docs, type: "
+                f"filesystem, path: ./docs}}] ({starter}); sources: [] syncs none",
+            )
+        if not (self.for_sync and settings.sources):
+            return
+        token = settings.intercom.token
+        if "intercom" not in data:
+            self.problem(
+                ("intercom",),
+                "missing: the sources are synced to Intercom, which needs its access "
+                "token; add intercom: {token: ${INTERCOM_TOKEN}} (only sync --dry-run "
+                "works without it)",
+            )
+        elif token is None or not token.get_secret_value():
+            self.problem(
+                ("intercom", "token"),
+                "not set: a sync writes to Intercom with this access token; write "
+                "token: ${INTERCOM_TOKEN} and export it (only sync --dry-run works without it)",
+            )
 
     def parse(self, text: str) -> Any:
         loader = _LineLoader(text)
         try:
             node = loader.get_single_node()
             if node is None:
+                self.empty = True
                 return {}
             self.index(node, ())
             return loader.construct_document(node)
