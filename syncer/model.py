@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,30 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokenLink:
+    """A link or image of a document that points at nothing in its source.
+
+    ``target`` is the ``href`` or ``src`` as the document writes it; ``reason`` says what
+    is missing: ``no such file in the source``, ``outside the source``, ``no such page in
+    the source`` (a Docusaurus route or doc id), ``no such anchor`` (the page is there,
+    the ``#fragment`` is not). A path to nothing is not sent as a URL that would answer
+    404: the link keeps only its text (an image its alt text). A missing anchor's link
+    still lands on its page. A site path the tree lacks (a Docusaurus route, a static
+    ``/img/x.png``) stays a URL on the site, which may serve it. A link out of the source
+    (another site, a Confluence space not synced) is not one.
+    """
+
+    kind: Literal["link", "image"]
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
-    """A normalised document, exactly what would be sent to Intercom (bar the flags)."""
+    """A normalised document, exactly what would be sent to Intercom (bar the flags).
+
+    ``broken_links`` are for the run report only: not sent, not hashed (``Page`` is).
+    """
 
     key: str
     version: str
@@ -65,6 +88,7 @@ class Document:
     # newer converter is not re-sent.
     converter_version: str
     locale: str = "en"
+    broken_links: tuple[BrokenLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

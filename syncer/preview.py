@@ -5,8 +5,8 @@ The source's connector lists the source (a git source brings its mirror up to da
 its usual cache folder, as a sync would), fetches the one stub with that key, and the
 HTML Fin would get goes to stdout; the title, URL, the notes of that document (links
 to nothing in the source, includes left out, components dropped) and the site's (an
-extension skipped), and whether a sync would skip it, go to stderr, in the form of
-``syncer confluence preview``.
+extension skipped), its broken links one a line, and whether a sync would skip it, go to
+stderr, in the form of ``syncer confluence preview``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: Te
     if isinstance(result, Document):
         out.write(result.html + "\n")
         print(f"title: {result.title}\nurl:   {result.url}", file=err)
+        for link in result.broken_links:
+            print(f"broken {link.kind}: {link.target!r} ({link.reason})", file=err)
     for name, count in sorted(notes.items()):
         owner = name.split(": ", 1)[0]
         if owner == key:

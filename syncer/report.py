@@ -12,6 +12,7 @@ from syncer.model import Hashed, Plan, Record
 from syncer.run import SourceReport, exit_code
 
 SHOWN_PER_SECTION = 25
+BROKEN_LINKS_SHOWN = 10
 
 
 def to_json(reports: Sequence[SourceReport], *, dry_run: bool) -> dict[str, Any]:
@@ -32,6 +33,10 @@ def _source_json(report: SourceReport) -> dict[str, Any]:
         "errors": list(report.errors),
         "duration_s": round(report.duration, 3),
         "notes": dict(report.notes),
+        "broken_links": [
+            {"key": key, "kind": link.kind, "target": link.target, "reason": link.reason}
+            for key, link in report.broken_links
+        ],
         "removed": report.removed,
         "import_source_id": report.import_source_id,
         "intercom_check": {
@@ -91,6 +96,7 @@ def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
         )
         if report.notes:
             lines.append("  notes: " + ", ".join(f"{name} {n}" for name, n in report.notes))
+        lines.extend(_broken_lines(report))
         drift = report.drift
         if drift.adopted or drift.missing:
             lines.append(
@@ -106,6 +112,20 @@ def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
     if dry_run:
         lines.append("Dry run: nothing was written.")
     return "\n".join(lines)
+
+
+def _broken_lines(report: SourceReport) -> list[str]:
+    broken = report.broken_links
+    if not broken:
+        return []
+    lines = [f"  broken links: {len(broken)}"]
+    lines += [
+        f"    {key}: {link.kind} to {link.target!r} ({link.reason})"
+        for key, link in broken[:BROKEN_LINKS_SHOWN]
+    ]
+    if len(broken) > BROKEN_LINKS_SHOWN:
+        lines.append(f"    ... and {len(broken) - BROKEN_LINKS_SHOWN} more (--json lists all)")
+    return lines
 
 
 def _plan_lines(the_plan: Plan) -> list[str]:

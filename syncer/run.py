@@ -42,6 +42,7 @@ from syncer.errors import (
 )
 from syncer.fencing import SEND_GUARD
 from syncer.model import (
+    BrokenLink,
     Counts,
     Failure,
     Fetched,
@@ -187,6 +188,22 @@ class SourceReport:
     @property
     def exit_code(self) -> int:
         return status_exit_code(self.status, failed=bool(self.counts.failed))
+
+    @property
+    def broken_links(self) -> tuple[tuple[str, BrokenLink], ...]:
+        """``(key, link)`` for each link, image or anchor of a document this run read that
+        points at nothing in the source, by key. Read from the plan: its creates,
+        updates, refreshes and adoptions hold every document fetched and decided."""
+        the_plan = self.plan
+        if the_plan is None:
+            return ()
+        read = [*the_plan.create, *the_plan.update, *the_plan.refresh]
+        read += [item for item, _ in the_plan.adopt]
+        return tuple(
+            (item.document.key, link)
+            for item in sorted(read, key=lambda item: item.document.key)
+            for link in item.document.broken_links
+        )
 
 
 @dataclass

@@ -150,6 +150,7 @@ def convert_bytes(
         html=page.html,
         url=page.url,
         converter_version=CONVERTER_VERSION,
+        broken_links=page.broken_links,
     )
 
 

@@ -4,4 +4,6 @@
 # every file version a file connector lists (``syncer.convert.site.render_stamp``), so
 # each file is read and converted again once; the content hash (of what is sent, not of
 # this version) then re-sends only the pages whose output changed.
-CONVERTER_VERSION = "5"  # 5: PDF, DOCX and PPTX converted by their bytes, never as text
+# 5: PDF, DOCX and PPTX converted by their bytes, never as text. 6: MkDocs raw HTML's URLs
+# resolved from the page's URL (images it dropped now land), its title H1's id kept.
+CONVERTER_VERSION = "6"

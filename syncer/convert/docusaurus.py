@@ -65,10 +65,12 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from syncer.convert import callouts, tabs
 from syncer.convert.flavour import Rendered, SiteFiles
 from syncer.convert.jsvalues import Opaque, literal, object_literals
+from syncer.convert.links import distinct
 from syncer.convert.markdown import split_front_matter
 from syncer.convert.mdx import Expression, JsxTag, is_comment, mdx_plugin, string_literal
 from syncer.convert.slugger import GithubSlugger
 from syncer.convert.urls import is_relative
+from syncer.model import BrokenLink
 
 CONFIG_NAMES = tuple(f"docusaurus.config.{ext}" for ext in ("ts", "js", "mjs", "cjs", "mts", "cts"))
 DOC_SUFFIXES = (".md", ".mdx")
@@ -552,6 +554,7 @@ _ADMONITION = re.compile(
     r"^(?P<kind>[a-z]+)(?:\[(?P<bracketed>.*)\]|[ \t]+(?P<spaced>.*?))?[ \t]*(?:\{[^}]*\})?[ \t]*$"
 )
 _MAX_PARTIAL_DEPTH = 8
+_NO_FILE = "no such file in the source"
 
 
 @dataclass
@@ -564,6 +567,7 @@ class _Context:
     notes: list[str]
     dropped: Counter[str]
     partials: tuple[str, ...] = ()
+    broken: list[BrokenLink] = field(default_factory=list)
     ids_only: bool = False
     imports: dict[str, str] = field(default_factory=dict)
     anchors: set[str] = field(default_factory=set)
@@ -625,6 +629,7 @@ class _Context:
         target = self._target(unquote(parts.path)) if parts.path else self.host
         if target is None:
             self.notes.append(f"link to {href}: no such page")
+            self.broken.append(BrokenLink("link", href, "no such page in the source"))
             return href
         if fragment and fragment == self._title_anchor(target):
             return self._written(target)  # the heading is the page's title now
@@ -635,6 +640,7 @@ class _Context:
             self.notes.append(
                 f"link to {href}: no heading #{fragment} in {where}; linked to the page"
             )
+            self.broken.append(BrokenLink("link", href, "no such anchor"))
             return self._written(target)
         if not parts.path:
             return href
@@ -716,6 +722,7 @@ class _Context:
         target = self._asset(path, url=False)
         if target is None:
             self.notes.append(f"image {src}: no such file")
+            self.broken.append(BrokenLink("image", src, _NO_FILE))
             return src
         return self._written(target)
 
@@ -726,6 +733,7 @@ class _Context:
         target = self._asset("/" + url.lstrip("/"), url=False)
         if target is None:
             self.notes.append(f"image useBaseUrl({url!r}): no such file")
+            self.broken.append(BrokenLink("image", url, _NO_FILE))
             return normalize_url(self.site.base_url, url)
         return self._written(target)
 
@@ -734,6 +742,7 @@ class _Context:
         path = self._module_path(spec) if not spec.startswith("/") else None
         if path is None or path not in self.site.paths:
             self.notes.append(f"image require({spec!r}): no such file")
+            self.broken.append(BrokenLink("image", spec, _NO_FILE))
             return spec
         return self._written(path)
 
@@ -1196,6 +1205,7 @@ def _render_partial(context: _Context, tag: JsxTag) -> str:
         notes=context.notes,
         dropped=context.dropped,
         partials=(*context.partials, path),
+        broken=context.broken,
         host_anchors=context.host_anchors if context.host_anchors is not None else context.anchors,
         host_title_anchor=context.title_anchor
         if not context.partials
@@ -1283,4 +1293,10 @@ def render_docusaurus(path: str, text: str, site: DocusaurusSite) -> Rendered:
     notes = list(dict.fromkeys(context.notes))
     for name, count in sorted(context.dropped.items()):
         notes.append(f"dropped component: {name}" + (f" ({count} times)" if count > 1 else ""))
-    return Rendered(html=rendered, title=title, front=front, notes=tuple(notes))
+    return Rendered(
+        html=rendered,
+        title=title,
+        front=front,
+        notes=tuple(notes),
+        broken_links=distinct(context.broken),
+    )

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from syncer.model import BrokenLink
+
 Flavour = Literal["commonmark", "gfm", "mkdocs", "docusaurus"]
 FLAVOURS: tuple[Flavour, ...] = ("commonmark", "gfm", "mkdocs", "docusaurus")
 
@@ -41,10 +43,12 @@ class Rendered:
 
     ``title``: the title the generator would show (``None``: let the usual rule decide:
     front matter, else the first heading, else the file name). ``front``: the file's
-    front matter. ``notes``: one-line caveats for the run report.
+    front matter. ``notes``: one-line caveats for the run report. ``broken_links``: the
+    links, images and anchors the generator found pointing at nothing in the tree.
     """
 
     html: str
     title: str | None = None
     front: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    broken_links: tuple[BrokenLink, ...] = ()

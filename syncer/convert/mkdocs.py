@@ -37,7 +37,7 @@ import xml.etree.ElementTree as etree  # noqa: N813 (Python-Markdown's own name 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import markdown
 from markdown.extensions import Extension, toc
@@ -51,6 +51,8 @@ from syncer.convert.flavour import Rendered, SiteFiles
 from syncer.convert.markdown import split_front_matter
 from syncer.convert.mkdocs_config import MkDocsConfig, Opaque, docs_dir_of
 from syncer.convert.titles import title_from_path
+from syncer.convert.urls import is_relative
+from syncer.model import BrokenLink
 
 # Python-Markdown's extensions, by the names MkDocs accepts for them.
 _BUILTIN = frozenset(
@@ -106,6 +108,7 @@ _AUTODOC_LINE = re.compile(r"^:::[ \t]+[\w.:-]+[ \t]*$")
 _INCLUDE = re.compile(r"\{!\s*(.+?)\s*!\}")
 _FOLDER_PAGES = ("index.md", "README.md")
 _RAW_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
+_RAW_URL = re.compile(r"""(\b(?:src|href)\s*=\s*)(["'])([^"']*)\2""")
 
 
 @dataclass
@@ -114,7 +117,8 @@ class _Page:
 
     ``anchors(path)`` gives the ids of another page of the site (``None``: none are
     checked, as while that other page is rendered to find them); ``ids`` collects this
-    page's own.
+    page's own. ``raw_url(path, url)`` rewrites a URL of the page's raw HTML
+    (``MkDocsSite.raw_url``).
     """
 
     path: str = ""
@@ -123,6 +127,8 @@ class _Page:
     notes: list[str] = field(default_factory=list)
     anchors: Callable[[str], frozenset[str] | None] | None = None
     ids: frozenset[str] = frozenset()
+    broken: list[BrokenLink] = field(default_factory=list)
+    raw_url: Callable[[str, str], str] | None = None
 
 
 @dataclass
@@ -163,7 +169,7 @@ class MkDocsSite:
                     probe = _Page()
                     self._probe = (self._build(probe), probe)
                 md, page = self._probe
-                page.path, page.title_hint, page.notes = path, None, []
+                page.path, page.title_hint, page.notes, page.broken = path, None, [], []
                 try:
                     _, body = split_front_matter(text)
                 except ValueError:
@@ -179,6 +185,39 @@ class MkDocsSite:
             return path
         prefix = self.docs_dir + "/"
         return path[len(prefix) :] if path.startswith(prefix) else None
+
+    def raw_url(self, path: str, url: str) -> str:
+        """A URL of raw HTML on the page at ``path`` (in the tree), as a path from the
+        page's file to what it names.
+
+        MkDocs rewrites Markdown's links only; raw HTML reaches the browser as written,
+        which resolves it against the page's URL (``setup/page/`` with MkDocs' default
+        ``use_directory_urls``), not the file's folder: ``<img src="../../assets/x.png">``
+        on ``setup/page.md`` is ``assets/x.png``. When that lands on a file of the tree,
+        the URL becomes the path a Markdown link would give; otherwise it stays as
+        written, and the link check decides.
+        """
+        rel = self.page_path(path)
+        if rel is None or not is_relative(url) or url.strip().startswith(("/", "#")):
+            return url
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            return url
+        stem, _ = posixpath.splitext(rel)
+        folder = stem
+        if not self.config.use_directory_urls or posixpath.basename(stem) in ("index", "README"):
+            folder = posixpath.dirname(rel)
+        target = _tree_path(folder, unquote(parts.path))
+        if not parts.path or target == ".." or target.startswith("../"):
+            return url
+        target = _tree_path(self.docs_dir, target)
+        candidates = [target, f"{target}.md", *(f"{target}/{name}" for name in _FOLDER_PAGES)]
+        found = next((c for c in candidates if self.files.read(c) is not None), None)
+        if found is None:
+            return url
+        written = posixpath.relpath(found, posixpath.dirname(path) or ".")
+        return f"{written}#{parts.fragment}" if parts.fragment else written
 
 
 def mkdocs_site(
@@ -206,6 +245,7 @@ def mkdocs_site(
     md = build(page)
     site = MkDocsSite(files, config, config_folder, docs_dir, tuple(notes), md, page, build)
     page.anchors = site.anchors_of
+    page.raw_url = site.raw_url
     return site
 
 
@@ -218,13 +258,19 @@ def render_mkdocs(path: str, text: str, site: MkDocsSite) -> Rendered:
     front_title = front.get("title")
     hint = nav_title or (str(front_title).strip() if front_title not in (None, "") else None)
     page = site._page
-    page.path, page.title_hint, page.title, page.notes = path, hint, None, []
+    page.path, page.title_hint, page.title, page.notes, page.broken = path, hint, None, [], []
     md = site._markdown
     md.reset()
     rendered = md.convert(body)
     site._anchors[path] = page.ids
     title = hint or page.title or _file_title(rel)
-    return Rendered(html=rendered, title=title, front=front, notes=tuple(page.notes))
+    return Rendered(
+        html=rendered,
+        title=title,
+        front=front,
+        notes=tuple(page.notes),
+        broken_links=tuple(page.broken),
+    )
 
 
 def _file_title(rel: str) -> str:
@@ -568,6 +614,8 @@ class _Shapes(Treeprocessor):
         self.page = page
 
     def run(self, root: etree.Element) -> None:
+        first = next(iter(root), None)
+        title_id = first.get("id") if first is not None and first.tag == "h1" else None
         self._title(root)
         parents = {child: parent for parent in root.iter() for child in parent}
         for element in list(root.iter()):
@@ -579,12 +627,27 @@ class _Shapes(Treeprocessor):
             elif element.tag == "input" and element.get("type") == "checkbox":
                 _checkbox(element, parents)
         ids = {str(e.get("id")) for e in root.iter() if e.get("id")}
-        for raw in self.md.htmlStash.rawHtmlBlocks:  # raw HTML's anchors count too
+        if title_id:
+            ids.add(title_id)  # the H1 that became the title: the site's page still has it
+        stash = self.md.htmlStash.rawHtmlBlocks
+        for index, raw in enumerate(stash):  # raw HTML's anchors count too
             ids.update(_RAW_ID.findall(str(raw)))
+            if isinstance(raw, str) and self.page.raw_url is not None:
+                stash[index] = self._raw_urls(raw, self.page.raw_url)
         self.page.ids = frozenset(ids)
         if self.page.anchors is not None:
             for link in root.iter("a"):
                 self._check_anchor(link)
+
+    def _raw_urls(self, raw: str, rewrite: Callable[[str, str], str]) -> str:
+        def one(match: re.Match[str]) -> str:
+            written = html.unescape(match[3])
+            url = rewrite(self.page.path, written)
+            if url == written:
+                return match[0]
+            return f"{match[1]}{match[2]}{html.escape(url, quote=True)}{match[2]}"
+
+        return _RAW_URL.sub(one, raw)
 
     def _check_anchor(self, link: etree.Element) -> None:
         """A ``#fragment`` no heading or element of its page has: noted, and dropped
@@ -604,6 +667,7 @@ class _Shapes(Treeprocessor):
             ids = found
         if unquote(fragment) not in ids:
             self.page.notes.append(f"link to {href!r}: no such anchor on that page, dropped")
+            self.page.broken.append(BrokenLink("link", href, "no such anchor"))
             link.set("href", path or "#")
 
     def _title(self, root: etree.Element) -> None:

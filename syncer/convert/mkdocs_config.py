@@ -80,7 +80,8 @@ class MkDocsConfig:
 
     ``docs_dir`` is relative to the folder of ``mkdocs.yml``; ``nav`` maps a page's
     path under ``docs_dir`` to the title ``nav:`` gives it (only entries that give one);
-    ``extensions`` are ``(name, options)`` in the order MkDocs loads them.
+    ``extensions`` are ``(name, options)`` in the order MkDocs loads them;
+    ``use_directory_urls``: a page's URL is a folder (``setup/page/``), as by default.
     """
 
     docs_dir: str = "docs"
@@ -90,6 +91,7 @@ class MkDocsConfig:
     )
     plugins: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    use_directory_urls: bool = True
 
 
 def parse_config(text: str) -> MkDocsConfig:
@@ -112,6 +114,7 @@ def parse_config(text: str) -> MkDocsConfig:
         extensions=_extensions(data.get("markdown_extensions"), data.get("mdx_configs"), problems),
         plugins=_names(data.get("plugins")),
         problems=tuple(problems),
+        use_directory_urls=data.get("use_directory_urls") is not False,
     )
 
 

@@ -18,21 +18,26 @@ renders only the files its generator would: MkDocs renders what lies under its
 ``docs_dir``, Docusaurus what lies under its docs folder; any other Markdown file (a
 ``README.md`` beside them) is rendered as GFM, as the repository host shows it. What the
 site itself could not follow (an extension skipped) is a site note, counted once per page
-it touched (``notes``), under the config's path.
+it touched (``notes``), under the config's path. The ids of the pages rendered as GFM
+(``anchors``) are what a link's ``#fragment`` between such pages is checked against (a
+flavour checks its own pages').
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib
 import json
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from syncer.convert import CONVERTER_VERSION
 from syncer.convert.flavour import FLAVOURS, Flavour, Rendered, SiteFiles
+from syncer.convert.markdown import render_markdown, split_front_matter
 from syncer.convert.mkdocs_config import CONFIG_NAMES, MkDocsConfig, parse_config
 
 MarkdownSetting = Literal["auto", "commonmark", "gfm", "mkdocs", "docusaurus"]
@@ -41,6 +46,8 @@ DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "m
 # The config that may sit just above a filesystem source's folder (``outside``).
 PARENT_CONFIG = "../mkdocs.yml"
 _DOCUSAURUS_MODULE = "syncer.convert.docusaurus"
+# What a page's HTML can be linked at: headings' ids, raw HTML's ids and a names.
+_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
 
 
 def exists(files: SiteFiles, path: str) -> bool:
@@ -108,6 +115,8 @@ class Site:
         self._flavour: Flavour = "gfm"
         self._config_path: str | None = None
         self._renderer: Callable[[str, str], Rendered | None] | None = None
+        self._owns: Callable[[str], bool] = lambda path: False
+        self._ids: dict[str, frozenset[str] | None] = {}
         self._site_notes: tuple[str, ...] = ()
         self._touched = 0
         self._paths: frozenset[str] | None = None
@@ -132,6 +141,32 @@ class Site:
         if rendered is not None and self._site_notes:
             self._touched += 1
         return rendered
+
+    def rendered_gfm(self, path: str, html: str) -> None:
+        """Tell the site the ids of the page at ``path``, just rendered as GFM."""
+        self._ids[path] = ids_in(html)
+
+    def anchors(self, path: str) -> frozenset[str] | None:
+        """The ids of the Markdown file at ``path`` when it renders as GFM (its headings',
+        its raw HTML's), rendered once a run to find them; ``None`` for any other file (a
+        flavour's page, ``commonmark``, one that cannot be read): its anchors are not
+        checked here."""
+        self._prepare()
+        if path not in self._ids:
+            self._ids[path] = None
+            if self._flavour != "commonmark" and not self._owns(path):
+                self._ids[path] = self._gfm_ids(path)
+        return self._ids[path]
+
+    def _gfm_ids(self, path: str) -> frozenset[str] | None:
+        data = self.files.read(path)
+        if data is None:
+            return None
+        try:
+            _, body = split_front_matter(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return ids_in(render_markdown(body))
 
     def notes(self) -> dict[str, int]:
         """The site's own notes (``"mkdocs.yml: extension x skipped"``), each counted once
@@ -195,6 +230,7 @@ class Site:
             return render_mkdocs(path, text, site)
 
         self._renderer = render
+        self._owns = lambda path: site.page_path(path) is not None
 
     def _docusaurus(self, config_path: str | None) -> None:
         try:
@@ -215,6 +251,7 @@ class Site:
             return rendered
 
         self._renderer = render
+        self._owns = lambda path: path.startswith(prefix)
 
     def _docusaurus_docs(self, config_path: str | None) -> str:
         """The docs folder of a Docusaurus site: ``docs/`` beside its config, or beside
@@ -252,6 +289,11 @@ def config_candidates(base: str) -> list[str]:
             for ext in ("js", "ts")
         ]
     return found
+
+
+def ids_in(page: str) -> frozenset[str]:
+    """Every id (and ``<a name>``) of a page's HTML: what a ``#fragment`` may name."""
+    return frozenset(html.unescape(found) for found in _ID.findall(page))
 
 
 def render_stamp(*parts: object) -> str:

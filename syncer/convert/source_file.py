@@ -7,7 +7,8 @@ flavour, ``syncer.convert.site``, and its files, to check links). A file that ca
 become a page raises ``ValueError`` with a one-line reason (the connector turns it into a
 ``Failure``); a file that asks not to be published comes back as ``Skipped``. A page that
 converted with a caveat (deep nesting flattened, a link to nothing in the source, an
-include left out) says so in its ``notes``.
+include left out) says so in its ``notes``; its links, images and anchors that point at
+nothing in the source are also its ``broken_links``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from syncer.convert.html import first_heading, main_content, normalise, page_title
-from syncer.convert.links import checked_links, document_links
+from syncer.convert.links import checked_links, distinct, document_links
 from syncer.convert.markdown import render_markdown, split_front_matter
 from syncer.convert.site import Site
 from syncer.convert.text import text_to_html
 from syncer.convert.titles import title_from_path
 from syncer.convert.urls import scheme_of
+from syncer.model import BrokenLink
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -34,7 +36,8 @@ class Page:
     """What a file becomes; ``external_id`` is set only when the file overrides it.
 
     ``notes`` are one-line caveats for the run report: what conversion had to change
-    (never content it dropped: it drops none silently).
+    (never content it dropped: it drops none silently). ``broken_links``: each link or
+    image to nothing in the source, and each anchor its page lacks, once.
     """
 
     title: str
@@ -42,6 +45,7 @@ class Page:
     url: str | None
     external_id: str | None = None
     notes: tuple[str, ...] = ()
+    broken_links: tuple[BrokenLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,9 @@ def convert_file(
     source points images at raw file URLs); otherwise images resolve against the page URL.
     With a ``site`` (the source's tree and Markdown flavour), Markdown renders in that
     flavour, and links and images are checked against the tree (``checked_links``): one
-    to nothing in the source is a note; ``raw_url_of(path)`` then gives an image's URL.
+    to nothing in the source is a note and a ``BrokenLink``, and so is an anchor its page
+    lacks (a flavour checks its own pages', ``Site.anchors`` those rendered as GFM);
+    ``raw_url_of(path)`` then gives an image's URL.
     Markdown may set ``title``, ``url``, ``external_id``, ``draft`` and ``fin`` in its
     front matter; HTML gives its main content; any other suffix is plain text.
     """
@@ -94,6 +100,8 @@ def convert_file(
     lower = path.lower()
     front: dict[str, Any] = {}
     notes: list[str] = []
+    broken: list[BrokenLink] = []
+    anchors: Callable[[str], frozenset[str] | None] | None = None
     title: str | None = None
     if lower.endswith(MARKDOWN_SUFFIXES):
         front, body = split_front_matter(text)
@@ -105,10 +113,14 @@ def convert_file(
             first_line = text.count("\n") - body.count("\n") + 1
             gfm = site is None or site.flavour != "commonmark"
             raw = render_markdown(body, notes, first_line=first_line, gfm=gfm)
+            if site is not None and gfm:
+                site.rendered_gfm(path, raw)
+                anchors = _markdown_anchors(site)
         else:
             raw, title = rendered.html, rendered.title
             front = {**front, **rendered.front}
             notes.extend(rendered.notes)
+            broken.extend(rendered.broken_links)
     elif lower.endswith(HTML_SUFFIXES):
         raw = main_content(text)
         title = page_title(text)
@@ -117,9 +129,11 @@ def convert_file(
     url = _front_url(front) or url_of(path)
     link_resolver = document_links(path, url_of)
     if site is not None:
-        link_resolver = checked_links(path, url_of, site.exists, notes)
+        link_resolver = checked_links(
+            path, url_of, site.exists, notes, broken=broken, anchors=anchors
+        )
         image_resolver = checked_links(
-            path, _no_page, site.exists, notes, fallback=raw_url_of, what="image"
+            path, _no_page, site.exists, notes, fallback=raw_url_of, what="image", broken=broken
         )
     html = normalise(
         raw,
@@ -140,11 +154,17 @@ def convert_file(
         url=url,
         external_id=_front_string(front, "external_id"),
         notes=tuple(notes),
+        broken_links=distinct(broken),
     )
 
 
 def _no_page(path: str) -> str | None:
     return None
+
+
+def _markdown_anchors(site: Site) -> Callable[[str], frozenset[str] | None]:
+    """The ids of a Markdown page as ``site.anchors`` knows them; other files: unchecked."""
+    return lambda path: site.anchors(path) if path.lower().endswith(MARKDOWN_SUFFIXES) else None
 
 
 def _skip_reason(front: dict[str, Any]) -> str | None:
