@@ -4,7 +4,13 @@
 under ``/wiki``: REST v2 (spaces, pages and blog posts per space with cursor paging, by
 id in bulk, users in bulk, attachments of the site by media type and of a page) and REST
 v1 CQL search (cursor paging, ``expand``); attachments download from
-``/download/attachments/<page>/<file>``, on both deployments. Every
+``/download/attachments/<page>/<file>``, on both deployments, and on Cloud from REST v1's
+``/rest/api/content/<page>/child/attachment/<id>/download`` too, which answers 302 to a
+signed URL on a media host of its own (another origin, as ``api.media.atlassian.com``
+is), which serves the file without credentials and records any it is sent as a
+violation. ``cloud_downloads="media"`` is Cloud since its CHANGE-3007: the
+``/download/attachments`` servlet then refuses API tokens (401), so only the REST
+endpoint and its redirect deliver a file. Every
 Cloud request is checked against Atlassian's published OpenAPI documents
 (`tests/fakes/openapi.py`); one that breaks them is recorded in ``.violations`` and
 answered 400, and leaving the ``with`` block raises if any were recorded.
@@ -149,6 +155,9 @@ class FakeConfluence:
         retry_after: seconds in the ``Retry-After`` of 429s and injected 503s.
         rate_limit: Data Center's token bucket (capacity, refill per second), or None.
         restricted_visible: whether the bot account can see read-restricted content.
+        cloud_downloads: ``servlet`` (``/download/attachments`` serves files to API
+            tokens, as Cloud did before CHANGE-3007) or ``media`` (it answers 401 to them,
+            as Cloud does since: files come through the REST endpoint's redirect only).
     """
 
     def __init__(
@@ -167,8 +176,10 @@ class FakeConfluence:
         strict: bool = True,
         seed: int = 0,
         clock: Callable[[], float] = time.time,
+        cloud_downloads: Literal["servlet", "media"] = "servlet",
     ) -> None:
         self.deployment = deployment
+        self.cloud_downloads = cloud_downloads
         self.email = email
         self.token = token
         self.context = ("/wiki" if deployment == "cloud" else "") if context is None else context
@@ -198,6 +209,9 @@ class FakeConfluence:
         self._violations: list[str] = []
         self._truncations: list[tuple[str, int]] = []  # (path prefix, remaining)
         self._revoked = False
+        self._media: Running | None = None
+        self._media_served: list[str] = []  # the files the media host sent, by servlet path
+        self._media_secret = f"media-{seed}"
 
     # ---- lifecycle --------------------------------------------------------------
 
@@ -206,6 +220,8 @@ class FakeConfluence:
             return self
         self._stopping.clear()
         self._running = Running(("127.0.0.1", 0), self, "fake-confluence")
+        if self.deployment == "cloud":
+            self._media = Running(("127.0.0.1", 0), _MediaHost(self), "fake-confluence-media")
         return self
 
     def stop(self) -> None:
@@ -214,6 +230,9 @@ class FakeConfluence:
             return
         self._stopping.set()
         running.stop()
+        media, self._media = self._media, None
+        if media is not None:
+            media.stop()
 
     def __enter__(self) -> FakeConfluence:
         return self.start()
@@ -385,13 +404,21 @@ class FakeConfluence:
 
     @property
     def downloads(self) -> list[str]:
-        """The attachment files served, by path, over all replies."""
+        """The attachment files served, by their ``/download/attachments`` path, over all
+        replies: the servlet's, and the media host's after a redirect."""
         with self._lock:
             return [
                 call.path
                 for call in self._calls
                 if call.status == 200 and call.path.startswith(self.context + "/download/")
-            ]
+            ] + list(self._media_served)
+
+    @property
+    def media_origin(self) -> str:
+        """Where Cloud's download redirects point: another origin than the site's."""
+        if self._media is None:
+            raise RuntimeError("FakeConfluence is not running on Cloud")
+        return f"http://127.0.0.1:{self._media.port}"
 
     def add_user(self, display_name: str, **ids: str) -> User:
         with self._lock:
@@ -587,7 +614,14 @@ class FakeConfluence:
             return self._search(path, query)
         if local == "/rest/api/user":
             return self._user(query)
+        if match := re.fullmatch(
+            r"/rest/api/content/(\d+)/child/attachment/([^/]+)/download", local
+        ):
+            return self._redirect_to_media(int(match[1]), match[2])
         if match := re.fullmatch(r"/download/attachments/(\d+)/(.+)", local):
+            if self.cloud_downloads == "media":
+                # CHANGE-3007: the servlet no longer takes API tokens; the REST one does.
+                return self._error(401, "Unauthorized: this URL does not accept API tokens")
             return self._download(int(match[1]), match[2])
         return self._error(404, f"No such path {path}")
 
@@ -978,6 +1012,48 @@ class FakeConfluence:
                 return _Reply(200, {k: v for k, v in body.items() if v is not None})
         return self._error(404, "No user found")
 
+    def _redirect_to_media(self, content_id: int, attachment_id: str) -> _Reply:
+        found = next(
+            (
+                a
+                for a in self._current_attachments()
+                if a.api_id == attachment_id and a.content_id == content_id
+            ),
+            None,
+        )
+        if found is None:
+            return self._error(404, "No attachment")
+        token = self._media_token(found)
+        signed = {"token": token, "client": "fake", "dl": "true", "name": found.filename}
+        location = f"{self.media_origin}/file/file-{found.id}/binary?{urlencode(signed)}"
+        return _Reply(302, None, {"Location": location})
+
+    def _media_token(self, attachment: Attachment) -> str:
+        """The signature of one version of one file: it is the media host's only key."""
+        raw = f"{self._media_secret}:{attachment.id}:{attachment.version}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _serve_media(self, handler: Handler) -> None:
+        split = urlsplit(handler.path)
+        query = parse_qs(split.query)
+        reply = self._error(404, "No such file")
+        with self._lock:
+            if handler.headers.get("Authorization"):
+                self._violations.append(
+                    f"GET {split.path}: the site's credentials were sent to the media host"
+                )
+                reply = self._error(400, "Credentials of another host")
+            elif match := re.fullmatch(r"/file/file-(\d+)/binary", split.path):
+                found = self.attachments.get(int(match[1]))
+                if found is not None and query.get("token") == [self._media_token(found)]:
+                    reply = _Reply(200, found.data, {"Content-Type": found.media_type})
+                    self._media_served.append(
+                        f"{self.context}/download/attachments/{found.content_id}/{found.filename}"
+                    )
+                elif found is not None:
+                    reply = self._error(401, "The token is expired or not for this file")
+        self._send(handler, reply)
+
     def _download(self, content_id: int, filename: str) -> _Reply:
         for attachment in self.attachments.values():
             if attachment.content_id == content_id and attachment.filename == filename:
@@ -1008,6 +1084,17 @@ class FakeConfluence:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(data)
+
+
+class _MediaHost:
+    """The media host Cloud's downloads redirect to: a server of its own (another
+    origin), answering from the fake's state."""
+
+    def __init__(self, fake: FakeConfluence) -> None:
+        self.fake = fake
+
+    def _serve(self, handler: Handler) -> None:
+        self.fake._serve_media(handler)
 
 
 @dataclass(frozen=True)
