@@ -160,6 +160,32 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         )
 
     sub = command(
+        "init",
+        _init,
+        "Write a commented starter config for one source type; say what to run next.",
+        description="Write a commented starter config (default: $SYNCER_CONFIG, else "
+        "./syncer.yaml) for a source of type TYPE, with the keys a first sync needs, and "
+        "print the two commands to run next. An existing file is never replaced without "
+        "--force.",
+    )
+    sub.add_argument(
+        "kind",
+        nargs="?",
+        default="filesystem",
+        choices=["filesystem", "git", "confluence"],
+        metavar="TYPE",
+        help="the source type: filesystem (default), git or confluence",
+    )
+    sub.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="the file to write (default: $SYNCER_CONFIG, else ./syncer.yaml)",
+    )
+    sub.add_argument("--force", action="store_true", help="replace the file if it exists")
+
+    sub = command(
         "validate",
         _validate,
         "Check the config; list every problem with file:line.",
@@ -436,6 +462,30 @@ def _check_sources(settings: Settings, names: Sequence[str]) -> None:
     if unknown:
         known = ", ".join(s.name for s in settings.sources) or "none"
         raise UsageError(f"no source named {', '.join(unknown)} in the config (sources: {known})")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from syncer import init
+
+    default = _default_config_path()
+    path = args.config or default
+    text = init.starter(args.kind)
+    try:
+        with path.open("w" if args.force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} exists; pass --force to replace it, or -c FILE to write another file"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(init.next_steps(path, args.kind, default_path=path == default))
+    return 0
+
+
+def _default_config_path() -> Path:
+    # config.loader's own, without importing YAML and pydantic for a command that needs neither.
+    return Path(os.environ.get("SYNCER_CONFIG") or "syncer.yaml")
 
 
 def _validate(args: argparse.Namespace) -> int:

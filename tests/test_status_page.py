@@ -57,6 +57,9 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Two cores shared with the rest of the suite: give a page longer than 5 s to show
+    # what it should (each expect still returns as soon as it does).
+    expect.set_options(timeout=15_000)
     # The system's Chromium, not one `playwright install` would download.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
