@@ -37,6 +37,7 @@ from syncer.redact import RedactingStream, Redactor
 
 if TYPE_CHECKING:
     from syncer.config.settings import Settings
+    from syncer.run import SourceReport
 
 # One-shot runs wait this long for a source another run holds, then skip it: enough for
 # a scheduled run that overlaps the one before it to start once that one is done.
@@ -568,7 +569,26 @@ def _sync(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(reports, dry_run=args.dry_run), indent=2))
     else:
         print(report.to_text(reports, dry_run=args.dry_run))
+    if stop.is_set():
+        print(_stopped_summary(reports, dry_run=args.dry_run), file=sys.stderr)
     return exit_code(reports)
+
+
+def _stopped_summary(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
+    """After Ctrl-C: one line on what reached Intercom before the stop."""
+    if dry_run:
+        return "syncer: stopped: a dry run sends nothing; nothing was sent"
+    created = sum(r.counts.created for r in reports)
+    updated = sum(r.counts.updated for r in reports)
+    deleted = sum(r.counts.deleted for r in reports)
+    sent = created + updated + deleted
+    stopped = next((r.source for r in reports if r.status == "interrupted"), None)
+    where = f" during source {stopped}" if stopped else ""
+    return (
+        f"syncer: stopped{where}: {sent} page{'' if sent == 1 else 's'} sent to Intercom "
+        f"({created} created, {updated} updated, {deleted} deleted), each recorded; the "
+        "next run sends the rest"
+    )
 
 
 @contextmanager

@@ -1,8 +1,12 @@
-"""Progress bars for a person at a terminal (rich); nothing at all otherwise."""
+"""Progress bars for a person at a terminal (rich); nothing at all otherwise.
+
+A phase's bar shows how far it is, its rate (documents a second, over the last 30 s)
+and the time left at that rate, so a long first sync says when it will be done.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,15 +32,52 @@ class _RichProgress:
             self._progress.advance(self._task, n)
 
 
+def clock_text(seconds: float) -> str:
+    """``0:07``, ``12:30``, ``1:02:03``: a duration as a person reads one."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
 @contextmanager
-def progress_for(stream: TextIO, *, enabled: bool = True) -> Iterator[ProgressProtocol]:
-    """A rich progress display on ``stream`` if it is a terminal, else a silent one."""
+def progress_for(
+    stream: TextIO, *, enabled: bool = True, get_time: Callable[[], float] | None = None
+) -> Iterator[ProgressProtocol]:
+    """A rich progress display on ``stream`` if it is a terminal, else a silent one.
+
+    ``get_time`` (monotonic seconds) is the clock rates are measured by; tests pass theirs.
+    """
     if not (enabled and stream.isatty()):
         yield NoProgress()
         return
-    from rich.console import Console  # here: rich and pygments cost ~35 ms, for a terminal
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    # Here: rich and pygments cost ~35 ms, for a terminal only.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+    )
+    from rich.text import Text
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(file=stream), transient=True) as progress:
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(
+                "" if speed is None else f"{speed:,.1f} docs/s", style="progress.data.speed"
+            )
+
+    class Left(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            left = task.time_remaining
+            if left is None or task.finished:
+                return Text("")
+            return Text(f"{clock_text(left)} left", style="progress.remaining")
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), Left())
+    with Progress(
+        *columns, console=Console(file=stream), transient=True, get_time=get_time
+    ) as progress:
         yield _RichProgress(progress)
