@@ -33,6 +33,7 @@ from syncer.store import Store
 from tests.conftest import TOKEN as INTERCOM_TOKEN
 from tests.conftest import Workspace
 from tests.fakes.confluence import FakeConfluence, seed_space
+from tests.fakes.scripted import Answer, Scripted
 from tests.memory import MemoryPublisher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -268,22 +269,10 @@ def test_the_example_config_confluence_source_validates_offline() -> None:
 # ---- the HTTP client ------------------------------------------------------------------
 
 
-def replies(*answers: httpx.Response) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-    queue = list(answers)
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return queue.pop(0)
-
-    return httpx.MockTransport(handle), seen
-
-
-def client(transport: httpx.MockTransport, clock: FakeTime, **kwargs: Any) -> ConfluenceHttp:
+def client(server: Scripted, clock: FakeTime, **kwargs: Any) -> ConfluenceHttp:
     return ConfluenceHttp(
-        "https://acme.atlassian.net/wiki",
+        f"{server.url}/wiki",
         authorization=basic_auth("bot@acme.com", "s3cr3t-xyz"),
-        http=transport,
         clock=clock.time,
         sleep=clock.sleep,
         jitter=lambda: 0.0,
@@ -304,53 +293,56 @@ def test_throttling_is_waited_out_as_the_server_says() -> None:
     clock = FakeTime()
     # Reset 50 s from now; the first two waits take 8 of them.
     reset = datetime.fromtimestamp(clock.now + 50, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    transport, seen = replies(
-        httpx.Response(429, headers={"Retry-After": "5"}),
-        httpx.Response(503, headers={"Retry-After": "3"}),
-        httpx.Response(429, headers={"X-RateLimit-Reset": reset}),
-        httpx.Response(403, json={"message": "Rate limit exceeded"}, headers={"Retry-After": "2"}),
-        httpx.Response(200, json={"ok": True}),
-    )
-    http = client(transport, clock)
-    assert http.get(http.site("/api/v2/spaces")).body == {"ok": True}
+    with Scripted(
+        Answer(429, headers={"Retry-After": "5"}),
+        Answer(503, headers={"Retry-After": "3"}),
+        Answer(429, headers={"X-RateLimit-Reset": reset}),
+        Answer(403, json={"message": "Rate limit exceeded"}, headers={"Retry-After": "2"}),
+        Answer(200, json={"ok": True}),
+    ) as server:
+        http = client(server, clock)
+        assert http.get(http.site("/api/v2/spaces")).body == {"ok": True}
     assert clock.sleeps == [5.0, 3.0, 42.0, 2.0]
     assert http.stats.throttled == 4
-    assert len(seen) == 5
-    assert seen[0].headers["authorization"] == basic_auth("bot@acme.com", "s3cr3t-xyz")
+    assert len(server.seen) == 5
+    assert server.unexpected == 0
+    assert server.seen[0].headers["authorization"] == basic_auth("bot@acme.com", "s3cr3t-xyz")
 
 
 def test_server_errors_back_off_then_give_up_with_the_status() -> None:
     clock = FakeTime()
-    transport, _ = replies(
-        httpx.Response(500, json={"message": "boom"}),
-        httpx.Response(502),
-        httpx.Response(500, json={"message": "boom"}),
-    )
-    http = client(transport, clock)
-    with pytest.raises(Exception, match=r"500 boom \(after 3 attempts\)"):
-        http.get(http.site("/api/v2/spaces"))
+    with Scripted(
+        Answer(500, json={"message": "boom"}),
+        Answer(502),
+        Answer(500, json={"message": "boom"}),
+    ) as server:
+        http = client(server, clock)
+        with pytest.raises(Exception, match=r"500 boom \(after 3 attempts\)"):
+            http.get(http.site("/api/v2/spaces"))
+    assert server.unexpected == 0
     assert clock.sleeps == [1.0, 2.0]  # full jitter at its top: base, then doubled
 
 
 def test_a_plain_403_is_a_refusal_and_a_401_names_the_credentials() -> None:
     clock = FakeTime()
-    transport, _ = replies(
-        httpx.Response(403, json={"message": "Not permitted"}),
-        httpx.Response(401, json={"message": "Unauthorized"}),
-    )
-    http = client(transport, clock)
-    with pytest.raises(Exception, match="403 Not permitted: this account may not read it"):
-        http.get(http.site("/api/v2/spaces/1/pages"))
-    with pytest.raises(Exception, match="check email and token") as caught:
-        http.get(http.site("/api/v2/spaces"))
+    with Scripted(
+        Answer(403, json={"message": "Not permitted"}),
+        Answer(401, json={"message": "Unauthorized"}),
+    ) as server:
+        http = client(server, clock)
+        with pytest.raises(Exception, match="403 Not permitted: this account may not read it"):
+            http.get(http.site("/api/v2/spaces/1/pages"))
+        with pytest.raises(Exception, match="check email and token") as caught:
+            http.get(http.site("/api/v2/spaces"))
+    assert server.unexpected == 0
     assert "s3cr3t-xyz" not in str(caught.value)
     assert clock.sleeps == []
 
 
 def test_a_spent_budget_paces_the_next_call() -> None:
     clock = FakeTime()
-    transport, _ = replies(
-        httpx.Response(
+    with Scripted(
+        Answer(
             200,
             json={},
             headers={
@@ -360,22 +352,23 @@ def test_a_spent_budget_paces_the_next_call() -> None:
                 "Retry-After": "0",
             },
         ),
-        httpx.Response(200, json={}, headers={"X-RateLimit-NearLimit": "true"}),
-        httpx.Response(200, json={}),
-    )
-    http = client(transport, clock)
-    for _ in range(3):
-        http.get(http.site("/rest/api/content"))
+        Answer(200, json={}, headers={"X-RateLimit-NearLimit": "true"}),
+        Answer(200, json={}),
+    ) as server:
+        http = client(server, clock)
+        for _ in range(3):
+            http.get(http.site("/rest/api/content"))
+    assert server.unexpected == 0
     assert clock.sleeps == [0.25, 1.0]  # one token's refill, then the near-limit pause
     assert http.stats.paced == 2
 
 
 def test_links_to_another_host_are_never_followed() -> None:
-    transport, seen = replies()
-    http = client(transport, FakeTime())
-    with pytest.raises(Exception, match="another host"):
-        http.get(http.host("https://evil.example.com/wiki/api/v2/pages"))
-    assert seen == []
+    with Scripted() as server:
+        http = client(server, FakeTime())
+        with pytest.raises(Exception, match="another host"):
+            http.get(http.host("https://evil.example.com/wiki/api/v2/pages"))
+    assert server.seen == []
 
 
 # ---- Cloud ----------------------------------------------------------------------------
@@ -827,8 +820,8 @@ def test_sync_end_to_end_into_the_fake_intercom(
         "created": 0,
         "updated": 1,
         "deleted": 1,
-        "unchanged": 39,
-        "excluded": 0,
+        "unchanged": 38,
+        "excluded": 1,  # the restricted page, still: excluded, not unchanged
         "failed": 0,
     }
     fin = {p["external_id"]: p for p in workspace.fake.pages()}

@@ -35,7 +35,7 @@ CONFLUENCE_V2 = SHARED / "confluence-openapi" / "confluence-cloud-rest-v2.openap
 TOKEN = "secret-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Intercom-Version": "Preview"}
 JSON = {"Content-Type": "application/json"}
-T0 = 1_700_000_003.0  # 3 s into a 10 s window
+T0 = 1_700_000_003.0  # 3 s into a 10 s window (windows aligned: window_phase=0)
 
 
 def http_client(base_url: str = "", headers: dict[str, str] = HEADERS) -> httpx.Client:
@@ -60,7 +60,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def fake(clock: Clock) -> Iterator[FakeIntercom]:
-    with FakeIntercom(TOKEN, clock=clock) as server:
+    with FakeIntercom(TOKEN, clock=clock, window_phase=0.0) as server:
         yield server
 
 
@@ -394,7 +394,7 @@ def test_every_other_operation_is_answered_from_the_spec(
 
 def test_rate_limit_headers_and_429(clock: Clock) -> None:
     with (
-        FakeIntercom(TOKEN, clock=clock, rate_limit=3) as fake,
+        FakeIntercom(TOKEN, clock=clock, rate_limit=3, window_phase=0.0) as fake,
         http_client(fake.url) as client,
     ):
         replies = [client.get("/ai/external_pages") for _ in range(4)]
@@ -412,6 +412,35 @@ def test_rate_limit_headers_and_429(clock: Clock) -> None:
     assert after.headers["X-RateLimit-Remaining"] == "2"
     assert after.headers["X-RateLimit-Reset"] == str(int(T0) - 3 + 20)
     assert fake.rate_limited == 1
+
+
+def test_a_window_ends_within_a_second_after_its_whole_second_reset(clock: Clock) -> None:
+    # Windows 0.6 s past each multiple of 10: the one holding T0 ends at T0 - 3 + 10.6.
+    with (
+        FakeIntercom(TOKEN, clock=clock, rate_limit=2, window_phase=0.6) as fake,
+        http_client(fake.url) as client,
+    ):
+        spent = [client.get("/ai/external_pages") for _ in range(2)]
+        reset = int(spent[-1].headers["X-RateLimit-Reset"])
+        assert reset == int(T0) - 3 + 10  # rounded down, not up
+        clock.now = reset + 0.5  # past the header's second, not past the window's end
+        early = client.get("/ai/external_pages")
+        clock.now = reset + 0.6
+        after = client.get("/ai/external_pages")
+    assert [r.status_code for r in spent] == [200, 200]
+    assert early.status_code == 429
+    assert early.json()["errors"][0]["code"] == "rate_limit_exceeded"
+    assert early.headers["X-RateLimit-Reset"] == str(reset)
+    assert after.status_code == 200
+    assert after.headers["X-RateLimit-Reset"] == str(reset + 10)
+    assert fake.limiter.ends_at() == pytest.approx(reset + 10.6)
+
+
+def test_the_default_window_phase_comes_from_the_seed() -> None:
+    phases = {FakeIntercom(TOKEN, seed=seed).limiter.phase for seed in range(8)}
+    assert len(phases) == 8
+    assert all(0 <= phase < 10 for phase in phases)
+    assert FakeIntercom(TOKEN, seed=3).limiter.phase == FakeIntercom(TOKEN, seed=3).limiter.phase
 
 
 def test_rate_limit_storm(fake: FakeIntercom, client: httpx.Client) -> None:

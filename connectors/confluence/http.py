@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -51,6 +51,8 @@ from syncer.redact import Redactor
 # One wait longer than this is cut short: a sync should not sleep for an hour because a
 # server said so; if it is still throttled, the next wait comes after another try.
 MAX_WAIT = 300.0
+# Cloud's download goes site -> media host; a chain longer than this is a loop.
+MAX_REDIRECTS = 3
 _THROTTLE_TEXT = re.compile(r"rate.?limit|too many requests|throttl", re.IGNORECASE)
 
 
@@ -115,7 +117,6 @@ class ConfluenceHttp:
         authorization: str,
         deployment: str = "cloud",
         timeout: float = 30.0,
-        http: httpx.BaseTransport | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -141,15 +142,19 @@ class ConfluenceHttp:
             redactor=redactor,
             backoff=self.backoff,
             sleep=sleep,
-            http=http,
             max_wait=max_wait,
             name="confluence",
         )
         self._service.core = self._core
         self.stats = self._core.stats
+        self._timeout, self._sleep, self._max_wait = timeout, sleep, max_wait
+        self._redactor = redactor
+        self._elsewhere: dict[str, HttpCore] = {}
 
     def close(self) -> None:
         self._core.close()
+        for core in self._elsewhere.values():
+            core.close()
 
     # ---- URLs ----------------------------------------------------------------------
 
@@ -173,8 +178,49 @@ class ConfluenceHttp:
         return self.request("GET", url, params=params)
 
     def download(self, url: str) -> bytes:
-        """A file's bytes (an attachment), retried as any read; errors as ``get``'s."""
-        return self._core.request("GET", url, idempotent=True, params=None, json=None).content
+        """A file's bytes (an attachment), retried as any read; errors as ``get``'s.
+
+        Cloud answers its download endpoint with a 302 to a signed URL on its media host
+        (``api.media.atlassian.com``): that URL is fetched without the site's
+        credentials, which never leave the site (the signature is its authorisation);
+        a 401 there is a refused signature, not a refused token. A redirect within the
+        site is followed with them.
+        """
+        at = url if url.startswith(("http://", "https://")) else self.site(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            self._service.redirects = True
+            try:
+                reply = self._core.request("GET", at, idempotent=True)
+            finally:
+                self._service.redirects = False
+            if not reply.is_redirect:
+                return reply.content
+            at = urljoin(at, reply.headers.get("location", ""))
+            parts = urlsplit(at)
+            if f"{parts.scheme}://{parts.netloc}" != self.origin:
+                return self._fetch_elsewhere(at)
+        raise ApiError(f"Confluence GET {urlsplit(url).path}: more than {MAX_REDIRECTS} redirects")
+
+    def _fetch_elsewhere(self, url: str) -> bytes:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme != "https" and self.origin.startswith("https://"):
+            raise ApiError(f"Confluence download redirected to {origin}: not https, not followed")
+        core = self._elsewhere.get(origin)
+        if core is None:
+            core = HttpCore(
+                _Elsewhere(),
+                base_url=origin,
+                headers={"User-Agent": f"syncer/{__version__}"},  # no Authorization
+                timeout=self._timeout,
+                redactor=self._redactor,
+                backoff=self.backoff,
+                sleep=self._sleep,
+                max_wait=self._max_wait,
+                name="confluence-media",
+            )
+            self._elsewhere[origin] = core
+        return core.request("GET", url, idempotent=True, path=parts.path).content
 
     def post(self, url: str, body: Any, *, idempotent: bool = True) -> Reply:
         return self.request("POST", url, json=body, idempotent=idempotent)
@@ -211,13 +257,16 @@ class _Confluence:
         self.clock = clock
         self.jitter = jitter
         self.not_before = 0.0
+        # Set around a download: a redirect is then its answer, for download to follow.
+        self.redirects = False
 
     def pace(self) -> None:
         wait = self.not_before - self.clock()
         if wait > 0:
             self.core.wait(wait, paced=True)
+        # No ticket: Confluence's budget is the replies' to tell, not the calls'.
 
-    def learn(self, reply: httpx.Response | None) -> None:
+    def learn(self, reply: httpx.Response | None, ticket: object = None) -> None:
         """Remember when the next call may go, from a reply's rate-limit headers."""
         if reply is None:
             return
@@ -237,8 +286,8 @@ class _Confluence:
         if wait:
             self.not_before = max(self.not_before, now + wait)
 
-    def verdict(self, reply: httpx.Response | None) -> Verdict:
-        if reply is not None and reply.is_success:
+    def verdict(self, reply: httpx.Response | None, ticket: object = None) -> Verdict:
+        if reply is not None and (reply.is_success or (self.redirects and reply.is_redirect)):
             return Done()
         if reply is not None:
             wait = self._throttle_wait(reply)
@@ -298,6 +347,33 @@ class _Confluence:
         attempts = failure.attempts
         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
         return ApiError(f"{where}: {shown}{problem}{tries}", status=status)
+
+
+class _Elsewhere:
+    """What a host a download is redirected to means (Cloud's media host): it has no
+    budget to learn and takes no credentials, so no answer of it is an ``AuthError``."""
+
+    def pace(self) -> None:
+        return None
+
+    def learn(self, reply: httpx.Response | None, ticket: object = None) -> None:
+        return None
+
+    def verdict(self, reply: httpx.Response | None, ticket: object = None) -> Verdict:
+        if reply is not None and reply.is_success:
+            return Done()
+        status = reply.status_code if reply is not None else None
+        return Retry() if status is None or status >= 500 or status == 429 else Fail()
+
+    def describe(self, reply: httpx.Response) -> str:
+        return _describe(reply)
+
+    def error(self, failure: Failure) -> ConfluenceError:
+        where = f"Confluence download {failure.method} {failure.path} (redirected)"
+        if failure.status == 404:
+            return NotFoundError(f"{where}: 404 {failure.problem}", status=404)
+        shown = f"{failure.status} " if failure.status else ""
+        return ApiError(f"{where}: {shown}{failure.problem}", status=failure.status)
 
 
 def _json(reply: httpx.Response, method: str, path: str) -> Any:

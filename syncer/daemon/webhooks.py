@@ -103,14 +103,13 @@ class Webhooks:
         *,
         on_result: OnResult = lambda _target, _kind, _result: None,
         jitter: Callable[[], float] = random.random,
-        http: httpx.BaseTransport | None = None,
     ) -> None:
         self._log = structlog.get_logger("syncer.alerts")
         self._on_result = on_result
         self._stop = threading.Event()
         self._deadline: float | None = None
         self.targets = [
-            self._target(n, webhook, settings, redactor, jitter, http)
+            self._target(n, webhook, settings, redactor, jitter)
             for n, webhook in enumerate(settings.webhooks, start=1)
         ]
         for target in self.targets:
@@ -159,7 +158,6 @@ class Webhooks:
         settings: AlertSettings,
         redactor: Redactor,
         jitter: Callable[[], float],
-        http: httpx.BaseTransport | None,
     ) -> _Target:
         name = webhook.name or f"webhook-{n}"
         url = webhook.url.get_secret_value()
@@ -183,7 +181,6 @@ class Webhooks:
             ),
             sleep=self._wait,
             max_connections=2,
-            http=http,
             max_wait=settings.max_backoff_seconds,
             name="alerts",
         )

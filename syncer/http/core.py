@@ -10,9 +10,9 @@ it reports. A client adds only what its service means by a reply: a ``Service``.
 
 ::
 
-    Service.pace()           wait, if the last reply said the budget is spent
-    Service.learn(reply)     remember the budget a reply reports (None: no reply)
-    Service.verdict(reply)   Done | Throttled(wait) | Retry | Fail
+    Service.pace()                   wait for the call's turn; a ticket for the call
+    Service.learn(reply, ticket)     remember the budget a reply reports (None: no reply)
+    Service.verdict(reply, ticket)   Done | Throttled(wait) | Retry | Fail
     Service.error(...)       the client's own exception for a call that failed
 """
 
@@ -29,10 +29,8 @@ import httpx
 from syncer.errors import FencedError, SyncerError
 from syncer.fencing import SEND_GUARD
 from syncer.http.backoff import Backoff
+from syncer.http.wire import Wire, WireError
 from syncer.redact import Redactor
-
-# Connecting failed: no request left, so the server cannot have acted on it.
-NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass
@@ -98,11 +96,13 @@ class Failure:
 class Service(Protocol):
     """What one API's replies mean; the core asks it around every attempt."""
 
-    def pace(self) -> None: ...
+    def pace(self) -> object:
+        """Wait for the call's turn; what the service wants to know of it later."""
+        ...
 
-    def learn(self, reply: httpx.Response | None) -> None: ...
+    def learn(self, reply: httpx.Response | None, ticket: object) -> None: ...
 
-    def verdict(self, reply: httpx.Response | None) -> Verdict: ...
+    def verdict(self, reply: httpx.Response | None, ticket: object) -> Verdict: ...
 
     def describe(self, reply: httpx.Response) -> str:
         """The reason the service gave for a failed reply, in a line."""
@@ -125,7 +125,6 @@ class HttpCore:
         backoff: Backoff,
         sleep: Callable[[float], None],
         max_connections: int = 16,
-        http: httpx.BaseTransport | None = None,
         max_wait: float | None = None,
         name: str = "http",
     ) -> None:
@@ -143,18 +142,12 @@ class HttpCore:
         import structlog  # here: importing a client should stay cheap
 
         self._log = structlog.get_logger(f"syncer.{name}")
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            transport=http,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            headers=dict(headers),
+        self._wire = Wire(
+            self.base_url, headers=headers, timeout=timeout, max_connections=max_connections
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._wire.close()
 
     def own(self, url: str) -> str:
         """``url`` if it is ours to send credentials to; a relative path is ours.
@@ -189,8 +182,8 @@ class HttpCore:
     ) -> httpx.Response:
         """Send one call, retrying as its replies allow; the successful reply.
 
-        ``send`` goes to httpx as it is (params, json, files, headers); ``path`` is how
-        the call is named in errors and logs (default: ``url`` 's path).
+        ``send`` goes to the wire as it is (params, json, files, headers); ``path`` is
+        how the call is named in errors and logs (default: ``url`` 's path).
         """
         target = self.own(url)
         shown = path or urlsplit(url).path
@@ -198,11 +191,11 @@ class HttpCore:
         attempt = 0
         throttled = 0
         while True:
-            self.service.pace()
+            ticket = self.service.pace()
             if guard is not None and not guard():
                 # Asked as late as can be, after any wait for the budget and before each
                 # attempt: a process paused past its lease sends nothing when it wakes.
-                self.service.learn(None)
+                self.service.learn(None, ticket)
                 raise FencedError(
                     f"{method} {shown}: not sent, the run may not write",
                     attempts=attempt + throttled,  # earlier attempts did go out
@@ -211,14 +204,13 @@ class HttpCore:
             problem = ""
             unsent = False
             try:
-                reply = self._client.request(method, target, **send)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                unsent = isinstance(exc, NEVER_SENT)
+                reply = self._wire.send(method, target, **send)
+            except WireError as exc:
+                problem, unsent = str(exc), exc.unsent
             finally:
-                self.service.learn(reply)
+                self.service.learn(reply, ticket)
                 self._count(requests=1)
-            verdict = self.service.verdict(reply)
+            verdict = self.service.verdict(reply, ticket)
             if isinstance(verdict, Done):
                 assert reply is not None
                 return reply

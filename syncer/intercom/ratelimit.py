@@ -1,16 +1,30 @@
-"""Pace requests by Intercom's ``X-RateLimit-*`` headers so a healthy run sees no 429.
+"""Pace requests by Intercom's ``X-RateLimit-*`` headers: the window's whole budget, no 429.
 
-Intercom counts calls per app in windows (10 seconds for the per-minute limits) and
+Intercom counts an app's calls in fixed windows (10 s for the per-minute limits) and
 tells, on every reply, the window's ``Limit``, what is ``Remaining`` and when it
-``Reset`` s (Unix seconds). The limiter spends the remaining budget, counting calls in
-flight as spent, and when none is left waits for the reset. A reset is trusted only
-within a minute of our clock (`RateLimiter.bounded`): anything else waits one window
-instead, so no header can hang a run or crash it. Thread-safe; the clock and the sleep
-are injectable so tests control time.
+``Reset`` s, in whole Unix seconds: the window really ends up to a second later, and by
+Intercom's clock, not ours. So the limiter:
+
+- **Spends a window's budget evenly until the window's end**, rather than all at its
+  start: each call leaves ``time left / calls left`` after the one before (a short burst
+  is allowed, ``BURST``), so the budget lasts the window and no pause follows it.
+- **Counts what the server has not yet seen**: a reply's ``Remaining`` counts every call
+  that reached Intercom before it; the calls sent after that one are spent too.
+- **Takes the window's end from what it saw, not from the header alone**: a call counted
+  in the next window was sent after this one ended, so the first of those marks the end
+  in our own clock (the header's second and any clock skew fall out). Until it knows,
+  the end is the header's second plus that second (``RESET_GRAIN``) and a margin.
+- **Waits a spent window out until its end**, holding every caller; a 429 spends it.
+
+A reset is trusted only within a minute of our clock (``_header``): anything else is the
+current window's, or one window from now, so no header can hang a run or crash it.
+Thread-safe: callers queue, and one at a time waits for its turn. The clock and the
+sleep are injectable so tests control time.
 """
 
 from __future__ import annotations
 
+import email.utils
 import math
 import threading
 import time
@@ -18,18 +32,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# Our clock and Intercom's are not the same clock, and Reset has a one-second grain:
-# wait a little past it rather than spend a call on a 429.
+# ``X-RateLimit-Reset`` names whole seconds (rounded down): the window ends before the
+# next whole second.
+RESET_GRAIN = 1.0
+# Our clock and Intercom's are not the same clock: wait a little past the end the header
+# implies, rather than spend a call on a 429.
 RESET_MARGIN = 0.25
-# Until the first reply of a new window names its reset, assume Intercom's 10 seconds.
+# Past a window end learnt from the calls themselves (the first one counted in the next
+# window), for the spread of the time a call takes to arrive.
+LEARNT_MARGIN = 0.05
+# Until replies say otherwise, Intercom's windows are 10 seconds long.
 WINDOW_GUESS = 10.0
+# Calls that may leave at once, ahead of the even pace (a small job never waits).
+BURST = 0.25  # seconds of the pace
+# The last call counted in a window and the first counted in the next, sent this close
+# together, pin the boundary between them (at the pace, they are milliseconds apart).
+PINNED = 0.5
 # Intercom's windows are 10 s long, so a reset more than a minute from our clock is a
 # clock a day off, milliseconds (1.7e12, which time.sleep refuses with OverflowError),
 # a negative or non-finite number: trusting it hangs the run or crashes it (issue 10).
 # Such a reset becomes one window from now.
 MAX_RESET_SKEW = 60.0
 # So no wait the limiter makes is longer than the farthest reset it trusts.
-MAX_WAIT = MAX_RESET_SKEW + RESET_MARGIN
+MAX_WAIT = MAX_RESET_SKEW + RESET_GRAIN + RESET_MARGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +77,14 @@ class Quota:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One call's permission to go: its place in the order calls left, and when."""
+
+    seq: int
+    sent_at: float
+
+
 class RateLimiter:
     """Hands out permission to send, one call at a time, within the known budget."""
 
@@ -59,25 +92,42 @@ class RateLimiter:
         self,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._clock = clock
+        # Tests pass a sleep that moves their clock; otherwise waits are on the
+        # condition, so a reply that frees the budget wakes the waiting caller at once.
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._remaining: int | None = None  # None: no reply has told us a budget yet
-        self._limit: int | None = None
-        self._reset = 0.0
-        self._confirmed = False  # has a reply of the current window named its reset?
-        self._in_flight = 0
+        self._cond = threading.Condition()
+        self._limit: int | None = None  # None: no reply has told us a budget yet
+        self._remaining = 0  # in the current window, as the newest reply saw it
+        self._seen = 0  # seq of the newest call that reply counted
+        self._sent = 0  # tickets handed out so far
+        self._window = WINDOW_GUESS
+        self._reset: float | None = None  # the current window's header
+        self._end = 0.0  # when the current window ends, by our clock
+        self._guessed = False  # is ``_reset`` a guess, no header having been trusted?
+        self._confirmed = False  # has a reply of the current window come back?
+        self._first_sent = math.inf  # earliest call counted in the current window
+        self._last_sent = -math.inf  # latest call counted in the current window
+        self._before = -math.inf  # latest call counted in the window before it
+        self._next = -math.inf  # when the next call may leave, at the even pace
+        self._queued = False  # is a caller already waiting for the next turn?
+        self._held_until = -math.inf  # a 429 before any budget was known holds calls
+        # Intercom's clock minus ours is at least this (until ``Date`` headers say more:
+        # clocks that agree within the margin).
+        self._skew_floor = -RESET_MARGIN
+        self._dated = False
         self._reported = False  # has an untrusted reset been logged yet?
         self.waited = 0.0
 
-    def bounded(self, reset: float) -> float:
-        """``reset`` if it is Unix seconds within ``MAX_RESET_SKEW`` of our clock, else
-        one window from now; the first untrusted reset is logged."""
+    def _header(self, reset: float) -> tuple[float, bool]:
+        """``reset`` if it is Unix seconds within ``MAX_RESET_SKEW`` of our clock, and
+        whether it is a guess: an untrusted reset is the current window's, or, when that
+        is over, a window's that ends one window from now. The first is logged."""
         now = self._clock()
         if math.isfinite(reset) and abs(reset - now) <= MAX_RESET_SKEW:
-            return reset
+            return reset, False
         if not self._reported:
             self._reported = True
             _log().warning(
@@ -87,59 +137,206 @@ class RateLimiter:
                 max_skew_s=MAX_RESET_SKEW,
                 fallback_s=WINDOW_GUESS,
             )
-        return now + WINDOW_GUESS
+        if self._reset is not None and now < self._end:
+            return self._reset, self._guessed
+        return now + WINDOW_GUESS - RESET_GRAIN, True
 
-    def acquire(self) -> None:
-        """Block until a call may be sent; the caller must ``release`` after the reply."""
-        while True:
-            with self._lock:
+    def acquire(self) -> Ticket:
+        """Block until a call may be sent; pass the ticket to ``release`` with its reply."""
+        with self._cond:
+            while True:
                 now = self._clock()
-                if self._remaining is not None and now >= self._reset + RESET_MARGIN:
-                    # A new window: the whole limit again, until a reply says otherwise.
-                    self._remaining = self._limit
-                    self._reset = now + WINDOW_GUESS
-                    self._confirmed = False
-                if self._remaining is None or self._remaining - self._in_flight > 0:
-                    self._in_flight += 1
-                    return
-                wait = self._reset + RESET_MARGIN - now
-            self._wait(wait)
+                self._roll(now)
+                wait = self._wait_for(now)
+                if wait <= 0:
+                    return self._take(now)
+                if self._sleep is not None:  # a test's clock, which moves as it sleeps
+                    self._pause(wait)
+                elif self._queued:
+                    # Behind the caller waiting for the next turn; woken when it has it
+                    # (the timeout only guards against a wake-up lost to a bug).
+                    self._cond.wait(1.0)
+                else:
+                    self._queued = True
+                    try:
+                        self._pause(wait)
+                    finally:
+                        self._queued = False
+                        self._cond.notify()  # the next in line waits for the next turn
 
-    def release(self, quota: Quota | None) -> None:
-        """Record a reply's quota (``None`` for no reply or no headers)."""
-        with self._lock:
-            self._in_flight -= 1
-            if quota is None:
-                return
-            reset = self.bounded(quota.reset)
+    def release(
+        self, quota: Quota | None, ticket: Ticket | None = None, date: str | None = None
+    ) -> None:
+        """Record a reply's quota (``None``: no reply, or no headers) for ``ticket`` 's call
+        (``None``: the newest call); ``date``, the reply's ``Date`` header, tells how far
+        Intercom's clock may be from ours."""
+        if quota is None:
+            return
+        with self._cond:
+            ticket = ticket or Ticket(self._sent, self._clock())
+            if date is not None and not self._pinned():
+                self._observe_date(date, ticket)
+            blocked = self._limit is not None and self._budget() <= 0
+            reset, guessed = self._header(quota.reset)
             self._limit = quota.limit
-            if not self._confirmed or reset > self._reset or self._remaining is None:
-                self._reset = reset
+            opened = self._reset is None or reset > self._reset
+            if opened:
+                self._open(reset, guessed)
+            elif self._reset is not None and reset < self._reset:
+                # Counted in a window before this one: that window ended after the call
+                # left, which may pin where this one began (its budget is past use).
+                self._before = max(self._before, ticket.sent_at)
+                self._learn_end()
+                return
+            self._counted(ticket)
+            if not self._confirmed or ticket.seq >= self._seen:
                 self._remaining = quota.remaining
-                self._confirmed = True
-            elif reset == self._reset:
-                # Replies of one window arrive out of order: the lowest count is newest.
+                self._seen = ticket.seq
+            else:
+                # Replies arrive out of order: the lowest count is the newest.
                 self._remaining = min(self._remaining, quota.remaining)
-            # else: a late reply from a window that has already ended tells nothing.
-
-    def exhausted_until(self, reset: float) -> None:
-        """A 429 said the window is spent: hold every caller until ``reset``."""
-        with self._lock:
-            self._reset = max(self._reset, self.bounded(reset))
-            self._remaining = 0
             self._confirmed = True
+            if opened or (blocked and self._budget() > 0):
+                self._cond.notify_all()  # a wait may be shorter now
 
-    def pause(self, reset: float) -> None:
-        """Sleep until ``reset`` (plus the margin); used after a 429."""
-        self._wait(self.bounded(reset) + RESET_MARGIN - self._clock())
+    def exhausted_until(
+        self, reset: float, ticket: Ticket | None = None, limit: int | None = None
+    ) -> float:
+        """A 429 said the window of ``reset`` (of ``limit`` calls, if it said) is spent:
+        until it ends, every caller holds back. The seconds until then (0 for a 429 of a
+        window already over)."""
+        with self._cond:
+            reset, guessed = self._header(reset)
+            if self._reset is None or reset > self._reset:
+                self._open(reset, guessed)
+            elif reset < self._reset:
+                # A window before this one, still going when the call arrived: what a
+                # reply of it tells (see ``release``); the retry goes in this window.
+                if ticket is not None:
+                    self._before = max(self._before, ticket.sent_at)
+                    self._learn_end()
+                return 0.0
+            if ticket is not None:
+                self._counted(ticket)
+            if limit is not None:
+                self._limit = limit
+            if self._limit is None:
+                # No budget known yet: calls go as they please again once it ends.
+                self._held_until = max(self._held_until, self._end)
+            self._remaining = 0
+            self._seen = self._sent
+            self._confirmed = True
+            return max(0.0, self._end - self._clock())
 
-    def _wait(self, seconds: float) -> None:
+    # ---- the window --------------------------------------------------------------------
+
+    def _take(self, now: float) -> Ticket:
+        if self._limit is not None:
+            # The budget left (this call's share included), spread evenly over the time
+            # left; after a quiet spell a burst of ``BURST`` seconds' worth may leave at
+            # once.
+            pace = max(self._end - now, 0.0) / max(self._budget(), 1)
+            self._next = max(self._next, now - BURST) + pace
+        self._sent += 1
+        return Ticket(self._sent, now)
+
+    def _open(self, reset: float, guessed: bool = False) -> None:
+        """The first word of a window after the current one (a reply, or a 429);
+        ``guessed``: its reset is not a header's, but one window from now."""
+        previous = None if guessed or self._guessed else self._reset
+        if previous is not None and 0 < reset - previous <= MAX_RESET_SKEW:
+            # Consecutive headers are a window apart (or a few, after a quiet spell).
+            self._window = min(self._window, reset - previous)
+        self._before = max(self._before, self._last_sent)
+        self._reset, self._guessed = reset, guessed
+        self._first_sent, self._last_sent = math.inf, -math.inf
+        # A guess is our clock's, with no skew to allow for.
+        self._end = self._clock() + WINDOW_GUESS + RESET_MARGIN if guessed else self._implied_end()
+        self._confirmed = False
+
+    def _counted(self, ticket: Ticket) -> None:
+        """``ticket`` 's call was counted in the current window: what that says of its end.
+
+        The previous window ended after the last call counted in it and before the first
+        counted in this one; when the two were sent close together, that pins the end
+        by our clock, and this window ends one window later.
+        """
+        self._first_sent = min(self._first_sent, ticket.sent_at)
+        self._last_sent = max(self._last_sent, ticket.sent_at)
+        self._learn_end()
+
+    def _implied_end(self) -> float:
+        """The latest the current window may end by our clock, from its header alone:
+        before the next whole second of Intercom's clock, which is at most
+        ``-_skew_floor`` seconds behind ours."""
+        assert self._reset is not None
+        return self._reset + RESET_GRAIN - self._skew_floor
+
+    def _observe_date(self, date: str, ticket: Ticket) -> None:
+        """A ``Date`` header: Intercom's clock read (whole seconds, rounded down) while
+        the call was in its hands, so after it left and before its reply arrived here."""
+        try:
+            theirs = email.utils.parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        floor = theirs - self._clock()  # Intercom's clock minus ours, at least
+        if abs(floor) > MAX_RESET_SKEW or (self._dated and floor <= self._skew_floor):
+            return
+        self._skew_floor, self._dated = floor, True
+        if self._reset is not None and not self._guessed and not self._pinned():
+            self._end = max(self._implied_end(), self._last_sent + LEARNT_MARGIN)
+
+    def _pinned(self) -> bool:
+        return 0 <= self._first_sent - self._before <= PINNED
+
+    def _learn_end(self) -> None:
+        if self._pinned():
+            # By our clock, whatever Intercom's says: its skew and the header's second
+            # fall out.
+            self._end = self._first_sent + self._window + LEARNT_MARGIN
+        # Counted here though sent after the end we had: the window lasts longer.
+        self._end = max(self._end, self._last_sent + LEARNT_MARGIN)
+
+    def _roll(self, now: float) -> None:
+        """Past the current window's end with no reply of the next: a fresh budget."""
+        if self._limit is None or self._reset is None or now < self._end:
+            return
+        windows = max(1, math.ceil((now - self._end) / self._window))
+        self._reset += windows * self._window
+        self._end += windows * self._window
+        self._remaining = self._limit
+        self._seen = self._sent  # what was sent before belongs to the windows gone
+        self._before = max(self._before, self._last_sent)
+        self._first_sent, self._last_sent = math.inf, -math.inf
+        self._confirmed = False
+        self._next = -math.inf
+
+    def _budget(self) -> int:
+        """Calls the current window still allows, less those sent since the newest reply."""
+        return self._remaining - (self._sent - self._seen)
+
+    def _wait_for(self, now: float) -> float:
+        """Seconds until a call may leave (0: now)."""
+        if self._limit is None:
+            return self._held_until - now
+        if self._budget() <= 0:
+            return self._end - now
+        return self._next - now
+
+    def _pause(self, seconds: float) -> None:
         # `not seconds > 0` is also true of nan; the cap holds whatever computed the wait.
         if not seconds > 0:
             return
         seconds = min(seconds, MAX_WAIT)
         self.waited += seconds
-        self._sleep(seconds)
+        if self._sleep is None:
+            self._cond.wait(seconds)
+            return
+        self._cond.release()
+        try:
+            self._sleep(seconds)
+        finally:
+            self._cond.acquire()
 
 
 def _log() -> Any:

@@ -33,7 +33,7 @@ from syncer.errors import (
 )
 from syncer.http import core
 from syncer.http.core import HttpCore, Stats
-from syncer.intercom.ratelimit import RESET_MARGIN, Quota, RateLimiter
+from syncer.intercom.ratelimit import Quota, RateLimiter, Ticket
 from syncer.intercom.retry import Backoff, Verdict, classify
 from syncer.redact import Redactor
 
@@ -58,14 +58,14 @@ class Transport:
         api_version: str = "Preview",
         timeout: float = 30.0,
         max_connections: int = 16,
-        http: httpx.BaseTransport | None = None,
         limiter: RateLimiter | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
+        # The limiter waits on its own condition unless a test moves time by sleeping.
         self.limiter = limiter or RateLimiter(clock=clock, sleep=sleep)
         self.backoff = backoff or Backoff()
         # The token and "Bearer <token>", in any escaping.
@@ -80,9 +80,8 @@ class Transport:
             timeout=timeout,
             redactor=Redactor([token]),
             backoff=self.backoff,
-            sleep=sleep,
+            sleep=sleep or time.sleep,
             max_connections=max_connections,
-            http=http,
             name="intercom",
         )
         self.stats = self._core.stats
@@ -146,21 +145,29 @@ class _Intercom:
         self.clock = clock
         self.redactor = redactor
 
-    def pace(self) -> None:
-        self.limiter.acquire()
+    def pace(self) -> Ticket:
+        return self.limiter.acquire()
 
-    def learn(self, reply: httpx.Response | None) -> None:
-        self.limiter.release(Quota.from_headers(reply.headers) if reply is not None else None)
+    def learn(self, reply: httpx.Response | None, ticket: object) -> None:
+        if reply is not None and reply.status_code != 429:  # a 429 is the verdict's
+            assert isinstance(ticket, Ticket)
+            quota = Quota.from_headers(reply.headers)
+            self.limiter.release(quota, ticket, reply.headers.get("date"))
 
-    def verdict(self, reply: httpx.Response | None) -> core.Verdict:
+    def verdict(self, reply: httpx.Response | None, ticket: object) -> core.Verdict:
         verdict = classify(reply.status_code if reply is not None else None)
         if verdict is Verdict.OK:
             return core.Done()
         if verdict is Verdict.RATE_LIMITED:
             assert reply is not None
-            reset = self.limiter.bounded(_reset_of(reply, self.clock()))
-            self.limiter.exhausted_until(reset)  # every caller holds back until then
-            return core.Throttled(max(0.0, reset + RESET_MARGIN - self.clock()))
+            assert isinstance(ticket, Ticket)
+            # Every caller holds back until the window ends; this one retries then. A
+            # 429 of a window already over (the call was in flight across its end) is
+            # retried at once, in the window of now.
+            quota = Quota.from_headers(reply.headers)
+            reset = _reset_of(reply, self.clock())
+            limit = quota.limit if quota is not None else None
+            return core.Throttled(self.limiter.exhausted_until(reset, ticket, limit))
         return core.Retry() if verdict is Verdict.RETRY else core.Fail()
 
     def describe(self, reply: httpx.Response) -> str:

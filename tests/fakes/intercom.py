@@ -136,11 +136,20 @@ class Quota:
 
 
 class RateLimiter:
-    """Counts requests per fixed window, as Intercom spreads its per-minute limit."""
+    """Counts requests per fixed window, as Intercom spreads its per-minute limit.
 
-    def __init__(self, limit: int, clock: Clock, window: float = WINDOW_SECONDS) -> None:
+    Windows are ``window`` seconds long and start ``phase`` seconds past a multiple of
+    it, so a window's real end falls anywhere within a second, while its
+    ``X-RateLimit-Reset`` is that end in whole Unix seconds, rounded down: a client
+    that sends at the header's second may still be inside the spent window (issue 13).
+    """
+
+    def __init__(
+        self, limit: int, clock: Clock, window: float = WINDOW_SECONDS, phase: float = 0.0
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.phase = phase % window
         self._clock = clock
         self._lock = threading.Lock()
         self._index = -1
@@ -162,13 +171,23 @@ class RateLimiter:
         with self._lock:
             self._index, self._count = -1, 0
 
+    def ends_at(self) -> float:
+        """When the current window really ends (Unix seconds, with its fraction)."""
+        with self._lock:
+            self._roll()
+            return self._end()
+
     def _roll(self) -> None:
-        index = math.floor(self._clock() / self.window)
+        index = math.floor((self._clock() - self.phase) / self.window)
         if index != self._index:
             self._index, self._count = index, 0
 
+    def _end(self) -> float:
+        return (self._index + 1) * self.window + self.phase
+
     def _quota(self) -> Quota:
-        reset = math.ceil((self._index + 1) * self.window)
+        # Whole seconds, rounded down (a hair of slack for float error on exact ends).
+        reset = math.floor(self._end() + 1e-9)
         return Quota(self.limit, max(0, self.limit - self._count), reset)
 
 
@@ -537,6 +556,10 @@ class FakeIntercom:
         window: the rate-limit window in seconds (Intercom: 10); tests shorten it so a
             429 storm costs them less time, while clients still learn it only from
             ``X-RateLimit-Reset``.
+        window_phase: where in the window's length its boundaries fall (seconds past a
+            multiple of ``window``); by default drawn from ``seed``, so a window ends at
+            a fraction of a second as Intercom's do, while ``X-RateLimit-Reset`` names
+            whole seconds. 0 aligns windows with whole multiples of ``window``.
         clock: Unix time source for windows, timestamps and the call log.
         seed: seeds fault randomness.
         strict: leaving the ``with`` block raises if any request broke the spec.
@@ -552,6 +575,7 @@ class FakeIntercom:
         *,
         rate_limit: int = DEFAULT_LIMIT,
         window: float = WINDOW_SECONDS,
+        window_phase: float | None = None,
         clock: Clock = time.time,
         seed: int = 0,
         strict: bool = True,
@@ -566,7 +590,9 @@ class FakeIntercom:
         self.strict = strict
         self.clock = clock
         self.faults = Faults(seed)
-        self.limiter = RateLimiter(rate_limit, clock, window)
+        if window_phase is None:
+            window_phase = random.Random(f"window-{seed}").uniform(0, window)
+        self.limiter = RateLimiter(rate_limit, clock, window, window_phase)
         self.spec: OpenAPI = load_openapi(spec_path)
         self._host, self._port = host, port
         self._control = control_endpoints

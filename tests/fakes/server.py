@@ -20,6 +20,9 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins every handler thread
     block_on_close = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a client opening its pool's connections at
+    # once (64) would see resets no real service gives.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], fake: Fake) -> None:
         self.fake = fake
