@@ -21,7 +21,8 @@ from tests.test_confluence import Runs, settings_for
 @pytest.fixture(params=["cloud", "datacenter"])
 def fake(request: pytest.FixtureRequest) -> Iterator[FakeConfluence]:
     context = "/confluence" if request.param == "datacenter" else None
-    with FakeConfluence(request.param, context=context) as made:
+    # Cloud as it is since CHANGE-3007: files come only through the media redirect.
+    with FakeConfluence(request.param, context=context, cloud_downloads="media") as made:
         yield made
 
 
@@ -269,12 +270,6 @@ def test_the_cloud_fake_downloads_as_cloud_does_since_change_3007() -> None:
         assert httpx.get(servlet, auth=auth).status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ConfluenceHttp.download (connectors/confluence/http.py) does not follow Cloud's "
-    "302 to the media host, and the connector still downloads from the /download/attachments "
-    "servlet, which Cloud refuses to API tokens since CHANGE-3007 (401: the source stops)",
-)
 def test_cloud_attachments_download_through_the_media_redirect_without_credentials(
     runs: Runs,
 ) -> None:

@@ -115,6 +115,10 @@ class ConfluenceApi(Protocol):
         the whole site's once, whatever ``space``: filter by container)."""
         ...
 
+    def download(self, attachment: Attachment) -> bytes:
+        """The file's bytes, at the version listed."""
+        ...
+
 
 def cql_string(value: str) -> str:
     """``value`` as a quoted CQL string."""
@@ -376,6 +380,14 @@ class CloudApi(_V1):
                     download=str(link),
                 )
 
+    def download(self, attachment: Attachment) -> bytes:
+        # Not the /download/attachments link the listing gives: Cloud refuses API tokens
+        # there since CHANGE-3007 (401). REST v1's endpoint redirects to the media host.
+        path = (
+            f"/rest/api/content/{attachment.container_id}/child/attachment/{attachment.id}/download"
+        )
+        return self.http.download(self.http.site(path))
+
     def _v2_body(self, item: Mapping[str, Any], kind: Kind) -> Body:
         return Body(
             id=str(item.get("id")),
@@ -506,6 +518,9 @@ class DataCenterApi(_V1):
                 size=_int(size) if size is not None else None,
                 download=str(link),
             )
+
+    def download(self, attachment: Attachment) -> bytes:
+        return self.http.download(self.http.site(attachment.download))
 
     def _listed(self, item: Mapping[str, Any], space_key: str) -> Listed:
         return Listed(

@@ -328,7 +328,7 @@ class ConfluenceConnector:
                 f"{documents.max_bytes:,}; raise it to sync it",
             )
         try:
-            data = self.http.download(self.http.site(attachment.download))
+            data = self.api.download(attachment)
         except AuthError:
             raise
         except ConfluenceError as exc:
