@@ -21,10 +21,16 @@ from typing import Any
 import pytest
 
 from syncer.cli import main
+from syncer.connectors.filesystem.site_files import FolderFiles
+from syncer.convert.site import MarkdownSetting, Site
+from syncer.convert.source_file import Page as SourcePage
+from syncer.convert.source_file import convert_file
 from syncer.hashing import content_hash
 from syncer.model import Availability, BrokenLink, Document, Page
 from tests.conftest import Workspace
 from tests.fakes.confluence import FakeConfluence
+from tests.fidelity import Sent
+from tests.link_scan import output_links
 from tests.test_confluence import Runs, connector_for, fetch_all, settings_for
 
 NO_FILE = "no such file in the source"
@@ -126,6 +132,108 @@ def test_a_gfm_tree_reports_each_broken_link_in_the_plan_and_the_json_of_both_ru
     # Nothing changed: nothing is read again, so nothing is reported; --full reads it all.
     assert sync_json(workspace, capsys)["broken_links"] == []
     assert sync_json(workspace, capsys, "--full")["broken_links"] == GFM_BROKEN
+
+
+def test_the_text_plan_shows_the_first_ten_by_key_and_json_lists_every_one(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    links = " ".join(f"[m{n:02}](m{n:02}.md)" for n in range(11))
+    write(workspace.docs, {"b.md": f"# B\n\n{links}\n", "a.md": "# A\n\n[z](z.md)\n"})
+
+    code = main(["--log-format", "json", "sync", "--dry-run", "-c", str(workspace.config)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    start = lines.index("  broken links: 12")
+    assert lines[start + 1 : start + 12] == [
+        "    a.md: link to 'z.md' (no such file in the source)",
+        *(f"    b.md: link to 'm{n:02}.md' (no such file in the source)" for n in range(9)),
+        "    ... and 2 more (--json lists all)",
+    ]
+    listed = sync_json(workspace, capsys, "--dry-run")["broken_links"]
+    assert [(b["key"], b["target"]) for b in listed] == [
+        ("a.md", "z.md"),
+        *(("b.md", f"m{n:02}.md") for n in range(11)),
+    ]
+
+
+def test_a_run_reports_the_documents_it_reads_again_and_not_the_others(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(workspace.docs, {"a.md": "# A\n\n[x](x.md)\n", "b.md": "# B\n\n[y](y.md)\n"})
+    assert len(sync_json(workspace, capsys)["broken_links"]) == 2
+    # b.md changes and still links to nothing; a.md is not read again.
+    write(workspace.docs, {"b.md": "# B\n\nNew words. [y](y.md) [w](#w)\n"})
+    again = sync_json(workspace, capsys)
+    assert again["counts"]["updated"] == 1
+    assert again["broken_links"] == entries(
+        "b.md", ("link", "y.md", NO_FILE), ("link", "#w", NO_ANCHOR)
+    )
+    # Mended: the missing file is there now, so a.md's link lands once a.md is read.
+    write(workspace.docs, {"x.md": "# X\n"})
+    mended = sync_json(workspace, capsys, "--full")
+    assert mended["broken_links"] == entries(
+        "b.md", ("link", "y.md", NO_FILE), ("link", "#w", NO_ANCHOR)
+    )
+    html = sent_html(workspace, "a.md")
+    assert 'href="https://docs.example.com/x"' in html
+
+
+def test_the_output_scan_finds_a_link_or_image_that_lands_nowhere_unreported(
+    tmp_path: Path,
+) -> None:
+    # The corpus checks' other half (tests.link_scan.output_links) must be able to fail.
+    write(tmp_path, {"a.md": "", "b.md": "", "img/there.png": b"x"})
+    site = "https://d.example.com/"
+    html = (
+        f'<h2 id="s">S</h2><a href="{site}b#s">b</a> <a href="{site}b#gone">b</a> '
+        f'<img src="{site}img/there.png"> <img src="{site}img/lost.png"> '
+        f'<a href="{site}nowhere">n</a> <a href="https://elsewhere.example/x">x</a>'
+    )
+    pages = [Sent("a.md", "A", html, f"{site}a"), Sent("b.md", "B", '<p id="s">b</p>', f"{site}b")]
+    scan = output_links(pages, site=site, roots=[tmp_path], reported=())
+    assert (scan.checked, scan.landed, scan.reported) == (5, 2, 0)
+    assert scan.unexplained == (
+        f"a.md: link to {site}b#gone lands nowhere, unreported",
+        f"a.md: link to {site}nowhere lands nowhere, unreported",
+        f"a.md: image to {site}img/lost.png lands nowhere, unreported",
+    )
+    reported = {
+        ("a.md", "link", "b.md#gone", NO_ANCHOR),
+        ("a.md", "link", "/nowhere", NO_PAGE),
+        ("a.md", "image", "/img/lost.png", NO_FILE),
+    }
+    scan = output_links(pages, site=site, roots=[tmp_path], reported=reported)
+    assert (scan.landed, scan.reported, scan.unexplained) == (2, 3, ())
+    # Another page's report, or another kind's, explains nothing.
+    elsewhere = {("b.md", kind, target, reason) for _, kind, target, reason in reported}
+    assert (
+        len(output_links(pages, site=site, roots=[tmp_path], reported=elsewhere).unexplained) == 3
+    )
+
+
+@pytest.mark.parametrize(("setting", "anchors_checked"), [("gfm", True), ("commonmark", False)])
+def test_gfm_anchors_are_the_ids_of_tags_and_commonmark_checks_none(
+    tmp_path: Path, setting: MarkdownSetting, anchors_checked: bool
+) -> None:
+    write(
+        tmp_path,
+        {
+            "a.md": "# A\n\n`<b id='code'>` [c](#code) [n](b.md#named) [x](x.md)\n",
+            "b.md": '# B\n\n<a name="named"></a>\n',
+        },
+    )
+    site = Site(FolderFiles(tmp_path, max_bytes=1_000_000), setting=setting)
+    page = convert_file(
+        "a.md",
+        (tmp_path / "a.md").read_bytes(),
+        url_of=lambda path: f"https://d.example.com/{path}",
+        site=site,
+    )
+    assert isinstance(page, SourcePage)
+    missing = (BrokenLink("link", "x.md", NO_FILE),)
+    # An id in a code span's text is words, not an id; <a name> is an anchor.
+    anchor = (BrokenLink("link", "#code", NO_ANCHOR),) if anchors_checked else ()
+    assert page.broken_links == anchor + missing
 
 
 def test_the_hash_and_the_page_sent_do_not_see_broken_links() -> None:

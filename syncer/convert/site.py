@@ -26,13 +26,12 @@ flavour checks its own pages').
 from __future__ import annotations
 
 import hashlib
-import html
 import importlib
 import json
 import posixpath
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from html.parser import HTMLParser
 from typing import Any, Literal
 
 from syncer.convert import CONVERTER_VERSION
@@ -46,8 +45,6 @@ DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "m
 # The config that may sit just above a filesystem source's folder (``outside``).
 PARENT_CONFIG = "../mkdocs.yml"
 _DOCUSAURUS_MODULE = "syncer.convert.docusaurus"
-# What a page's HTML can be linked at: headings' ids, raw HTML's ids and a names.
-_ID = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
 
 
 def exists(files: SiteFiles, path: str) -> bool:
@@ -292,8 +289,23 @@ def config_candidates(base: str) -> list[str]:
 
 
 def ids_in(page: str) -> frozenset[str]:
-    """Every id (and ``<a name>``) of a page's HTML: what a ``#fragment`` may name."""
-    return frozenset(html.unescape(found) for found in _ID.findall(page))
+    """Every id (and ``<a name>``) of a page's HTML: what a ``#fragment`` may name. Read
+    from its tags, so ``id='x'`` in a code span's text is not one."""
+    parser = _Ids()
+    parser.feed(page)
+    parser.close()
+    return frozenset(parser.found)
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and (name == "id" or (name == "name" and tag == "a")):
+                self.found.add(value)
 
 
 def render_stamp(*parts: object) -> str:
