@@ -8,18 +8,23 @@ page and id that exist, and titles by the generator's own rule (``tests.docs_tre
 The only pages a link may not land on are the ones the source itself leaves empty
 (MkDocs Material's ``insiders/index.md`` is a redirect with no body, so it is not sent):
 those are counted apart, by rule, not listed by name.
+
+What a run reports as broken links (``broken_links`` in ``--json``) is exactly what the
+tree's own links, read from its Markdown by each generator's rule, find missing
+(``tests.link_scan``): no link reported that lands, none that does not land left out.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from syncer.cli import main
-from tests import docs_trees, fidelity
+from tests import docs_trees, fidelity, link_scan
 from tests.conftest import Workspace
 from tests.test_git_support import GitRepo
 
@@ -74,7 +79,47 @@ def _assert_clean(scan: fidelity.Scan) -> None:
     assert problems == {}, json.dumps(problems, indent=1)[:4000]
 
 
+def _broken_links(
+    result: dict,  # type: ignore[type-arg]
+    pages: list[fidelity.Sent],
+    tree: Path,
+    rule: link_scan.Rule,
+    failed: set[str],
+) -> Counter[str]:
+    """The run's broken links, held to the scan of the tree's own links: equal sets, each
+    reported once; how many there are of each reason."""
+    reported = [(b["key"], b["kind"], b["target"], b["reason"]) for b in result["broken_links"]]
+    assert len(set(reported)) == len(reported)
+    found = link_scan.broken_links(pages, tree, rule, unsent=failed)
+    assert set(reported) - found == set()  # nothing reported that lands
+    assert found - set(reported) == set()  # nothing that does not land left unsaid
+    return Counter(reason for _, _, _, reason in reported)
+
+
+def _landed(
+    result: dict,  # type: ignore[type-arg]
+    pages: list[fidelity.Sent],
+    roots: list[Path],
+    failed: set[str],
+) -> dict[str, int]:
+    """Every link and image into the site in what Fin got lands on a page and id, or a
+    file of the tree, or is a broken link the run reported for its page: how many of
+    each (``link_scan.output_links``)."""
+    reported = {(b["key"], b["kind"], b["target"], b["reason"]) for b in result["broken_links"]}
+    unsent = {f"{SITE}{path.rsplit('.', 1)[0]}" for path in failed}
+    scan = link_scan.output_links(pages, site=SITE, roots=roots, reported=reported, unsent=unsent)
+    assert scan.unexplained == (), "\n".join(scan.unexplained[:40])
+    return {
+        "checked": scan.checked,
+        "landed": scan.landed,
+        "to pages not sent": scan.to_unsent,
+        "reported": scan.reported,
+    }
+
+
 # ---- MkDocs Material's own documentation ------------------------------------------------
+
+MKDOCS_LANDED = {"checked": 1217, "landed": 1213, "to pages not sent": 4, "reported": 0}
 
 
 def _mkdocs_title(prefix: str) -> Callable[[str], str]:
@@ -105,6 +150,12 @@ def test_mkdocs_material_through_git(
 
     scan = scanned(sent(workspace), repo.path, _mkdocs_title("docs/"), failed)
     _assert_clean(scan)
+    rule = link_scan.mkdocs_rule(repo.path, "docs")
+    # 41 anchors its headings get from Material's own hook, not from Markdown
+    # (#### <!-- md:setting config.archive -->), 3 to sections gone (#advanced-settings).
+    assert _broken_links(result, sent(workspace), repo.path, rule, failed) == {"no such anchor": 44}
+    # Every link and image Fin got lands, but the 4 to the page the source leaves empty.
+    assert _landed(result, sent(workspace), [repo.path], failed) == MKDOCS_LANDED
     pages = {page.path: page for page in sent(workspace)}
     admonitions = pages["docs/reference/admonitions.md"]
     assert admonitions.title == "Admonitions"  # nav: "Admonitions: reference/admonitions.md"
@@ -116,6 +167,7 @@ def test_mkdocs_material_through_git(
     mark = len(workspace.fake.calls)
     again = sync(workspace, capsys, source)["sources"][0]
     assert again["counts"]["created"] == again["counts"]["updated"] == 0
+    assert again["broken_links"] == []  # nothing read again, nothing reported
     assert not [call for call in workspace.fake.calls[mark:] if call.write]
 
 
@@ -138,6 +190,12 @@ def test_mkdocs_material_through_a_filesystem_source_of_its_docs_folder(
 
     scan = scanned(sent(workspace), root / "docs", _mkdocs_title(""), failed)
     _assert_clean(scan)
+    # Raw HTML's images (../../assets/ from setup/x/) land, from the page's URL.
+    rule = link_scan.mkdocs_rule(root / "docs")
+    assert _broken_links(result, sent(workspace), root / "docs", rule, failed) == {
+        "no such anchor": 44
+    }
+    assert _landed(result, sent(workspace), [root / "docs"], failed) == MKDOCS_LANDED
 
 
 # ---- Redux's Docusaurus documentation ---------------------------------------------------
@@ -172,3 +230,16 @@ def test_redux_through_git_and_a_filesystem_source(
         failed = _empty(root, result["failed"])
         scan = scanned(sent(workspace), repo.path, title_of, failed)
         _assert_clean(scan)
+        # The images are in website/static/, which the corpus does not hold.
+        rule = link_scan.docusaurus_rule(root)
+        assert _broken_links(result, sent(workspace), root, rule, failed) == {
+            "no such anchor": 24,
+            "no such file in the source": 49,
+        }
+        # The 49 images stay URLs on the site (/img/x.png), each one reported.
+        assert _landed(result, sent(workspace), [root], failed) == {
+            "checked": 635,
+            "landed": 586,
+            "to pages not sent": 0,
+            "reported": 49,
+        }
