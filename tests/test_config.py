@@ -157,3 +157,32 @@ def test_config_schema_describes_sources_by_type(capsys: pytest.CaptureFixture[s
     bad = {"sources": [{"name": "a", "type": "filesystem", "path": ".", "inclde": []}]}
     assert list(validator.iter_errors(bad))
     assert "intercom" in schema["properties"]
+
+
+def test_the_example_configs_commented_alerts_are_valid() -> None:
+    """``config/example.yaml``'s commented ``alerts:`` block and ``admin_token``, uncommented,
+    load as they are written (so the example a new user copies works)."""
+    env = {
+        "INTERCOM_TOKEN": "tok",
+        "SLACK_WEBHOOK_URL": "https://hooks.example.com/x",
+        "ALERT_TOKEN": "tok",
+        "SYNCER_ADMIN_TOKEN": "an-admin-token-of-24-chars",
+    }
+    lines = (REPO / "config" / "example.yaml").read_text().splitlines()
+    start = lines.index("# alerts:")
+    block = [line.removeprefix("#").removeprefix(" ") for line in lines[start:]]
+    block = block[: next(n for n, line in enumerate(block) if not line.strip())]
+    head = [line.replace("  # admin_token:", "  admin_token:") for line in lines[:start]]
+    rest = lines[start + len(block) :]
+    settings = loader.loads(
+        "\n".join([*head, *block, *rest]) + "\n",
+        base_dir=REPO / "config",
+        env=env,
+        check_environment=False,
+        complete=True,
+    )
+    assert settings.daemon.admin_token is not None
+    assert settings.daemon.admin_token.get_secret_value() == env["SYNCER_ADMIN_TOKEN"]
+    assert [w.format for w in settings.alerts.webhooks] == ["slack", "json"]
+    assert settings.alerts.webhooks[1].sources == ("handbook",)
+    assert settings.alerts.status_url == "https://syncer.internal/"
