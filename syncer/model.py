@@ -43,12 +43,15 @@ class Listing:
     ``complete`` is a promise: every document of the source is in ``stubs``. Only a
     complete listing may cause deletions; one cut short by an error sweeps nothing.
     ``failures`` are entries the listing saw but could not describe (a symlink loop, an
-    unreadable folder); they make no deletion on their own.
+    unreadable folder); they make no deletion on their own. ``left_out`` counts the
+    files the source's own rules kept out of ``stubs`` (its ``include`` matched them, its
+    ``exclude`` dropped them): a number for the report, so that "excluded" says so.
     """
 
     stubs: tuple[Stub, ...]
     complete: bool
     failures: tuple[Failure, ...] = ()
+    left_out: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +317,13 @@ class Plan:
     ``forget`` holds store records that need no Intercom call to drop (a draft that
     disappeared). ``retire`` holds old pages of documents whose ``external_id`` changed:
     their page is deleted but their key lives on. ``guard`` is set when the mass-delete
-    guard held ``delete`` back.
+    guard held ``delete`` back: ``held_back`` then holds them, and ``deletes`` is empty.
+
+    What is excluded: ``exclude``, the documents read this run that must not reach Fin
+    (a draft, ``fin: false``, a scanned PDF), with their reasons; ``excluded_before``,
+    those excluded by an earlier run and not changed since (not read again); and
+    ``left_out`` files that the source's ``exclude:`` patterns kept out of its listing.
+    None of them is "unchanged", which means a page in Fin that stays as it is.
     """
 
     create: tuple[Hashed, ...] = ()
@@ -329,19 +338,40 @@ class Plan:
     failed: tuple[Failure, ...] = ()
     guard: GuardTrip | None = None
     listing_complete: bool = True
+    excluded_before: tuple[str, ...] = ()
+    left_out: int = 0
+
+    @property
+    def deletes(self) -> tuple[Record, ...]:
+        """The deletions this plan makes: none while the guard holds them back."""
+        return () if self.guard else self.delete
+
+    @property
+    def held_back(self) -> tuple[Record, ...]:
+        """The deletions the guard held back (none unless it tripped)."""
+        return self.delete if self.guard else ()
 
     @property
     def writes(self) -> int:
         """Intercom calls this plan would make (deletes held by the guard excluded)."""
-        deletes = 0 if self.guard else len(self.delete)
-        return len(self.create) + len(self.update) + deletes + len(self.retire)
+        return len(self.create) + len(self.update) + len(self.deletes) + len(self.retire)
+
+    @property
+    def unchanged_count(self) -> int:
+        """Pages in Fin that stay as they are (a touched file's, an adopted page's too)."""
+        return len(self.unchanged) + len(self.refresh) + len(self.adopt)
+
+    @property
+    def excluded_count(self) -> int:
+        """Documents kept out of Fin: read and excluded, excluded before, left out."""
+        return len(self.exclude) + len(self.excluded_before) + self.left_out
 
     def counts(self) -> Counts:
         return Counts(
             created=len(self.create),
             updated=len(self.update),
-            deleted=(0 if self.guard else len(self.delete)) + len(self.retire),
-            unchanged=len(self.unchanged) + len(self.refresh) + len(self.adopt),
-            excluded=len(self.exclude),
+            deleted=len(self.deletes) + len(self.retire),
+            unchanged=self.unchanged_count,
+            excluded=self.excluded_count,
             failed=len(self.failed),
         )

@@ -15,7 +15,8 @@ in Fin       yes          Document       external_id moved   create, retire old 
 in Fin       yes          Document       no, version moved   refresh (store only)
 adopted      yes          Document       body as Intercom's  adopt (store only)
 adopted      yes          Document       body differs        update
-yes          yes          not fetched    --                  unchanged
+in Fin       yes          not fetched    --                  unchanged
+not in Fin   yes          not fetched    --                  excluded (before, still)
 part         its file     not fetched    --                  unchanged
 part         its file     file read      part not in it      delete, if listing complete
 in Fin       yes          Excluded       --                  delete, remember the draft
@@ -293,11 +294,15 @@ class Planner:
 
     def finish(self) -> Plan:
         """The plan, once every fetch was decided: deletes, what is forgotten, the guard."""
-        unchanged = [
+        unread = [
             stub.key
             for stub in self.listing.stubs
             if stub.key not in self.fetched and stub.key in self.records
         ]
+        # An unread record that is not in Fin was excluded by an earlier run (a draft):
+        # it is still excluded, not an unchanged page.
+        unchanged = [key for key in unread if self.records[key].in_fin]
+        excluded_before = [key for key in unread if not self.records[key].in_fin]
         unchanged += sorted(
             key for key in self.parts if self._part_stays(key) and key not in self.fetched
         )
@@ -328,6 +333,8 @@ class Planner:
             failed=tuple(self._failed),
             guard=self._guard(delete),
             listing_complete=self.listing.complete,
+            excluded_before=tuple(excluded_before),
+            left_out=self.listing.left_out,
         )
 
     def _part_stays(self, key: str) -> bool:

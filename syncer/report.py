@@ -55,9 +55,12 @@ def _source_json(report: SourceReport) -> dict[str, Any]:
         out["guard"] = str(the_plan.guard) if the_plan.guard else None
         out["create"] = [_hashed_json(item) for item in the_plan.create]
         out["update"] = [_hashed_json(item) for item in the_plan.update]
-        out["delete"] = [_record_json(record) for record in the_plan.delete]
+        out["delete"] = [_record_json(record) for record in the_plan.deletes]
+        out["held_back"] = [_record_json(record) for record in the_plan.held_back]
         out["retire"] = [_record_json(record) for record in the_plan.retire]
         out["excluded"] = [{"key": e.key, "reason": e.reason} for e in the_plan.exclude]
+        out["excluded_before"] = list(the_plan.excluded_before)
+        out["left_out"] = the_plan.left_out
         out["failed"] = [{"key": f.key, "message": f.message} for f in the_plan.failed]
     return out
 
@@ -128,6 +131,19 @@ def _broken_lines(report: SourceReport) -> list[str]:
     return lines
 
 
+def _kept_out(the_plan: Plan) -> list[str]:
+    """The excluded documents not read this run, a line for each kind (--json lists them)."""
+    lines = []
+    if before := len(the_plan.excluded_before):
+        lines.append(
+            f"{before} excluded before and unchanged since (drafts, fin: false, files "
+            "that cannot be read as they are)"
+        )
+    if n := the_plan.left_out:
+        lines.append(f"{n} file{'' if n == 1 else 's'} left out by the source's exclude: patterns")
+    return lines
+
+
 def _plan_lines(the_plan: Plan) -> list[str]:
     lines: list[str] = []
     if not the_plan.listing_complete:
@@ -137,9 +153,11 @@ def _plan_lines(the_plan: Plan) -> list[str]:
     sections: list[tuple[str, list[str]]] = [
         ("+", [f"{i.document.title}  ({i.document.key})" for i in the_plan.create]),
         ("~", [f"{i.document.title}  ({i.document.key})" for i in the_plan.update]),
-        ("-", [f"{r.title or r.external_id}  ({r.key})" for r in the_plan.delete]),
+        ("-", [f"{r.title or r.external_id}  ({r.key})" for r in the_plan.deletes]),
+        ("! held back:", [f"{r.title or r.external_id}  ({r.key})" for r in the_plan.held_back]),
         ("-", [f"{r.title or r.external_id}  ({r.key}, old page)" for r in the_plan.retire]),
         ("x", [f"{e.key}: {e.reason}" for e in the_plan.exclude]),
+        ("x", _kept_out(the_plan)),
         ("!", [f"{f.key}: {f.message}" for f in the_plan.failed]),
     ]
     for mark, items in sections:

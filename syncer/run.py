@@ -514,8 +514,8 @@ class _Run:
             created=tally.created,
             updated=tally.updated,
             deleted=tally.deleted,
-            unchanged=len(the_plan.unchanged) + len(the_plan.refresh) + len(the_plan.adopt),
-            excluded=len(the_plan.exclude),
+            unchanged=the_plan.unchanged_count,
+            excluded=the_plan.excluded_count,
             failed=tally.failed,
         )
         if the_plan.guard and self.options.delete:

@@ -119,7 +119,8 @@ def test_an_unchanged_document_is_never_read_again(
     mark = len(workspace.fake.calls)
     report = sync_json(workspace, capsys)
     assert writes_by_operation(workspace, mark) == {}
-    assert counts(report)["unchanged"] == 4 + 3  # pages, and the excluded ones remembered
+    assert counts(report)["unchanged"] == 4  # the pages in Fin
+    assert counts(report)["excluded"] == 3  # the excluded ones, remembered: not read again
     assert counts(report)["failed"] == 1  # the damaged one is read again, and still fails
 
 

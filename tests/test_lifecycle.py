@@ -587,7 +587,8 @@ def test_a_source_removed_from_the_config_is_planned_and_deleted_only_under_the_
     assert code == 3
     gone = by_name(plan)["other"]
     assert (gone["removed"], gone["status"]) == (True, "blocked")
-    assert [d["external_id"] for d in gone["delete"]] == ["x.md"]
+    assert gone["delete"] == []  # held back by the guard: not a deletion
+    assert [d["external_id"] for d in gone["held_back"]] == ["x.md"]
     assert "no longer in the config" in gone["errors"][0]
     main(["--log-level", "error", "sync", "--dry-run", "-c", str(workspace.config)])
     assert "other (filesystem, no longer in the config): blocked" in capsys.readouterr().out

@@ -240,12 +240,15 @@ class GitConnector:
         failures: list[Failure] = []
         links: list[str] = []
         skipped_submodules = 0
+        left_out = 0
         for entry in entries:
             if entry.mode == SUBMODULE_MODE or entry.kind == "commit":
                 skipped_submodules += 1  # another repository's commit: not ours to read
                 continue
             rel = self._relative(entry.path)
             if rel is None or not self._wanted(rel):
+                if rel is not None and self._excluded(rel):
+                    left_out += 1
                 continue
             if entry.mode == SYMLINK_MODE:
                 links.append(entry.path)
@@ -270,7 +273,9 @@ class GitConnector:
         return Snapshot(
             commit=commit,
             files=files,
-            listing=Listing(stubs=stubs, complete=True, failures=tuple(failures)),
+            listing=Listing(
+                stubs=stubs, complete=True, failures=tuple(failures), left_out=left_out
+            ),
             changes=changes,
             stamp=stamp,
         )
@@ -374,6 +379,11 @@ class GitConnector:
         if any(part.startswith(".") for part in rel.split("/")):
             return False
         return self.include.match_file(rel) and not self.exclude.match_file(rel)
+
+    def _excluded(self, rel: str) -> bool:
+        """A file ``include`` wants that ``exclude`` drops: counted as left out."""
+        hidden = any(part.startswith(".") for part in rel.split("/"))
+        return not hidden and self.include.match_file(rel) and self.exclude.match_file(rel)
 
     # -- reading -----------------------------------------------------------------------
 
