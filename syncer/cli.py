@@ -212,6 +212,12 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the plan; write nothing anywhere"
     )
     sub.add_argument("--full", action="store_true", help="re-read and re-send every document")
+    sub.add_argument(
+        "--diff",
+        action="store_true",
+        help="with --dry-run: for each page it would update, a diff of the text Fin would "
+        "read (as Markdown) against what Intercom holds now (one call a page; needs the token)",
+    )
     sub.add_argument("--json", action="store_true", help="print one machine-readable report")
     sub.add_argument(
         "--allow-mass-delete",
@@ -262,6 +268,12 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     config_option(sub)
     sub.add_argument("source", metavar="SOURCE", help="the source's name")
     sub.add_argument("key", metavar="KEY", help="the document's key (a path, a page id)")
+    sub.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the text Fin would read (title, then the HTML as Markdown), as "
+        "sync --dry-run --diff compares it",
+    )
 
     sub = command("status", _status, "Last run per source: counts, failures, staleness.")
     config_option(sub)
@@ -527,15 +539,30 @@ def _sync(args: argparse.Namespace) -> int:
     from syncer.run import Options, exit_code, sync
     from syncer.store import Store
 
+    if args.diff and not args.dry_run:
+        raise UsageError("--diff shows what a dry run would change; add --dry-run")
     settings = _load(args)
     _check_sources(settings, args.source)
     options = Options(
         dry_run=args.dry_run, full=args.full, allow_mass_delete=args.allow_mass_delete
     )
-    client = None if args.dry_run else IntercomClient.from_settings(settings.intercom)
+    # A dry run calls Intercom only to read the pages it would update, for --diff.
+    wants_intercom = not args.dry_run or args.diff
+    client = IntercomClient.from_settings(settings.intercom) if wants_intercom else None
     publisher = None
-    if client is not None:
+    if client is not None and not args.dry_run:
         publisher = IntercomPublisher(client, concurrency=settings.intercom.concurrency)
+    differ = None
+    if args.diff and client is not None:
+        from syncer.diff import Differ
+
+        reader = client
+
+        def read_page(page_id: str) -> tuple[str, str]:
+            page = reader.ai_content.get_external_page(page_id)
+            return page.title, page.html
+
+        differ = Differ(read_page)
     url = settings.store.url
     try:
         redact = Redactor.from_settings(settings).redact
@@ -560,6 +587,7 @@ def _sync(args: argparse.Namespace) -> int:
                 progress=progress,
                 stop=stop,
                 lock_wait=args.lock_timeout,
+                diffs=differ,
             )
     finally:
         store.close()
@@ -684,7 +712,9 @@ def _local(url: str) -> bool:
 def _preview(args: argparse.Namespace) -> int:
     from syncer.preview import preview
 
-    return preview(_load(args), args.source, args.key, sys.stdout, sys.stderr)
+    return preview(
+        _load(args), args.source, args.key, sys.stdout, sys.stderr, markdown=args.markdown
+    )
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -287,6 +287,22 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class PageDiff:
+    """What an update would change in the text Fin reads of one page (``syncer.diff``).
+
+    ``lines`` is a unified diff of the page as Intercom holds it against the page the
+    run would send, both as Markdown; empty when they read the same. ``note`` says why
+    there was nothing to compare with (no page id, the page gone), if so.
+    """
+
+    key: str
+    title: str
+    page_id: str | None
+    lines: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class GuardTrip:
     """Why the mass-delete guard held a plan's deletions back."""
 

@@ -6,7 +6,8 @@ its usual cache folder, as a sync would), fetches the one stub with that key, an
 HTML Fin would get goes to stdout; the title, URL, the notes of that document (links
 to nothing in the source, includes left out, components dropped) and the site's (an
 extension skipped), its broken links one a line, and whether a sync would skip it, go to
-stderr, in the form of ``syncer confluence preview``.
+stderr, in the form of ``syncer confluence preview``. With ``markdown``, stdout gets the
+text Fin would read instead, as ``sync --dry-run --diff`` shows it (``syncer.diff``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ from syncer.model import Document, Excluded, Failure
 from syncer.parts import parent_of
 
 
-def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: TextIO) -> int:
-    """Print the document ``key`` of ``source_name`` as Fin would get it; the exit code."""
+def preview(
+    settings: Settings,
+    source_name: str,
+    key: str,
+    out: TextIO,
+    err: TextIO,
+    *,
+    markdown: bool = False,
+) -> int:
+    """Print the document ``key`` of ``source_name`` as Fin would get it; the exit code.
+
+    ``markdown``: its title and its HTML as Markdown, the text Fin reads, not the HTML.
+    """
     source = next((s for s in settings.sources if s.name == source_name), None)
     if source is None:
         known = ", ".join(s.name for s in settings.sources) or "none"
@@ -55,7 +67,12 @@ def preview(settings: Settings, source_name: str, key: str, out: TextIO, err: Te
         print(f"{key}: {result.message}", file=err)
         return 1
     if isinstance(result, Document):
-        out.write(result.html + "\n")
+        if markdown:
+            from syncer.diff import fin_text
+
+            out.write(fin_text(result.title, result.html))
+        else:
+            out.write(result.html + "\n")
         print(f"title: {result.title}\nurl:   {result.url}", file=err)
         for link in result.broken_links:
             print(f"broken {link.kind}: {link.target!r} ({link.reason})", file=err)

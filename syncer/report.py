@@ -49,6 +49,17 @@ def _source_json(report: SourceReport) -> dict[str, Any]:
             "missing": report.drift.missing,
         },
     }
+    if report.diffs:
+        out["diffs"] = [
+            {
+                "key": change.key,
+                "title": change.title,
+                "page_id": change.page_id,
+                "note": change.note or None,
+                "diff": list(change.lines),
+            }
+            for change in report.diffs
+        ]
     the_plan = report.plan
     if the_plan is not None:
         out["listing_complete"] = the_plan.listing_complete
@@ -112,9 +123,28 @@ def to_text(reports: Sequence[SourceReport], *, dry_run: bool) -> str:
             lines.extend(_plan_lines(report.plan))
         elif report.errors:
             lines.extend(f"  ! {error}" for error in report.errors)
+        lines.extend(_diff_lines(report))
     if dry_run:
         lines.append("Dry run: nothing was written.")
     return "\n".join(lines)
+
+
+def _diff_lines(report: SourceReport) -> list[str]:
+    """A dry run's --diff: each page whose text Fin reads would change, as a diff."""
+    if report.status not in ("planned", "blocked") or not report.drift.calls:
+        return []
+    n, changed = report.drift.calls, sum(1 for d in report.diffs if d.lines)
+    lines = [
+        f"  diff: {n} page{'' if n == 1 else 's'} read from Intercom ({n} "
+        f"call{'' if n == 1 else 's'}); {changed} would read differently"
+    ]
+    for change in report.diffs:
+        where = f", page {change.page_id}" if change.page_id else ""
+        lines.append(f"  {change.title}  ({change.key}){where}, as Fin would read it:")
+        if change.note:
+            lines.append(f"    ! {change.note}")
+        lines.extend(f"    {line}".rstrip() for line in change.lines)
+    return lines
 
 
 def _broken_lines(report: SourceReport) -> list[str]:

@@ -50,6 +50,7 @@ from syncer.model import (
     ImportSource,
     Listing,
     Page,
+    PageDiff,
     Plan,
     Record,
     Stub,
@@ -116,6 +117,15 @@ class Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
 
+class Diffs(Protocol):
+    """A dry run's ``--diff`` (``syncer.diff.Differ``): what an update would change in
+    the text Fin reads of a page, read from Intercom; ``calls`` counts those reads."""
+
+    calls: int
+
+    def diff(self, item: Hashed, page_id: str | None) -> PageDiff: ...
+
+
 class NoProgress:
     def phase(self, source: str, what: str, total: int) -> None:
         pass
@@ -152,6 +162,7 @@ class Drift:
     Intercom no longer has.
     """
 
+    # Calls made to read what Intercom holds (a dry run's --diff reads each page it diffs).
     calls: int = 0
     # Why the check could not be made this run (Intercom kept refusing it), if so.
     skipped: str | None = None
@@ -184,6 +195,9 @@ class SourceReport:
     drift: Drift = field(default_factory=Drift)
     # The source is in the store but no longer in the config: its run deletes its pages.
     removed: bool = False
+    # A dry run's --diff: each page to update whose text would change, or that could not
+    # be compared (``PageDiff.note``).
+    diffs: tuple[PageDiff, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -268,11 +282,13 @@ def sync(
     stop: threading.Event | None = None,
     lock_wait: float = 0.0,
     holder: str | None = None,
+    diffs: Diffs | None = None,
 ) -> list[SourceReport]:
     """Sync the named sources (all when empty); one report per source, in config order.
 
     A pass over every source also runs each source the store knows that the config no
     longer has: its pages are deleted, under the guard (``removed`` in its report).
+    ``diffs`` (dry runs only) diffs each page an update would change.
     """
     chosen = [s for s in settings.sources if not sources or s.name in sources]
     names = [s.name for s in settings.sources]
@@ -311,6 +327,7 @@ def sync(
             lock_wait=lock_wait,
             siblings=siblings,
             removed=removed,
+            diffs=diffs,
         )
         reports.append(report)
         if report.fatal or report.status == "interrupted":
@@ -335,6 +352,7 @@ def sync_source(
     siblings: Collection[str] = (),
     removed: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    diffs: Diffs | None = None,
 ) -> SourceReport:
     """One source, start to finish; never raises for a problem of the source itself.
 
@@ -345,13 +363,16 @@ def sync_source(
     nothing more). ``siblings`` are the other configured sources (a store source of
     another name holding this source's Content Import Source is a rename only if it is
     not one of them). ``lock_wait`` is how long to wait for a lock another run holds.
+    ``diffs``: a dry run's ``--diff``.
     """
     log = structlog.get_logger("syncer.run").bind(source=source.name)
     started = time.monotonic()
     if publisher is None and not options.dry_run:
         raise ValueError("a run that writes needs a publisher")
     if options.dry_run or publisher is None:
-        return _dry_run(source, store, options, cache_dir, progress, log, lookup, started, removed)
+        return _dry_run(
+            source, store, options, cache_dir, progress, log, lookup, started, removed, diffs
+        )
     try:
         lock = _lock(
             store, source.name, holder or process_holder("sync"), lock_wait, stop, sleep, log
@@ -1048,8 +1069,13 @@ def planned(
     options: Options,
     progress: Progress,
     log: structlog.typing.FilteringBoundLogger,
+    on_update: Callable[[Hashed, str | None], None] | None = None,
 ) -> Plan:
-    """A dry run's plan: every changed document fetched and decided, nothing sent."""
+    """A dry run's plan: every changed document fetched and decided, nothing sent.
+
+    ``on_update`` gets each update as it is decided, with its body and the id of the
+    page it would update (``--diff``); the plan keeps no bodies.
+    """
     planner = Planner(
         records,
         listing,
@@ -1066,7 +1092,11 @@ def planned(
         progress.advance()
         if isinstance(item, Failure):
             log.warning("document_skipped", key=item.key, reason=item.message)
-        planner.decide(item)
+        decision = planner.decide(item)
+        if on_update is not None and decision.action == "update" and decision.item is not None:
+            document = decision.item.document
+            record = records.get(document.key) or planner.moved_from.get(document.external_id)
+            on_update(decision.item, record.page_id if record else None)
     return planner.finish()
 
 
@@ -1116,9 +1146,20 @@ def _dry_run(
     lookup: Lookup,
     started: float,
     removed: bool,
+    diffs: Diffs | None = None,
 ) -> SourceReport:
-    """The plan alone, from the store and the source: no lock, no Intercom, no writes."""
+    """The plan alone, from the store and the source: no lock, no writes, and no
+    Intercom but, with ``diffs``, a read of each page to update."""
     connector: Connector | None = None
+    found: list[PageDiff] = []
+    calls = diffs.calls if diffs else 0
+
+    def on_update(item: Hashed, page_id: str | None) -> None:
+        assert diffs is not None
+        change = diffs.diff(item, page_id)
+        if change.lines or change.note:
+            found.append(change)
+
     try:
         state = store.source_state(source.name)
         connector = lookup(source.type).create(
@@ -1126,7 +1167,16 @@ def _dry_run(
         )
         records = store.records(source.name)
         listing = connector.list()
-        the_plan = planned(source, connector, records, listing, options, progress, log)
+        the_plan = planned(
+            source,
+            connector,
+            records,
+            listing,
+            options,
+            progress,
+            log,
+            on_update if diffs is not None else None,
+        )
         notes = _notes(connector)
     except SyncerError as exc:
         return _report_failure(source, str(exc), started, removed=removed)
@@ -1151,7 +1201,9 @@ def _dry_run(
         tuple(errors),
         time.monotonic() - started,
         notes=notes,
+        drift=Drift(calls=(diffs.calls - calls) if diffs else 0),
         removed=removed,
+        diffs=tuple(found),
     )
 
 
