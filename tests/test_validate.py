@@ -74,9 +74,6 @@ def test_a_config_without_sources_is_rejected(
     assert problem.startswith(f"{config}:")
     assert ": sources: missing: list the sources to sync" in problem
     assert "syncer init" in problem
-    # ...and a run refuses it too, rather than passing over no source at all.
-    assert main(["--log-level", "error", "sync", "--dry-run", "-c", str(config)]) == 2
-    assert "sources: missing" in capsys.readouterr().err
 
 
 def test_an_explicitly_empty_list_of_sources_is_valid(
@@ -239,3 +236,18 @@ def test_online_without_an_answer_from_intercom_says_what_to_check(
     assert "intercom: FAILED: Intercom did not answer (" in out
     assert "check the network, intercom.region and intercom.base_url" in out
     assert err.endswith("online: 1 failed: intercom\n")
+
+
+def test_a_config_for_the_api_command_alone_needs_no_sources(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # validate checks a config for syncing; `syncer api` runs on an intercom: section alone.
+    workspace.config.write_text(
+        f"intercom:\n  token: ${{TEST_INTERCOM_TOKEN}}\n  base_url: {workspace.fake.url}\n"
+    )
+    assert validate(capsys, workspace.config)[0] == 2
+    code = main(
+        ["--log-level", "error", "api", "listContentImportSources", "-c", str(workspace.config)]
+    )
+    assert code == 0
+    assert '"data"' in capsys.readouterr().out

@@ -6,11 +6,12 @@ string values; merge ``defaults:`` into each source; validate each part with its
 ``Problem`` s located by key path, unknown keys get a "did you mean" hint, and values of
 secret fields are never echoed.
 
-A config file must say what it syncs: an empty file, or one without ``sources:``, is a
-problem (``syncer init`` writes a starter). ``syncer validate`` also asks what a real
-sync needs: an ``intercom:`` token once there are sources (a dry run needs none). Those
-are reported only when nothing else is wrong, since a mistake elsewhere (a bad indent)
-can be what hid the section.
+``syncer validate`` (``for_sync``) also asks what a sync needs: that the file says what
+it syncs (an empty file, or one without ``sources:``, is a problem; ``syncer init``
+writes a starter), and an ``intercom:`` token once there are sources (a dry run needs
+none). Other commands need neither: ``syncer api`` runs on an ``intercom:`` section
+alone. Those are reported only when nothing else is wrong, since a mistake elsewhere (a
+bad indent) can be what hid the section.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ def load(
     ``check_environment`` also checks what the config points at on this machine (that a
     source's folder exists and is readable): ``syncer validate`` does; a run does not,
     so that one source's missing folder fails that source alone, not the whole pass or
-    the daemon's start. ``for_sync`` (``syncer validate``) also wants what a sync that
-    writes needs: an Intercom token. A file must list its sources (see the module).
+    the daemon's start. ``for_sync`` (``syncer validate``) also wants what a sync needs:
+    its sources, and an Intercom token to write with (see the module).
     """
     env = os.environ if env is None else env
     name = str(path)
@@ -90,7 +91,6 @@ def load(
         base_dir=path.resolve().parent,
         env=env,
         check_environment=check_environment,
-        complete=True,
         for_sync=for_sync,
     )
 
@@ -107,15 +107,16 @@ def loads(
 ) -> Settings:
     """Validate config ``text``; relative paths in it resolve against ``base_dir``.
 
-    ``complete``: the text is a whole config file (``load``), so it must list its
-    sources; a fragment (a test's, a section) need not. ``for_sync``: see ``load``.
+    ``complete``: the text is a whole config for syncing, so it must list its sources
+    (``for_sync`` implies it); a fragment (a test's, one for ``syncer api``) need not.
+    ``for_sync``: see ``load``.
     """
     reader = _Reader(
         name=name,
         env=env,
         base_dir=base_dir or Path.cwd(),
         check_environment=check_environment,
-        complete=complete,
+        complete=complete or for_sync,
         for_sync=for_sync,
     )
     settings = reader.read(text)
@@ -178,9 +179,12 @@ class _Reader:
         return None if self.problems else settings
 
     def missing_sections(self, data: dict[str, Any], settings: Settings) -> None:
-        """What a whole file must have (``complete``) and a sync needs (``for_sync``)."""
+        """What a sync needs of a config file: its sources (``complete``), a token
+        (``for_sync``)."""
+        if not self.complete:
+            return
         starter = "syncer init writes a commented starter config"
-        if self.complete and self.empty:
+        if self.empty:
             self.problems.append(
                 Problem(
                     self.name,
@@ -191,7 +195,7 @@ class _Reader:
                 )
             )
             return
-        if self.complete and data.get("sources") is None:
+        if data.get("sources") is None:
             self.problem(
                 ("sources",),
                 "missing: list the sources to sync, e.g. sources: [{name: docs, type: "
