@@ -23,6 +23,7 @@ TABLES = {
     "run_documents",
     "alert_states",
     "config_reloads",
+    "triggers",
 }
 
 
@@ -103,5 +104,5 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0004"
-    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003", "0004"})
+    assert migrate.head() == "0005"
+    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003", "0004", "0005"})

@@ -20,6 +20,9 @@ from syncer.run import SourceReport
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+# Seconds from a change in a source to Intercom holding it: webhooks aim at under 10,
+# schedules at their period (30 min by default).
+FRESHNESS_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 86400.0)
 
 
 class _IntercomCollector(Collector):
@@ -67,6 +70,21 @@ class Metrics:
             "How long source runs took",
             ["source"],
             buckets=DURATION_BUCKETS,
+            registry=r,
+        )
+        self.freshness = Histogram(
+            "syncer_freshness_seconds",
+            "From a change in the source (its commit or page version time, else its "
+            "trigger's) to the run that put it in Intercom ending",
+            ["source"],
+            buckets=FRESHNESS_BUCKETS,
+            registry=r,
+        )
+        self.triggers = Counter(
+            "syncer_triggers",
+            "Triggers by kind (webhook, cli, status page) and outcome: started, queued, "
+            "ignored, refused",
+            ["source", "kind", "outcome"],
             registry=r,
         )
         self.last_success = Gauge(

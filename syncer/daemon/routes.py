@@ -31,14 +31,15 @@ from syncer.daemon.metrics import CONTENT_TYPE, Metrics
 from syncer.daemon.pages import Pages
 from syncer.errors import StoreError
 from syncer.status import last_reload, source_detail, source_rows
-from syncer.store import Store
+from syncer.store import Store, Trigger
 from syncer.store import engine as engines
 from syncer.store.schema import MAX_RUN_DOCUMENTS
 
 # What a "sync now" request led to (``Daemon.sync_now``), as the page then says it.
 NOTICES = {
     "started": "Sync requested: the run starts in a moment; this page shows it once it has.",
-    "running": "This source is syncing already; its run is shown below when it ends.",
+    "queued": "This source is syncing already: one more run follows it, and this page shows "
+    "it once it has.",
 }
 
 
@@ -154,6 +155,8 @@ class Routes:
                 running_here=self._running(),
                 run_id=int(run) if run and run.isdigit() else None,
             )
+            if detail is not None:
+                detail["source"]["trigger"] = trigger_row(self.store.triggers.get(name))
             frame = self._frame(settings, request)
         except StoreError as exc:
             return self._store_down(settings, exc)
@@ -189,9 +192,12 @@ class Routes:
         outcome = self._sync_now(name)
         self._log.info("sync_requested", source=name, outcome=outcome, client=request.client)
         if outcome not in NOTICES:
-            return self._message(
-                settings, 503, "Not now", "The daemon is shutting down: no run starts.", "refused"
+            why = (
+                "The store does not answer: no run starts."
+                if outcome == "unrecorded"
+                else "The daemon is shutting down: no run starts."
             )
+            return self._message(settings, 503, "Not now", why, "refused")
         location = f"/sources/{quote(name, safe='')}?sync={outcome}"
         return Reply(303, "text/plain; charset=utf-8", b"", (("Location", location),))
 
@@ -202,7 +208,7 @@ class Routes:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _rows(self, settings: Settings) -> list[dict[str, Any]]:
-        return source_rows(
+        rows = source_rows(
             settings,
             self.store,
             now=self._clock(),
@@ -210,6 +216,10 @@ class Routes:
             next_runs=self._next_runs(),
             running_here=self._running(),
         )
+        triggers = self.store.triggers.all()
+        for row in rows:
+            row["trigger"] = trigger_row(triggers.get(row["name"]))
+        return rows
 
     def _frame(self, settings: Settings, request: Request | None = None) -> dict[str, Any]:
         """What every page shows around its content."""
@@ -257,6 +267,24 @@ class Routes:
             "admin": settings.daemon.admin_token is not None,
             "notice": None,
         }
+
+
+def trigger_row(trigger: Trigger | None) -> dict[str, Any] | None:
+    """A source's last trigger and the run that served one, JSON-ready (``/status``)."""
+    if trigger is None:
+        return None
+    return {
+        "at": trigger.at.isoformat(),
+        "what": trigger.what,
+        "changed_at": trigger.changed_at.isoformat() if trigger.changed_at else None,
+        "serial": trigger.serial,
+        "pending": trigger.pending,
+        "served": trigger.done,
+        "served_at": trigger.done_at.isoformat() if trigger.done_at else None,
+        "served_status": trigger.done_status,
+        "served_exit_code": trigger.done_exit,
+        "freshness_s": round(trigger.freshness_s, 3) if trigger.freshness_s is not None else None,
+    }
 
 
 def _digest(text: str) -> bytes:

@@ -5,13 +5,21 @@ with a stop event and the lease as its fence, and counts the result in the metri
 A source that another replica just synced or holds is skipped, and this replica's next
 run of it moves to a random point of the period: replicas started together otherwise
 fire in lockstep, and the one just behind never runs. A forced run ("sync now" on the
-status page) skips that "synced just now" check, nothing else. Each finished run's
-report goes to ``on_report`` (alerts). ``stop_all`` sets every run's stop event
-(documents in flight finish and are recorded) and ``wait`` waits for them.
+status page, a webhook, ``syncer trigger``) skips that "synced just now" check,
+nothing else.
+
+A trigger never starts a second run of a source that is running: ``trigger`` marks it
+due again, and the run, once it ends, starts one more. Across replicas the store's
+trigger serials do the same (``syncer.store.triggers``): a run notes the serial it began
+at, and one that ends behind the serial is followed by one more run, so a burst of
+triggers costs at most two runs. Each finished run's report goes to ``on_report``
+(alerts). ``stop_all`` sets every run's stop event (documents in flight finish and are
+recorded) and ``wait`` waits for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,13 +35,16 @@ from syncer.daemon.metrics import Metrics
 from syncer.errors import StoreError
 from syncer.intercom.publisher import IntercomPublisher
 from syncer.run import NoProgress, Options, SourceReport, sync_source
-from syncer.store import Store
+from syncer.store import Begun, Store
 
 # A scheduled run is skipped when the source succeeded less than this share of its
 # period ago: with several replicas each firing every source, that leaves one run per
 # period instead of one per replica.
 RECENT_FRACTION = 0.5
 POLL_S = 0.2
+# A triggered run that found the source's lock held (a one-shot `syncer sync`) tries
+# again this much later, rather than spinning on the lock or dropping the trigger.
+LOCKED_RETRY_S = 5.0
 
 
 class SourceRuns:
@@ -50,6 +61,7 @@ class SourceRuns:
         clock: Callable[[], datetime],
         random: Callable[[], float],
         shift: Callable[[str, datetime], None],
+        again: Callable[[str, float], None],
         starting: set[str],
         log: structlog.typing.FilteringBoundLogger,
         on_report: Callable[[SourceReport], None] = lambda _report: None,
@@ -62,25 +74,45 @@ class SourceRuns:
         self._clock = clock
         self._random = random
         self._shift_to = shift
+        self._again = again  # run a source once more, forced, after a delay in seconds
         self._starting = starting  # shared with the scheduler: run_on_start runs to come
         self._log = log
         self._on_report = on_report
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._running: dict[str, threading.Event] = {}
+        # Sources triggered while they ran: each gets one more run when its run ends.
+        self._due: set[str] = set()
         self.stopping = threading.Event()
 
     def running(self) -> frozenset[str]:
         with self._lock:
             return frozenset(self._running)
 
+    def trigger(self, name: str) -> str:
+        """Run ``name`` now, or once more after the run under way: started or queued
+        (or stopping)."""
+        with self._lock:
+            if self.stopping.is_set():
+                return "stopping"
+            if name in self._running:
+                self._due.add(name)
+                return "queued"
+        self._again(name, 0.0)
+        return "started"
+
     def __call__(self, name: str, forced: bool = False) -> None:
         """A source's scheduled job: run it here, unless stopping or already running.
 
-        ``forced``: asked for now ("sync now"), even if it succeeded a moment ago.
+        ``forced``: asked for now (a trigger), even if it succeeded a moment ago; one
+        that finds the source running makes it due again instead.
         """
         with self._lock:
-            if self.stopping.is_set() or name in self._running:
+            if self.stopping.is_set():
+                return
+            if name in self._running:
+                if forced:
+                    self._due.add(name)
                 return
             runtime = self.clients.take()
             source = next((s for s in runtime.settings.sources if s.name == name), None)
@@ -91,8 +123,9 @@ class SourceRuns:
             self._starting.discard(name)
             stop = threading.Event()
             self._running[name] = stop
+        retry: float | None = None
         try:
-            self._run_leased(runtime, source, stop, first=first)
+            retry = self._run_leased(runtime, source, stop, first=first)
         except StoreError as exc:  # the store is down: said once per run, no traceback
             self.metrics.runs.labels(name, "crashed").inc()
             self._log.error("run_crashed", source=name, error=str(exc))
@@ -103,8 +136,16 @@ class SourceRuns:
             self.metrics.running.labels(name).set(0)
             with self._lock:
                 del self._running[name]
+                due = name in self._due
+                self._due.discard(name)
                 self._idle.notify_all()
             self.clients.give_back(runtime)
+        # Triggered while it ran: the store says whether that trigger is still unserved
+        # (it was counted there before it was marked due here).
+        if retry is None and due and self._pending(name):
+            retry = 0.0
+        if retry is not None and not self.stopping.is_set():
+            self._again(name, retry)
 
     def stop_all(self) -> list[str]:
         """Stop scheduling runs, and every run between its documents; those still going."""
@@ -127,47 +168,98 @@ class SourceRuns:
 
     def _run_leased(
         self, runtime: Runtime, source: SourceSettings, stop: threading.Event, *, first: bool
-    ) -> None:
+    ) -> float | None:
+        """Run ``source`` under its lease; when to run it again (seconds), if at all."""
         name = source.name
         if not first and self._synced_recently(source):
             self.metrics.skipped.labels(name, "recent").inc()
             self._shift(source)
-            return
+            return None
         with self.leases.claim(name, stop) as held:
             if not held:
+                # The replica holding it serves this source's triggers (the store's serial).
                 self.metrics.skipped.labels(name, "leased").inc()
                 self._log.debug("run_skipped", source=name, reason="leased")
                 self._shift(source)
-                return
+                return None
             if stop.is_set():
-                return
+                return None
+            begun = self.store.triggers.begin(name)
             self.metrics.running.labels(name).set(1)
-            publisher = IntercomPublisher(
-                runtime.client, concurrency=runtime.settings.intercom.concurrency
-            )
-            report = sync_source(
-                source,
-                self.store,
-                publisher,
-                Options(),
-                cache_dir=runtime.settings.cache_dir / name,
-                clock=self._clock,
-                progress=NoProgress(),
-                stop=stop,
-                holder=self.holder,
-                # A replica paused past its lease sends nothing more once it wakes, even
-                # before the renewer notices: the lease is checked before every write.
-                fence=lambda: self.leases.valid(name),
-                siblings=[s.name for s in runtime.settings.sources if s.name != name],
-            )
+            try:
+                report = self._sync(runtime, source, stop)
+            except Exception:
+                self._finish_crashed(name, begun)
+                raise
+        return self._ended(name, begun, report)
+
+    def _sync(
+        self, runtime: Runtime, source: SourceSettings, stop: threading.Event
+    ) -> SourceReport:
+        name = source.name
+        publisher = IntercomPublisher(
+            runtime.client, concurrency=runtime.settings.intercom.concurrency
+        )
+        return sync_source(
+            source,
+            self.store,
+            publisher,
+            Options(),
+            cache_dir=runtime.settings.cache_dir / name,
+            clock=self._clock,
+            progress=NoProgress(),
+            stop=stop,
+            holder=self.holder,
+            # A replica paused past its lease sends nothing more once it wakes, even
+            # before the renewer notices: the lease is checked before every write.
+            fence=lambda: self.leases.valid(name),
+            siblings=[s.name for s in runtime.settings.sources if s.name != name],
+        )
+
+    def _ended(self, name: str, begun: Begun, report: SourceReport) -> float | None:
         if report.status == "skipped":  # the source's lock: a one-shot run holds it
             self.metrics.skipped.labels(name, "locked").inc()
             self._log.info("run_skipped", source=name, reason="locked")
-            return
+            if begun.serial > begun.previous:  # its triggers are still to be served
+                self.store.triggers.rewind(name, begun)
+                return LOCKED_RETRY_S
+            return None
         self.metrics.observe(report)
         if report.status == "succeeded":
             self.metrics.last_success.labels(name).set(self._clock().timestamp())
+        again = self._served(name, begun, report)
         self._on_report(report)
+        return again
+
+    def _finish_crashed(self, name: str, begun: Begun) -> None:
+        # So that `syncer trigger --wait` learns the run ended (exit 1), not waits on.
+        with contextlib.suppress(StoreError):
+            self.store.triggers.finish(
+                name, begun, at=self._clock(), status="crashed", exit_code=1, wrote=False
+            )
+
+    def _pending(self, name: str) -> bool:
+        try:
+            row = self.store.triggers.get(name)
+        except StoreError:
+            return True  # better a run too many than a change missed
+        return row is not None and row.pending
+
+    def _served(self, name: str, begun: Begun, report: SourceReport) -> float | None:
+        """Record what the run served; 0 when a trigger came after it began."""
+        counts = report.counts
+        fresh = self.store.triggers.finish(
+            name,
+            begun,
+            at=self._clock(),
+            status=report.status,
+            exit_code=report.exit_code,
+            wrote=bool(counts.created or counts.updated or counts.deleted),
+        )
+        if fresh is not None:
+            self.metrics.freshness.labels(name).observe(fresh)
+            self._log.info("source_freshness", source=name, seconds=round(fresh, 3))
+        return 0.0 if self._pending(name) else None
 
     def _shift(self, source: SourceSettings) -> None:
         """Move this replica's next run of ``source`` to a random point of its period.

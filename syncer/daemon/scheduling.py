@@ -6,14 +6,14 @@ grace scaled to the period) and calls the run function with the source's name;
 schedule changed, adds new sources (as starting now) and removes the ones gone.
 ``shift`` moves a source's next fire to a later moment (its phase: an interval trigger
 counts from its last fire). ``run_now`` adds a one-off job that runs a source at once,
-forced ("sync now"): a job of its own, so the schedule's phase stays as it was.
+forced (a trigger): a job of its own, so the schedule's phase stays as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -108,15 +108,16 @@ class Schedules:
         self.add_housekeeping(new)
         return set(gone)
 
-    def run_now(self, name: str) -> None:
-        """Run ``name`` once, at once, forced (a second request while queued is one run)."""
+    def run_now(self, name: str, delay: float = 0.0) -> None:
+        """Run ``name`` once, forced, at once or ``delay`` seconds from now (a second
+        request while one is queued is one run)."""
         self.scheduler.add_job(
             self._run,
             args=[name],
             kwargs={"forced": True},
             id=name + NOW,
             name=f"sync {name} now",
-            next_run_time=self._clock(),
+            next_run_time=self._clock() + timedelta(seconds=delay),
             misfire_grace_time=60,
             replace_existing=True,
         )

@@ -42,6 +42,7 @@ from syncer.daemon.metrics import Metrics
 from syncer.daemon.routes import Routes
 from syncer.daemon.runs import SourceRuns
 from syncer.daemon.scheduling import Schedules
+from syncer.daemon.triggers import Triggered
 from syncer.errors import ConfigError, StoreError, SyncerError, UsageError
 from syncer.intercom.client import IntercomClient
 from syncer.redact import Redactor
@@ -116,6 +117,7 @@ class Daemon:
             clock=clock,
             random=random or secrets.SystemRandom().random,
             shift=lambda name, when: self.schedules.shift(name, when),
+            again=lambda name, delay: self.schedules.run_now(name, delay),
             starting=starting,
             log=self.log,
             on_report=self.alerting.run_finished,
@@ -253,17 +255,33 @@ class Daemon:
         self._remember_reload([])
         return True
 
-    def sync_now(self, name: str) -> str:
-        """Start a run of ``name`` now (the status page's button): started, running (it
-        is already), unknown (not configured) or stopping."""
+    def trigger(
+        self, name: str, what: str, *, kind: str, changed_at: datetime | None = None
+    ) -> Triggered:
+        """Sync ``name`` now: a webhook, ``syncer trigger`` or the status page's button.
+
+        Recorded in the store first (every replica shows it, and the replica running the
+        source sees it), then started here, or queued behind the run under way. The
+        outcome: started, queued, unknown (not configured), stopping or unrecorded (the
+        store does not answer; nothing starts, so the sender may try again).
+        """
         if self.runs.stopping.is_set():
-            return "stopping"
+            return Triggered("stopping")
         if name not in {s.name for s in self.settings.sources}:
-            return "unknown"
-        if name in self.runs.running():
-            return "running"
-        self.schedules.run_now(name)
-        return "started"
+            return Triggered("unknown")
+        try:
+            serial = self.store.triggers.record(name, self._clock(), what, changed_at=changed_at)
+        except StoreError as exc:
+            self.log.error("trigger_unrecorded", source=name, kind=kind, error=str(exc))
+            return Triggered("unrecorded")
+        outcome = self.runs.trigger(name)
+        self.metrics.triggers.labels(name, kind, outcome).inc()
+        self.log.info("source_triggered", source=name, what=what, outcome=outcome, serial=serial)
+        return Triggered(outcome, serial)
+
+    def sync_now(self, name: str) -> str:
+        """The status page's "sync now": ``trigger``'s outcome."""
+        return self.trigger(name, "status page", kind="status page").outcome
 
     def _remember_reload(self, problems: list[str]) -> None:
         # In the store, so every replica's page shows the last reload and its problems.

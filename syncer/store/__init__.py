@@ -2,7 +2,8 @@
 
 ``Store`` is the API of sources and documents; ``runs`` the run rows (and what each
 recent run did per document), ``leases`` the daemon's lease rows, ``daemon_state`` its
-alert states and config reloads, and ``locks`` the per-source locks beside it;
+alert states and config reloads, ``triggers`` each source's last trigger and the run
+that served it, and ``locks`` the per-source locks beside it;
 ``database`` the connection they share; ``schema`` owns the tables, ``migrate`` runs
 Alembic from code, and ``engine`` turns URLs into engines and driver failures into
 ``StoreError``.
@@ -12,9 +13,11 @@ from syncer.store.daemon_state import AlertStates, Health, Reload, ReloadLog
 from syncer.store.leases import Lease, LeaseTable
 from syncer.store.runs import RunDocument, RunLog, RunSummary
 from syncer.store.store import SourceState, Store
+from syncer.store.triggers import Begun, Trigger, TriggerTable
 
 __all__ = [
     "AlertStates",
+    "Begun",
     "Health",
     "Lease",
     "LeaseTable",
@@ -25,4 +28,6 @@ __all__ = [
     "RunSummary",
     "SourceState",
     "Store",
+    "Trigger",
+    "TriggerTable",
 ]

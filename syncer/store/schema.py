@@ -1,6 +1,6 @@
 """The store's tables: sources, the documents each one sent, and the runs that sent them
 (with what each recent run did per document); beside them the daemon's leases, alert
-states and config reloads.
+states, config reloads and triggers.
 
 This module owns the shape of the database and nothing else. ``metadata`` is what the
 Alembic migrations are checked against (``migrations/env.py`` autogenerates from it), so
@@ -215,6 +215,36 @@ class ConfigReloadRow(Base):
     at: Mapped[datetime]
     ok: Mapped[bool]
     problems: Mapped[list[str]] = mapped_column(JSON)
+
+
+class TriggerRow(Base):
+    """A source's triggers (a webhook, ``syncer trigger``, "sync now"), and the runs that
+    served them (``syncer.store.triggers``).
+
+    ``serial`` counts triggers; a run notes the serial it began at (``begun``), and a
+    finished run the serial it served (``done``), with how it ended. ``serial > begun``
+    means a trigger came after the newest run began: one more run is due. Keyed by
+    source name, like leases: a webhook may come before the source's first run.
+    """
+
+    __tablename__ = "triggers"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    serial: Mapped[int]
+    at: Mapped[datetime]
+    what: Mapped[str] = mapped_column(Text)
+    # When the change itself happened, if the trigger said (a commit's time, a page
+    # version's); else the trigger's own time stands for it.
+    changed_at: Mapped[datetime | None]
+    begun: Mapped[int] = mapped_column(server_default=text("0"))
+    # The change time of the newest trigger the running run began after.
+    begun_changed_at: Mapped[datetime | None]
+    done: Mapped[int] = mapped_column(server_default=text("0"))
+    done_at: Mapped[datetime | None]
+    done_status: Mapped[str | None] = mapped_column(String(16))
+    done_exit: Mapped[int | None]
+    # Seconds from the served change to its run's end, when that run wrote to Intercom.
+    freshness_s: Mapped[float | None]
 
 
 class LeaseRow(Base):

@@ -4,7 +4,8 @@
 the sources and their documents (and the intents and workspace facts beside them), its
 ``runs`` the run rows (syncer.store.runs), its ``leases`` the daemon's lease rows
 (syncer.store.leases), ``alerts`` and ``reloads`` the daemon's alert states and config
-reloads (syncer.store.daemon_state), ``try_lock`` the per-source locks. It hands the planner
+reloads (syncer.store.daemon_state), ``triggers`` each source's last trigger and the run
+that served it (syncer.store.triggers), ``try_lock`` the per-source locks. It hands the planner
 ``Record`` s (one SELECT per source), and the run writes back per document right after
 Intercom answers, each write committed at once, so a run killed at any moment leaves the
 store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
@@ -49,6 +50,7 @@ from syncer.store.schema import (
     SourceRow,
     WorkspaceRow,
 )
+from syncer.store.triggers import TriggerTable
 
 # Keys per DELETE .. IN (..): well under SQLite's and Postgres' bound-parameter limits.
 _FORGET_CHUNK = 500
@@ -87,6 +89,7 @@ class Store:
         self.runs = RunLog(self._db, self._redact)
         self.alerts = AlertStates(self._db)
         self.reloads = ReloadLog(self._db, self._redact)
+        self.triggers = TriggerTable(self._db)
 
     @classmethod
     def open(
