@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
+from syncer.config.webhooks import ConfluenceScope, ConfluenceWebhook
 from syncer.connectors.confluence.site import PAGE_URL_PLACEHOLDERS
 from syncer.convert.documents import KINDS, MEDIA_TYPES
 from syncer.convert.documents.settings import DocumentSettings
@@ -65,6 +66,11 @@ class ConfluenceSettings(SourceSettings):
         description="Attachments: size and page caps, splitting by heading",
     )
     timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+    webhook: ConfluenceWebhook | None = Field(
+        default=None,
+        description="Daemon, Data Center only: sync on Confluence's page webhooks (POST "
+        "/hooks/<name>) for pages of these spaces; off unless set (Cloud keeps polling)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -172,6 +178,20 @@ class ConfluenceSettings(SourceSettings):
         if value is not None and (problem := template_problem(value, PAGE_URL_PLACEHOLDERS)):
             raise ValueError(problem)
         return value
+
+    def webhook_scope(self) -> ConfluenceScope | None:
+        if self.webhook is None:
+            return None
+        return ConfluenceScope(self.webhook.secret, self.spaces)
+
+    @model_validator(mode="after")
+    def _webhooks_are_data_center(self) -> Self:
+        if self.webhook is not None and self.deployment == "cloud":
+            raise ValueError(
+                "webhook is for Confluence Data Center: Cloud's webhooks need an installed "
+                "app, so a cloud source keeps its schedule; remove webhook"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials_fit_deployment(self) -> Self:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 
 from syncer.connector import Connector, Context
-from syncer.connectors.filesystem.listing import LINKED_OUT, Rules, list_folder
+from syncer.connectors.filesystem.listing import Rules, list_folder
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.reading import read_document
@@ -45,16 +44,9 @@ class FilesystemConnector:
         problem = folder_problem(self.settings.path)
         if problem is not None:
             raise SourceError(f"source {self.settings.name}: {problem}", source=self.settings.name)
-        listing = list_folder(self.settings.path, self.rules)
-        stamp = self.stamp()
-        return replace(
-            listing,
-            stubs=tuple(
-                stub
-                if stub.version == LINKED_OUT
-                else Stub(stub.key, versioned(stub.version, stamp))
-                for stub in listing.stubs
-            ),
+        # Each version ends as `versioned` ends one; LINKED_OUT is left as it is.
+        return list_folder(
+            self.settings.path, self.rules, version_suffix=versioned("", self.stamp())
         )
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:

@@ -2,7 +2,11 @@
 
 The only files opened are ``.syncignore`` files (gitignore semantics; each applies to its
 own folder and below, the deepest deciding). Hidden entries (``.git``, ``.DS_Store``,
-editor lock files) are skipped. Symlinks are followed while their resolved target stays
+editor lock files) are skipped. A folder in which nothing could be listed is not entered
+(`Rules.skips`): one that no ``include`` pattern reaches (``src/`` for ``docs/**``), one
+whose every path the settings exclude, one the nearest ``.syncignore`` ignores; what is
+wrong inside it (an unreadable folder, a link) is then never seen, so it neither fails
+nor holds back deletes. Symlinks are followed while their resolved target stays
 inside the source folder; a folder already on the path being walked (by device and
 inode) is a loop, reported and not entered. A symlink that leads out is never followed:
 a folder link is reported, a file link is listed with the version ``LINKED_OUT`` so that
@@ -16,11 +20,10 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
-from pathspec import GitIgnoreSpec
-
-from syncer.connectors.filesystem.patterns import has_negation, read_ignore_file
+from syncer.connectors.filesystem.patterns import FolderPatterns, Patterns, read_ignore_file
 from syncer.model import Failure, Listing, Stub
 
 IGNORE_FILE = ".syncignore"
@@ -44,15 +47,23 @@ def outside_reason(target: str, *, folder: bool) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """Which files a walk lists: the settings' include and exclude specs."""
+    """Which files a walk lists: the settings' include and exclude patterns."""
 
-    include: GitIgnoreSpec
-    exclude: GitIgnoreSpec
+    include: Patterns
+    exclude: Patterns
 
-    @property
-    def prunes(self) -> bool:
-        """Whether an excluded folder may be skipped whole (no ``!pattern`` to re-include)."""
-        return not has_negation(self.exclude)
+    def skips(self, folder: str) -> bool:
+        """Whether no file below ``folder`` can pass the settings' patterns: no include
+        pattern reaches it, or the exclude patterns match the folder and there is no
+        ``!pattern`` to take a path in it back (with one, only when none reaches below the
+        folder and the rest match every path in it: `Patterns.covers_all_under`)."""
+        if not self.include.may_match_under(folder):
+            return True
+        if not len(self.exclude):
+            return False
+        if self.exclude.negates:
+            return self.exclude.covers_all_under(folder)
+        return self.exclude.match_file(folder + "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +71,7 @@ class _Ignore:
     """One ``.syncignore``: the folder it sits in (relative, '' for the root), its spec."""
 
     folder: str
-    spec: GitIgnoreSpec
+    spec: Patterns
     prunes: bool
 
 
@@ -76,7 +87,7 @@ class _Folder:
 @dataclass(slots=True)
 class _Walk:
     rules: Rules
-    prunes: bool
+    version_suffix: str
     # The source folder with every symlink resolved: what "inside" means.
     inside: Path
     stubs: list[Stub] = field(default_factory=list)
@@ -88,9 +99,11 @@ class _Walk:
         self.complete = self.complete and not incomplete
 
 
-def list_folder(root: Path, rules: Rules) -> Listing:
-    """Every file under ``root`` that ``rules`` and ``.syncignore`` files let through."""
-    walk = _Walk(rules, prunes=rules.prunes, inside=Path(os.path.realpath(root)))
+def list_folder(root: Path, rules: Rules, *, version_suffix: str = "") -> Listing:
+    """Every file under ``root`` that ``rules`` and ``.syncignore`` files let through,
+    each versioned by its size and mtime with ``version_suffix`` after them (not
+    ``LINKED_OUT``)."""
+    walk = _Walk(rules, version_suffix, inside=Path(os.path.realpath(root)))
     try:
         root_stat = root.stat()
     except OSError as error:
@@ -100,7 +113,7 @@ def list_folder(root: Path, rules: Rules) -> Listing:
     while stack:
         stack.extend(_scan(stack.pop(), walk))
     return Listing(
-        stubs=tuple(sorted(walk.stubs, key=lambda stub: stub.key)),
+        stubs=tuple(sorted(walk.stubs, key=attrgetter("key"))),
         complete=walk.complete,
         failures=tuple(sorted(walk.failures, key=lambda failure: failure.key)),
     )
@@ -120,7 +133,7 @@ def _scan(folder: _Folder, walk: _Walk) -> list[_Folder]:
         try:
             text = Path(folder.path, IGNORE_FILE).read_text(encoding="utf-8")
             spec = read_ignore_file(text)
-            ignores = (*ignores, _Ignore(folder.rel, spec, prunes=not has_negation(spec)))
+            ignores = (*ignores, _Ignore(folder.rel, spec, prunes=not spec.negates))
         except (OSError, ValueError) as error:
             # Without its rules this folder might publish what it meant to hide.
             walk.fail(
@@ -129,18 +142,33 @@ def _scan(folder: _Folder, walk: _Walk) -> list[_Folder]:
                 incomplete=True,
             )
             return []
+    wanted = _Wanted.here(folder.rel, ignores, walk.rules)
+    # The usual folder, asked inline: the include patterns decide by the name's ending
+    # (for a name without a newline: `FolderPatterns.endings`).
+    endings = wanted.endings
+    prefix = folder.rel + "/" if folder.rel else ""
+    stubs, suffix = walk.stubs, walk.version_suffix
     subfolders = []
     for entry in entries:
-        if entry.name.startswith("."):
+        name = entry.name
+        if name.startswith("."):
             continue
-        rel = _join(folder.rel, entry.name)
         try:
-            subfolder = _entry(entry, rel, folder, ignores, walk)
+            if entry.is_file(follow_symlinks=False):
+                if endings is not None and "\n" not in name:
+                    listed = name.endswith(endings)
+                else:
+                    listed = wanted(name)
+                # A file the patterns leave out is not even stat-ed.
+                if listed:
+                    info = entry.stat(follow_symlinks=False)
+                    stubs.append(Stub(prefix + name, f"{info.st_size}:{info.st_mtime_ns}{suffix}"))
+            elif entry.is_symlink() or entry.is_dir(follow_symlinks=False):
+                subfolder = _entry(entry, prefix + name, folder, ignores, wanted, walk)
+                if subfolder is not None:
+                    subfolders.append(subfolder)
         except OSError as error:
-            walk.fail(rel, f"cannot read: {_reason(error)}", incomplete=True)
-            continue
-        if subfolder is not None:
-            subfolders.append(subfolder)
+            walk.fail(prefix + name, f"cannot read: {_reason(error)}", incomplete=True)
     return subfolders
 
 
@@ -149,14 +177,15 @@ def _entry(
     rel: str,
     folder: _Folder,
     ignores: tuple[_Ignore, ...],
+    wanted: _Wanted,
     walk: _Walk,
 ) -> _Folder | None:
-    """Record one entry; return it as a folder to walk if it is one."""
+    """Record a symlink or a folder; return it as a folder to walk if it is one."""
     if entry.is_symlink():
         try:
             info = entry.stat()
         except FileNotFoundError:
-            if _wanted(rel, ignores, walk.rules):
+            if wanted(entry.name):
                 dangling = Path(entry.path).readlink()
                 walk.fail(rel, f"dangling symlink: points to {dangling}, which does not exist")
             return None
@@ -167,12 +196,12 @@ def _entry(
             raise
         target = os.path.realpath(entry.path)
         if not Path(target).is_relative_to(walk.inside):
-            _linked_out(rel, target, info, ignores, walk)
+            _linked_out(rel, target, info, ignores, wanted, walk)
             return None
     else:
         info = entry.stat(follow_symlinks=False)
     if stat.S_ISDIR(info.st_mode):
-        if _ignored(rel, ignores, walk.rules, folder=True, prunes=walk.prunes):
+        if _skipped(rel, ignores, walk.rules):
             return None
         identity = (info.st_dev, info.st_ino)
         if identity in folder.ancestors:
@@ -185,13 +214,19 @@ def _entry(
             )
             return None
         return _Folder(rel, entry.path, {**folder.ancestors, identity: rel}, ignores)
-    if stat.S_ISREG(info.st_mode) and _wanted(rel, ignores, walk.rules):
-        walk.stubs.append(Stub(rel, f"{info.st_size}:{info.st_mtime_ns}"))
+    if stat.S_ISREG(info.st_mode) and wanted(entry.name):
+        version = f"{info.st_size}:{info.st_mtime_ns}{walk.version_suffix}"
+        walk.stubs.append(Stub(rel, version))
     return None
 
 
 def _linked_out(
-    rel: str, target: str, info: os.stat_result, ignores: tuple[_Ignore, ...], walk: _Walk
+    rel: str,
+    target: str,
+    info: os.stat_result,
+    ignores: tuple[_Ignore, ...],
+    wanted: _Wanted,
+    walk: _Walk,
 ) -> None:
     """Record a symlink whose target is outside the source folder, without following it.
 
@@ -200,35 +235,72 @@ def _linked_out(
     had. A listing failure would keep that page, and an unlisted key would say nothing.
     """
     if stat.S_ISDIR(info.st_mode):
-        if not _ignored(rel, ignores, walk.rules, folder=True, prunes=walk.prunes):
+        if not _skipped(rel, ignores, walk.rules):
             walk.fail(rel, outside_reason(target, folder=True))
-    elif stat.S_ISREG(info.st_mode) and _wanted(rel, ignores, walk.rules):
+    elif stat.S_ISREG(info.st_mode) and wanted(rel.rpartition("/")[2]):
         walk.stubs.append(Stub(rel, LINKED_OUT))
 
 
-def _wanted(rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> bool:
-    return rules.include.match_file(rel) and not _ignored(rel, ignores, rules, folder=False)
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """Which files directly in one folder are listed, by name: those the settings
+    include and neither they nor the nearest ``.syncignore`` with an opinion exclude.
+    Each pattern list is asked once for the folder (`Patterns.in_folder`), and one that
+    has nothing to say about any file here is left out."""
+
+    include: FolderPatterns
+    exclude: FolderPatterns | None
+    ignores: tuple[FolderPatterns, ...]  # the nearest .syncignore first
+
+    @classmethod
+    def here(cls, rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> _Wanted:
+        exclude = rules.exclude.in_folder(rel) if len(rules.exclude) else None
+        files = (
+            ignore.spec.in_folder(rel[len(ignore.folder) + 1 :] if ignore.folder else rel)
+            for ignore in reversed(ignores)
+        )
+        return cls(
+            rules.include.in_folder(rel),
+            None if exclude is None or exclude.silent else exclude,
+            tuple(file for file in files if not file.silent),
+        )
+
+    @property
+    def endings(self) -> tuple[str, ...] | None:
+        """The name endings that decide alone, when the include patterns are all that
+        has a say here and they decide by ending (`FolderPatterns.endings`)."""
+        return None if self.exclude or self.ignores else self.include.endings
+
+    def __call__(self, name: str) -> bool:
+        if not self.include.check(name):
+            return False
+        if self.exclude is not None and self.exclude.check(name):
+            return False
+        for ignore in self.ignores:
+            ignored = ignore.check(name)
+            if ignored is not None:
+                return not ignored
+        return True
 
 
-def _ignored(
-    rel: str, ignores: tuple[_Ignore, ...], rules: Rules, *, folder: bool, prunes: bool = True
-) -> bool:
-    """Excluded by settings or by the nearest ``.syncignore`` with an opinion.
+def _skipped(rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> bool:
+    """Whether the folder ``rel`` is not entered: the settings leave nothing in it
+    (`Rules.skips`), or the nearest ``.syncignore`` with an opinion ignores it.
 
-    A folder is only pruned when no pattern could re-include something inside it
-    (``!keep.md``); otherwise its files are checked one by one.
+    A ``.syncignore`` ignores a folder whole only when it has no ``!pattern``, which could
+    take back something inside it (``!keep.md``); the ``.syncignore`` files inside a
+    folder ignored whole are not read (git reads no ``.gitignore`` in an ignored folder
+    either).
     """
-    path = rel + "/" if folder else rel
-    excludes = len(rules.exclude) > 0 and (prunes or not folder)
-    if excludes and rules.exclude.match_file(path):
+    if rules.skips(rel):
         return True
     for ignore in reversed(ignores):
-        if folder and not ignore.prunes:
+        if not ignore.prunes:
             return False
-        inner = path[len(ignore.folder) + 1 :] if ignore.folder else path
-        result = ignore.spec.check_file(inner)
-        if result.include is not None:
-            return bool(result.include)
+        inner = rel[len(ignore.folder) + 1 :] if ignore.folder else rel
+        ignored = ignore.spec.check(inner + "/")
+        if ignored is not None:
+            return ignored
     return False
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from syncer.config.settings import SourceSettings
 from syncer.config.templates import template_problem
+from syncer.config.webhooks import GitScope, GitWebhook
 from syncer.connectors.filesystem.patterns import checked_patterns
 from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
 from syncer.convert.documents.settings import DocumentSettings
@@ -101,6 +102,11 @@ class GitSettings(SourceSettings):
         default=None,
         description="Where the local mirror lives (a folder per source inside it); default: "
         "beside the store",
+    )
+    webhook: GitWebhook | None = Field(
+        default=None,
+        description="Daemon: sync on the host's push webhook (POST /hooks/<name>), when the "
+        "push is to ref and touches subpath; off unless set",
     )
 
     @model_validator(mode="before")
@@ -214,6 +220,11 @@ class GitSettings(SourceSettings):
     def is_commit(self) -> bool:
         """True when ``ref`` names one commit (it never moves, so no remote lookup is needed)."""
         return bool(_FULL_SHA.match(self.ref))
+
+    def webhook_scope(self) -> GitScope | None:
+        if self.webhook is None:
+            return None
+        return GitScope(self.webhook.provider, self.webhook.secret, self.ref, self.subpath)
 
     def raw_template(self) -> str | None:
         """``raw_url``, or the raw-file URL of a well-known host, or ``None``."""

@@ -52,6 +52,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 _TOP_LEVEL = [*_SECTIONS, "sources"]
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
 _SECRET_WORDS = ("token", "password", "secret")
+# A webhook secret is one variable, without a default (which would be the secret itself).
+_ONE_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def default_config_path() -> Path:
@@ -267,6 +269,13 @@ class _Reader:
 
     def expand(self, value: Any, loc: Loc) -> Any:
         if isinstance(value, str):
+            if loc[-2:] == ("webhook", "secret") and not _ONE_VAR.fullmatch(value.strip()):
+                # Never the value itself: it is a secret, now in the file (and its copies).
+                self.problem(
+                    loc,
+                    "write the webhook secret as ${VAR} and export it: a secret in the "
+                    "file travels with every copy of it",
+                )
             return self.expand_string(value, loc)
         if isinstance(value, dict):
             return {k: self.expand(v, (*loc, k)) for k, v in value.items()}

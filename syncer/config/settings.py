@@ -25,6 +25,7 @@ from pydantic import (
 from syncer.config import database_url
 from syncer.config.alerts import AlertSettings
 from syncer.config.schedule import Schedule, parse_schedule
+from syncer.config.webhooks import HookScope
 from syncer.model import Availability
 
 
@@ -223,6 +224,11 @@ class SourceSettings(SourceDefaults):
     import_source_id: str | None = Field(
         default=None, description="Adopt an existing Content Import Source by id"
     )
+
+    def webhook_scope(self) -> HookScope | None:
+        """What this source's ``webhook:`` accepts; None when it has none (the default:
+        a connector whose source can tell of its changes overrides this)."""
+        return None
 
 
 class Settings(StrictModel):

@@ -3,7 +3,8 @@
 A route is a method and a path pattern (``/sources/{name}``: a segment in braces
 matches one path segment, URL-decoded, into ``Request.params``) and a callable that
 takes the ``Request`` and answers a ``Reply``. The server knows nothing else of the
-daemon. It reads at most ``MAX_BODY`` bytes of a request body (POSTed forms are small),
+daemon. It reads at most ``MAX_BODY`` bytes of a request body (POSTed forms are small;
+a route with a ``max_body`` attribute sets its own, webhooks' larger),
 answers 404 for an unknown path and 405 for a known path with another method, and runs
 on its own daemon thread, so a slow page never delays a sync.
 """
@@ -44,6 +45,7 @@ class Request:
     form: Mapping[str, list[str]] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     client: str = ""
+    body: bytes = b""
 
     def arg(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -139,20 +141,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str) -> None:
         url = urlsplit(self.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
+        found = self.server.router.find(method, url.path)
+        if isinstance(found, int):
+            self.close_connection = True  # the body, if any, is left unread
+            self._send(json_reply(found, {"error": f"no route {method} {url.path}"}), method)
+            return
+        route, params = found
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
             length = -1
-        if length < 0 or length > MAX_BODY:
+        if length < 0 or length > getattr(route, "max_body", MAX_BODY):
             self.close_connection = True
             self._send(json_reply(413, {"error": "request body too large"}), method)
             return
         body = self.rfile.read(length) if length else b""
-        found = self.server.router.find(method, url.path)
-        if isinstance(found, int):
-            self._send(json_reply(found, {"error": f"no route {method} {url.path}"}), method)
-            return
-        route, params = found
         form: dict[str, list[str]] = {}
         if body and headers.get("content-type", "").split(";")[0].strip() == FORM_TYPE:
             form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -164,6 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             form=form,
             params=params,
             client=str(self.client_address[0]),
+            body=body,
         )
         try:
             reply = route(request)

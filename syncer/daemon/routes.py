@@ -6,6 +6,10 @@ of them read from the store (``syncer.status``), never from this process's memor
 so every replica shows the same; only the next run time and "running here" are this
 replica's. ``/readyz`` answers 503 while shutting down or when the store does not answer.
 
+``POST /sources/{name}/trigger`` (``syncer trigger``) is the same with the token as
+``Authorization: Bearer``, answering JSON with the trigger's serial; ``GET`` on it tells
+whether a run has served that serial yet, and how it ended (``--wait``).
+
 ``POST /sources/{name}/sync`` starts a run now. It is off unless ``daemon.admin_token``
 is set, and refused unless the form's ``token`` field matches it (compared in constant
 time). The token is never a cookie, so another site cannot make a browser send it; a
@@ -29,6 +33,7 @@ from syncer.config.settings import Settings
 from syncer.daemon.http import Reply, Request, Route, json_reply
 from syncer.daemon.metrics import CONTENT_TYPE, Metrics
 from syncer.daemon.pages import Pages
+from syncer.daemon.triggers import Triggered
 from syncer.errors import StoreError
 from syncer.status import last_reload, source_detail, source_rows
 from syncer.store import Store, Trigger
@@ -59,6 +64,7 @@ class Routes:
         next_runs: Callable[[], dict[str, datetime | None]],
         refresh_gauges: Callable[[], None],
         sync_now: Callable[[str], str] = lambda _name: "stopping",
+        trigger: Callable[..., Triggered] = lambda *_args, **_kwargs: Triggered("stopping"),
         log: structlog.typing.FilteringBoundLogger | None = None,
     ) -> None:
         self.store = store
@@ -73,6 +79,7 @@ class Routes:
         self._next_runs = next_runs
         self._refresh_gauges = refresh_gauges
         self._sync_now = sync_now
+        self._trigger = trigger
         self._log = log or structlog.get_logger("syncer.daemon")
         self.pages = Pages()
 
@@ -81,6 +88,8 @@ class Routes:
             ("GET", "/", self.overview),
             ("GET", "/sources/{name}", self.source_page),
             ("POST", "/sources/{name}/sync", self.sync),
+            ("POST", "/sources/{name}/trigger", self.trigger),
+            ("GET", "/sources/{name}/trigger", self.trigger_state),
             ("GET", "/assets/status.css", lambda _request: self.pages.css()),
             ("GET", "/healthz", self.healthz),
             ("GET", "/readyz", self.readyz),
@@ -200,6 +209,39 @@ class Routes:
             return self._message(settings, 503, "Not now", why, "refused")
         location = f"/sources/{quote(name, safe='')}?sync={outcome}"
         return Reply(303, "text/plain; charset=utf-8", b"", (("Location", location),))
+
+    # -- ``syncer trigger``: the same trigger, as JSON, with the token as a bearer ----------
+
+    def trigger(self, request: Request) -> Reply:
+        settings = self._settings()
+        name = request.params["name"]
+        token = settings.daemon.admin_token
+        if token is None:
+            return json_reply(403, {"error": "triggers are off: daemon.admin_token is not set"})
+        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            _digest(given.strip()), _digest(token.get_secret_value())
+        ):
+            self._log.warning("trigger_refused", source=name, client=request.client)
+            return json_reply(401, {"error": "that is not the admin token"})
+        what = request.field("what") or request.arg("what") or "cli"
+        triggered = self._trigger(name, what[:80], kind="cli")
+        if triggered.outcome == "unknown":
+            return json_reply(404, {"error": f"no source {name!r} is configured"})
+        if not triggered.accepted:
+            return json_reply(503, {"error": f"not now: {triggered.outcome}"})
+        return json_reply(202, {"outcome": triggered.outcome, "serial": triggered.serial})
+
+    def trigger_state(self, request: Request) -> Reply:
+        settings = self._settings()
+        name = request.params["name"]
+        if name not in {s.name for s in settings.sources}:
+            return json_reply(404, {"error": f"no source {name!r} is configured"})
+        try:
+            row = trigger_row(self.store.triggers.get(name))
+        except StoreError as exc:
+            return json_reply(503, {"error": str(exc)})
+        return json_reply(200, {"source": name, "trigger": row})
 
     def _refused(self, settings: Settings, name: str, reason: str, text: str) -> Reply:
         self._log.warning("sync_refused", source=name, reason=reason)

@@ -35,6 +35,7 @@ from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.daemon.alerting import Alerting
 from syncer.daemon.clients import ClientPool
+from syncer.daemon.hooks import Hooks
 from syncer.daemon.housekeeping import Housekeeping
 from syncer.daemon.http import Endpoint
 from syncer.daemon.leases import Leases, replica_id
@@ -149,9 +150,15 @@ class Daemon:
             next_runs=lambda: self.schedules.next_runs(self.settings),
             refresh_gauges=self.housekeeping.next_run_gauges,
             sync_now=self.sync_now,
+            trigger=self.trigger,
             log=self.log,
         )
-        self.endpoint = Endpoint(settings.daemon.host, settings.daemon.port, self.routes.table())
+        self.hooks = Hooks(settings=lambda: self.settings, trigger=self.trigger, log=self.log)
+        self.endpoint = Endpoint(
+            settings.daemon.host,
+            settings.daemon.port,
+            [*self.routes.table(), *self.hooks.table()],
+        )
 
     @property
     def settings(self) -> Settings:
