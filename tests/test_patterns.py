@@ -10,7 +10,10 @@ links inside the tree: the same stubs, failures and completeness.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -475,3 +478,32 @@ def test_the_real_trees_with_syncignore_files(
             if (top / folder).is_dir():
                 (top / folder / ".syncignore").write_text(text)
     assert_corpus_answers(root, include, exclude)
+
+
+_LIST_ONLY = """
+import json, sys
+from pathlib import Path
+from syncer.connectors.filesystem import FilesystemConnector, FilesystemSettings
+source = FilesystemSettings(name="docs", type="filesystem", path=Path(sys.argv[1]))
+connector = FilesystemConnector(source)
+listing = connector.list()
+list(connector.fetch(()))  # what a sync with nothing to read asks
+print(json.dumps({"stubs": len(listing.stubs), "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_listing_imports_no_converter(tmp_path: Path) -> None:
+    """A sync with nothing to read lists and fetches nothing: the converters (most of
+    the connector's imports) stay unimported."""
+    (tmp_path / "a.md").write_text("# A\n")
+    done = subprocess.run(
+        [sys.executable, "-c", _LIST_ONLY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["stubs"] == 1
+    imported = {module.split(".")[0] for module in result["modules"]}
+    assert imported.isdisjoint({"bs4", "mammoth", "pypdfium2", "pptx"}), imported
+    assert "syncer.connectors.filesystem.reading" not in result["modules"]

@@ -16,11 +16,9 @@ from syncer.connector import Connector, Context
 from syncer.connectors.filesystem.listing import Rules, list_folder
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
-from syncer.connectors.filesystem.reading import read_document
 from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
 from syncer.connectors.filesystem.site_files import FolderFiles, parent_config
 from syncer.convert.documents import kind_of_name
-from syncer.convert.documents.files import each
 from syncer.convert.site import PARENT_CONFIG, Site, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
@@ -50,6 +48,13 @@ class FilesystemConnector:
         )
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
+        if not stubs:
+            return
+        # Here, not above: the converters are most of this module's imports, and a sync
+        # with nothing to read (or `syncer validate`) needs none of them.
+        from syncer.connectors.filesystem.reading import read_document
+        from syncer.convert.documents.files import each
+
         for stub in stubs:
             yield from each(
                 read_document(
