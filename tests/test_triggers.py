@@ -78,6 +78,18 @@ def test_a_trigger_starts_a_run_now_and_is_recorded(
         assert (shown["serial"], shown["served"], shown["pending"]) == (1, 1, False)
         assert (shown["served_status"], shown["served_exit_code"]) == ("succeeded", 0)
 
+        # The status page shows it too, and how fresh Intercom was after it.
+        code, _headers, page = fetch(daemon, "/")
+        assert code == 200
+        assert "Last trigger</dt><dd>cli, <time" in page
+        assert "from the change to Intercom" in page
+        code, _headers, page = fetch(daemon, "/sources/docs")
+        assert code == 200
+        assert "Last trigger</dt><dd>cli, <time" in page
+        metrics = daemon.metrics.exposition().decode()
+        assert 'syncer_freshness_seconds_count{source="docs"} 1.0' in metrics
+        assert 'syncer_triggers_total{kind="cli",outcome="started",source="docs"} 1.0' in metrics
+
         unknown = daemon.trigger("nope", "cli", kind="cli")
         assert (unknown.outcome, unknown.serial) == ("unknown", 0)
         assert daemon.store.triggers.get("nope") is None
