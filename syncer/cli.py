@@ -256,6 +256,30 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         "--migrate", action="store_true", help="upgrade the store's schema before starting"
     )
 
+    sub = command(
+        "trigger",
+        _trigger,
+        "Ask a running daemon to sync one source now (for CI, after a merge).",
+    )
+    config_option(sub)
+    sub.add_argument("source", metavar="SOURCE", help="the source's name")
+    sub.add_argument(
+        "--wait", action="store_true", help="wait for the run and exit with its exit code"
+    )
+    sub.add_argument(
+        "--url",
+        metavar="URL",
+        help="the daemon (default: $SYNCER_URL, else the config's daemon.host and daemon.port); "
+        "the admin token is $SYNCER_ADMIN_TOKEN, else daemon.admin_token",
+    )
+    sub.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="with --wait: give up after this long (exit 1; default 3600)",
+    )
+
     sub = command("api", _api, "Call any Intercom operation by its operationId; print JSON.")
     config_option(sub)
     api_cli.add_arguments(sub)
@@ -756,6 +780,17 @@ def _daemon(args: argparse.Namespace) -> int:
         migrate_store=args.migrate,
         on_settings=args.on_settings,
     )
+
+
+def _trigger(args: argparse.Namespace) -> int:
+    from syncer.trigger import TriggerError, target, trigger
+
+    try:
+        where = target(args.config, url=args.url)
+        return trigger(where, args.source, wait=args.wait, timeout=args.timeout)
+    except TriggerError as exc:
+        print(f"syncer trigger: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
