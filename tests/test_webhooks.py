@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -25,7 +26,7 @@ from syncer.daemon import Daemon
 from syncer.errors import ConfigError
 from tests.conftest import TOKEN
 from tests.fakes.intercom import FakeIntercom
-from tests.test_daemon import wait_for
+from tests.test_daemon import REPO, wait_for
 from tests.test_git_support import GitRepo, publish
 from tests.test_status_routes import running
 from tests.test_triggers import finished_runs, settled
@@ -420,3 +421,36 @@ def test_confluence_cloud_keeps_polling(tmp_path: Path) -> None:
             "https://acme.atlassian.net/wiki", "https://wiki.acme.com"
         ),
     )
+
+
+def test_the_example_configs_commented_webhooks_are_valid() -> None:
+    """``config/example.yaml``'s git source and its commented ``webhook:``, uncommented,
+    load as written; so does the Confluence one, made Data Center."""
+    text = (REPO / "config" / "example.yaml").read_text()
+    env = {
+        "GITHUB_TOKEN": "t",
+        "DOCS_WEBHOOK_SECRET": SECRET,
+        "CONFLUENCE_TOKEN": "t",
+        "CONFLUENCE_WEBHOOK_SECRET": SECRET,
+    }
+    for name, extra in (("product-docs", {}), ("support-wiki", {"datacenter": True})):
+        block = re.search(rf"(?ms)^  # - name: {name}\n(.*?)(?=^\S|^\s*$)", text)
+        assert block is not None
+        lines = []
+        for line in block.group(0).splitlines():
+            rest = line[4:]  # "  # " off: one level of comment
+            if rest.startswith("  # "):  # a second, on the optional keys
+                rest = "  " + rest[4:]
+            lines.append("  " + rest)
+        source = "\n".join(lines)
+        assert "webhook:" in source
+        if extra:
+            source = (
+                source.replace("deployment: cloud", "deployment: datacenter")
+                .replace("https://acme.atlassian.net/wiki", "https://wiki.acme.com")
+                .replace("  email: ${CONFLUENCE_EMAIL}", "  # no email")
+            )
+        settings = loader.loads("sources:\n" + source + "\n", env=env, check_environment=False)
+        scope = settings.sources[0].webhook_scope()
+        assert scope is not None
+        assert scope.secret.get_secret_value() == SECRET
