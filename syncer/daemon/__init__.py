@@ -3,8 +3,10 @@
 ``service`` runs it (``serve``, signals, start, shutdown, reload) and composes the rest:
 ``runs`` (what a source's job does), ``scheduling`` (APScheduler jobs, from the triggers
 of ``schedules``), ``housekeeping`` (gauges, staleness), ``routes`` and ``http`` (the
-endpoint: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``), ``metrics``, ``clients``
-(the Intercom client of the current config) and ``leases`` (one replica per source).
+endpoint: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``), ``hooks`` (inbound
+webhooks: ``/hooks/<source>``), ``triggers`` (what a trigger led to), ``metrics``,
+``clients`` (the Intercom client of the current config) and ``leases`` (one replica per
+source).
 """
 
 from syncer.daemon.service import Daemon, serve

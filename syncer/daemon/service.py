@@ -7,7 +7,9 @@ module of its own: ``runs`` (a source's scheduled job: its lease,
 ``syncer.run.sync_source``, the metrics; sources run on their own threads, so one slow
 or failing source never holds up another), ``scheduling``, ``housekeeping``,
 ``alerting`` (webhooks on a change of a source's health), ``routes`` (the status page
-and the JSON endpoints), ``clients`` and ``leases``. SIGHUP reloads the config: a valid
+and the JSON endpoints), ``hooks`` (inbound push and page webhooks, which trigger a
+source through ``Daemon.trigger``, as "sync now" and ``syncer trigger`` do),
+``clients`` and ``leases``. SIGHUP reloads the config: a valid
 one replaces the schedules, an invalid one is logged and the old one kept; either way
 the store remembers the reload, so every replica's page shows a failed one. Shutdown
 stops scheduling, sets every run's stop event (documents in flight finish and are
