@@ -83,9 +83,8 @@ def first_sync(docs: int, latency: float, tree: Path | None, seed: int) -> Figur
         make_docs(work / "docs", docs)
         config = write_config(work, work / "docs", fake.url)
         fake.faults.slow_down(latency)
-        env = {**os.environ, "BENCH_TOKEN": TOKEN}
-        if tree is not None:
-            env["PYTHONPATH"] = str(tree)
+        # The syncer of ``tree``, else of this tree (not whatever the venv installed).
+        env = {**os.environ, "BENCH_TOKEN": TOKEN, "PYTHONPATH": str(tree or ROOT)}
         command = [
             sys.executable,
             "-m",

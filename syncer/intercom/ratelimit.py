@@ -18,8 +18,8 @@ Intercom's clock, not ours. So the limiter:
 
 A reset is trusted only within a minute of our clock (``_header``): anything else is the
 current window's, or one window from now, so no header can hang a run or crash it.
-Thread-safe: callers queue, and one at a time waits for its turn. The clock and the
-sleep are injectable so tests control time.
+Thread-safe: callers reserve their slots under one lock and wait for them side by side.
+The clock and the sleep are injectable so tests control time.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class RateLimiter:
         self._last_sent = -math.inf  # latest call counted in the current window
         self._before = -math.inf  # latest call counted in the window before it
         self._next = -math.inf  # when the next call may leave, at the even pace
-        self._queued = False  # is a caller already waiting for the next turn?
+        self._epoch = 0  # 429s so far: a slot reserved before the latest one is void
         self._held_until = -math.inf  # a 429 before any budget was known holds calls
         # Intercom's clock minus ours is at least this (until ``Date`` headers say more:
         # clocks that agree within the margin).
@@ -142,27 +142,29 @@ class RateLimiter:
         return now + WINDOW_GUESS - RESET_GRAIN, True
 
     def acquire(self) -> Ticket:
-        """Block until a call may be sent; pass the ticket to ``release`` with its reply."""
-        with self._cond:
-            while True:
-                now = self._clock()
-                self._roll(now)
-                wait = self._wait_for(now)
-                if wait <= 0:
-                    return self._take(now)
-                if self._sleep is not None:  # a test's clock, which moves as it sleeps
+        """Block until a call may be sent; pass the ticket to ``release`` with its reply.
+
+        A caller reserves the next slot of the even pace under the lock and sleeps until
+        it outside it, so callers wait side by side, not in a chain of hand-overs (each
+        of which, on a busy interpreter, costs a switch of the GIL). One that finds the
+        budget or the window's time spent waits for the window's end; one whose window a
+        429 spent while it slept reserves again.
+        """
+        while True:
+            with self._cond:
+                while True:
+                    now = self._clock()
+                    self._roll(now)
+                    wait = self._wait_for(now)
+                    if wait <= 0:
+                        break
                     self._pause(wait)
-                elif self._queued:
-                    # Behind the caller waiting for the next turn; woken when it has it
-                    # (the timeout only guards against a wake-up lost to a bug).
-                    self._cond.wait(1.0)
-                else:
-                    self._queued = True
-                    try:
-                        self._pause(wait)
-                    finally:
-                        self._queued = False
-                        self._cond.notify()  # the next in line waits for the next turn
+                slot, seq = self._reserve(now)
+                epoch = self._epoch
+            self._sleep_until(slot)
+            with self._cond:
+                if self._epoch == epoch:
+                    return Ticket(seq, self._clock())
 
     def release(
         self, quota: Quota | None, ticket: Ticket | None = None, date: str | None = None
@@ -225,20 +227,31 @@ class RateLimiter:
                 self._held_until = max(self._held_until, self._end)
             self._remaining = 0
             self._seen = self._sent
+            self._epoch += 1  # slots reserved until now were of a budget that is gone
             self._confirmed = True
             return max(0.0, self._end - self._clock())
 
     # ---- the window --------------------------------------------------------------------
 
-    def _take(self, now: float) -> Ticket:
+    def _reserve(self, now: float) -> tuple[float, int]:
+        """The next slot of the even pace (when this call may leave) and its place."""
+        slot = now
         if self._limit is not None:
-            # The budget left (this call's share included), spread evenly over the time
-            # left; after a quiet spell a burst of ``BURST`` seconds' worth may leave at
-            # once.
-            pace = max(self._end - now, 0.0) / max(self._budget(), 1)
-            self._next = max(self._next, now - BURST) + pace
+            # After a quiet spell a burst of ``BURST`` seconds' worth may leave at once;
+            # then the budget left (this call's share included) is spread evenly over the
+            # time the window has left after this slot.
+            slot = max(self._next, now - BURST, now)
+            start = max(self._next, now - BURST)
+            pace = max(self._end - slot, 0.0) / max(self._budget(), 1)
+            self._next = start + pace
         self._sent += 1
-        return Ticket(self._sent, now)
+        return slot, self._sent
+
+    def _sleep_until(self, slot: float) -> None:
+        wait = slot - self._clock()
+        if wait > 0:
+            self.waited += wait
+            (self._sleep or time.sleep)(min(wait, MAX_WAIT))
 
     def _open(self, reset: float, guessed: bool = False) -> None:
         """The first word of a window after the current one (a reply, or a 429);
@@ -316,12 +329,13 @@ class RateLimiter:
         return self._remaining - (self._sent - self._seen)
 
     def _wait_for(self, now: float) -> float:
-        """Seconds until a call may leave (0: now)."""
+        """Seconds until a slot may be reserved (0: now): none while the window's budget,
+        or its time, is spent."""
         if self._limit is None:
             return self._held_until - now
-        if self._budget() <= 0:
+        if self._budget() <= 0 or self._next >= self._end:
             return self._end - now
-        return self._next - now
+        return 0.0
 
     def _pause(self, seconds: float) -> None:
         # `not seconds > 0` is also true of nan; the cap holds whatever computed the wait.
