@@ -8,7 +8,8 @@ produces ``Listing`` (cheap ``Stub`` s) and then ``Document`` s (or ``Failure`` 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Literal
 
 
@@ -22,10 +23,15 @@ class Stub:
     ``version`` is whatever the connector can get without reading content (size and
     mtime, a git blob SHA, a Confluence version number). A moved version means "fetch";
     it never means "send": the content hash decides that.
+
+    ``changed_at`` is when the source says the document last changed, if the listing
+    knows it for free (a Confluence page version's time, a git source's commit time): a
+    run measures freshness from it (issue 17). Not part of a stub's identity.
     """
 
     key: str
     version: str
+    changed_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

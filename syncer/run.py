@@ -198,6 +198,10 @@ class SourceReport:
     # A dry run's --diff: each page to update whose text would change, or that could not
     # be compared (``PageDiff.note``).
     diffs: tuple[PageDiff, ...] = ()
+    # When each document this run created or updated in Intercom last changed in the
+    # source (``Stub.changed_at``), for those whose listing said: freshness is measured
+    # from them.
+    changes: tuple[datetime, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -559,6 +563,7 @@ class _Run:
             drift,
             removed,
             documents=tally.documents,
+            changes=_changes(listing, tally.documents),
         )
         if removed and status == "succeeded" and not store.records(source.name):
             self._drop_removed(import_source_id)
@@ -898,6 +903,7 @@ class _Run:
         drift: Drift | None = None,
         removed: bool = False,
         documents: Sequence[RunDocument] = (),
+        changes: tuple[datetime, ...] = (),
     ) -> SourceReport:
         shown = list(errors[:MAX_ERRORS])
         if self.run_id is not None:
@@ -922,6 +928,7 @@ class _Run:
             import_source_id=import_source_id,
             drift=drift or Drift(),
             removed=removed,
+            changes=changes,
         )
 
     def _failed(
@@ -1204,6 +1211,16 @@ def _dry_run(
         drift=Drift(calls=(diffs.calls - calls) if diffs else 0),
         removed=removed,
         diffs=tuple(found),
+    )
+
+
+def _changes(listing: Listing, documents: Sequence[RunDocument]) -> tuple[datetime, ...]:
+    """The change time of each document written to Intercom whose stub had one."""
+    written = {d.key for d in documents if d.action in ("created", "updated")}
+    return tuple(
+        stub.changed_at
+        for stub in listing.stubs
+        if stub.changed_at is not None and stub.key in written
     )
 
 

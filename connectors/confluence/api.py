@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from syncer.connectors.confluence.convert import UserRef
@@ -55,6 +56,8 @@ class Listed:
     title: str
     version: int
     parent_id: str | None = None
+    # When that version was saved (v2 ``version.createdAt``, v1 ``version.when``).
+    changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +314,7 @@ class CloudApi(_V1):
                     space_key=space.key,
                     title=str(item.get("title") or ""),
                     version=_int((item.get("version") or {}).get("number")),
+                    changed_at=_when(item, "when"),
                 )
             return
         for kind in kinds:
@@ -324,6 +328,7 @@ class CloudApi(_V1):
                     title=str(item.get("title") or ""),
                     version=_int((item.get("version") or {}).get("number")),
                     parent_id=str(item["parentId"]) if item.get("parentId") else None,
+                    changed_at=_when(item, "createdAt"),
                 )
 
     def bodies(self, ids: Sequence[str], kind: Kind) -> dict[str, Body]:
@@ -529,7 +534,20 @@ class DataCenterApi(_V1):
             space_key=space_key,
             title=str(item.get("title") or ""),
             version=_int((item.get("version") or {}).get("number")),
+            changed_at=_when(item, "when"),
         )
+
+
+def _when(item: Mapping[str, Any], name: str) -> datetime | None:
+    """The time of ``item``'s version (``version.<name>``, ISO 8601), if it is readable."""
+    text = (item.get("version") or {}).get(name)
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _link_next(reply: Reply) -> str | None:

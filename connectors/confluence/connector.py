@@ -223,7 +223,7 @@ class ConfluenceConnector:
                     continue  # listed twice (moved while listing, or offsets shifted)
                 self.listed[item.id] = item
                 version = stub_version(item.version, item.space_key, self.stamp)
-                stubs[item.id] = Stub(item.id, version)
+                stubs[item.id] = Stub(item.id, version, item.changed_at)
                 count += 1
         except AuthError:
             raise

@@ -14,7 +14,9 @@ snippets at the repository's root are read from the same commit).
 Versions are blob SHAs followed by the render stamp (``render_stamp``: the converter
 version, ``markdown:``, URL templates and patterns, and the blob SHAs of the site config
 files, from one ``git ls-tree``): a converter upgrade or an edited ``mkdocs.yml`` reads
-every file once more, and only pages whose output changed are re-sent.
+every file once more, and only pages whose output changed are re-sent. Every stub's
+``changed_at`` is the listed commit's committer time (the mirror is shallow, so which
+commit last touched a file is not known; the head is the newest it can be).
 
 Keys (and the default ``external_id``) are paths in the repository. A renamed file is a
 new key: it keeps its Intercom page when its front matter sets ``external_id``,
@@ -261,7 +263,11 @@ class GitConnector:
                 files[path] = Blob(followed.sha, followed.size)
         changes = self._changes(commit, cursor)
         stamp = self._stamp(commit)
-        stubs = tuple(Stub(path, versioned(files[path].sha, stamp)) for path in sorted(files))
+        # The mirror is shallow: the head commit is the newest a changed file can be from.
+        changed_at = self.mirror.committed_at(commit)
+        stubs = tuple(
+            Stub(path, versioned(files[path].sha, stamp), changed_at) for path in sorted(files)
+        )
         self.log.info(
             "git_listed",
             commit=commit,

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -259,6 +260,11 @@ class Mirror:
         if commit is None:
             raise CorruptMirrorError(f"{rev} is not a commit in the mirror after fetching it")
         return commit
+
+    def committed_at(self, commit: str) -> datetime:
+        """When ``commit`` was committed (its committer time): one process a listing."""
+        out = self._local(["show", "-s", "--format=%ct", commit])
+        return datetime.fromtimestamp(int(out.strip() or b"0"), UTC)
 
     def is_folder(self, commit: str, path: str) -> bool:
         """True when ``path`` is a folder (tree) at ``commit``."""

@@ -185,13 +185,14 @@ class SourceRuns:
             if stop.is_set():
                 return None
             begun = self.store.triggers.begin(name)
+            since = self.store.runs.last_success_starts().get(name)
             self.metrics.running.labels(name).set(1)
             try:
                 report = self._sync(runtime, source, stop)
             except Exception:
                 self._finish_crashed(name, begun)
                 raise
-        return self._ended(name, begun, report)
+        return self._ended(name, begun, report, since)
 
     def _sync(
         self, runtime: Runtime, source: SourceSettings, stop: threading.Event
@@ -216,7 +217,9 @@ class SourceRuns:
             siblings=[s.name for s in runtime.settings.sources if s.name != name],
         )
 
-    def _ended(self, name: str, begun: Begun, report: SourceReport) -> float | None:
+    def _ended(
+        self, name: str, begun: Begun, report: SourceReport, since: datetime | None
+    ) -> float | None:
         if report.status == "skipped":  # the source's lock: a one-shot run holds it
             self.metrics.skipped.labels(name, "locked").inc()
             self._log.info("run_skipped", source=name, reason="locked")
@@ -227,7 +230,7 @@ class SourceRuns:
         self.metrics.observe(report)
         if report.status == "succeeded":
             self.metrics.last_success.labels(name).set(self._clock().timestamp())
-        again = self._served(name, begun, report)
+        again = self._served(name, begun, report, since)
         self._on_report(report)
         return again
 
@@ -245,19 +248,37 @@ class SourceRuns:
             return True  # better a run too many than a change missed
         return row is not None and row.pending
 
-    def _served(self, name: str, begun: Begun, report: SourceReport) -> float | None:
-        """Record what the run served; 0 when a trigger came after it began."""
-        counts = report.counts
+    def _served(
+        self, name: str, begun: Begun, report: SourceReport, since: datetime | None
+    ) -> float | None:
+        """Record what the run served; 0 when a trigger came after it began.
+
+        Freshness is measured from each written page's change in the source
+        (``SourceReport.changes``), but for changes older than the start of the last run
+        that succeeded before this one: that run delivered them, so a page written again
+        now was written for syncer's reasons (a new converter, a page edited in
+        Intercom), not the source's.
+        """
+        counts, now = report.counts, self._clock()
+        # Whole seconds: a git commit time has no fraction.
+        changes = [c for c in report.changes if since is None or c >= since.replace(microsecond=0)]
         fresh = self.store.triggers.finish(
             name,
             begun,
-            at=self._clock(),
+            at=now,
             status=report.status,
             exit_code=report.exit_code,
             wrote=bool(counts.created or counts.updated or counts.deleted),
+            changed_at=max(changes, default=None),
         )
-        if fresh is not None:
+        if changes:  # each page written, from its own change (the source's time)
+            for changed in changes:
+                self.metrics.freshness.labels(name).observe(
+                    max(0.0, (now - changed).total_seconds())
+                )
+        elif fresh is not None:  # no change times: from the trigger it served
             self.metrics.freshness.labels(name).observe(fresh)
+        if fresh is not None:
             self._log.info("source_freshness", source=name, seconds=round(fresh, 3))
         return 0.0 if self._pending(name) else None
 

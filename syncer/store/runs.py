@@ -254,6 +254,21 @@ class RunLog:
             rows = connection.execute(query).all()
         return {name: _utc(finished) for name, finished in rows if finished is not None}
 
+    def last_success_starts(self) -> dict[str, datetime]:
+        """When each source's newest succeeded run began, by source name: every change
+        its source dated before then was in Intercom once that run ended."""
+        query = (
+            select(SourceRow.name, func.max(RunRow.started_at))
+            .join(RunRow, RunRow.source_id == SourceRow.id)
+            .where(RunRow.status == "succeeded")
+            .group_by(SourceRow.name)
+        )
+        with self._db.reading() as connection:
+            if connection is None:
+                return {}
+            rows = connection.execute(query).all()
+        return {name: _utc(started) for name, started in rows if started is not None}
+
     def _summaries(self, query: Select[Any]) -> list[RunSummary]:
         with self._db.reading() as connection:
             if connection is None:

@@ -108,12 +108,23 @@ class TriggerTable:
             )
 
     def finish(
-        self, source: str, begun: Begun, *, at: datetime, status: str, exit_code: int, wrote: bool
+        self,
+        source: str,
+        begun: Begun,
+        *,
+        at: datetime,
+        status: str,
+        exit_code: int,
+        wrote: bool,
+        changed_at: datetime | None = None,
     ) -> float | None:
         """The run that began at ``begun`` ended: record it as having served its serial.
 
         Returns the freshness it achieved (seconds from the change it served to now)
-        when it served a trigger the previous runs had not and wrote to Intercom.
+        when it wrote to Intercom: from ``changed_at`` (the newest change the run wrote,
+        as its source dated it) when given, else from the trigger it served that the
+        previous runs had not. A run with no trigger row and a ``changed_at`` makes one
+        (serial 0: no trigger), so the page shows every run's freshness.
         """
         when = aware(at)
         with self._db.writing() as connection:
@@ -122,13 +133,33 @@ class TriggerTable:
                 .where(TriggerRow.source == source)
                 .with_for_update()
             ).one_or_none()
+            if wrote and changed_at is not None and (row is None or begun.serial == 0):
+                untriggered = max(0.0, (when - aware(changed_at)).total_seconds())
+                if row is None:
+                    connection.execute(
+                        self._db.insert(TriggerRow)
+                        .values(source=source, serial=0, at=when, what="", freshness_s=untriggered)
+                        .on_conflict_do_update(
+                            index_elements=[TriggerRow.source],
+                            set_={"freshness_s": untriggered},
+                        )
+                    )
+                else:
+                    connection.execute(
+                        update(TriggerRow)
+                        .where(TriggerRow.source == source)
+                        .values(freshness_s=untriggered)
+                    )
+                return untriggered
             if row is None or begun.serial == 0:
                 return None
             done, changed = row
             if begun.serial < done:  # a later run (another replica's) finished first
                 return None
-            fresh = None
-            if wrote and begun.serial > begun.previous and changed is not None:
+            fresh: float | None = None
+            if wrote and changed_at is not None:
+                fresh = max(0.0, (when - aware(changed_at)).total_seconds())
+            elif wrote and begun.serial > begun.previous and changed is not None:
                 fresh = max(0.0, (when - changed).total_seconds())
             values: dict[str, object] = {
                 "done": begun.serial,

@@ -91,6 +91,13 @@ class Content:
     read_users: list[str] = field(default_factory=list)
     read_groups: list[str] = field(default_factory=list)
     created: str = "2024-01-01T00:00:00.000Z"
+    # When the current version was saved (``add_page`` and ``edit`` set it from the
+    # fake's clock).
+    modified: str | None = None
+
+    @property
+    def version_time(self) -> str:
+        return self.modified or self.created
 
 
 @dataclass
@@ -323,6 +330,7 @@ class FakeConfluence:
                 parent_id=parent,
                 labels=set(labels),
                 status=status,
+                modified=_iso(self.clock()),
             )
             self.contents[content.id] = content
             return content
@@ -334,6 +342,7 @@ class FakeConfluence:
             content.body = body if body is not None else content.body + "<p>edited</p>"
             content.title = title if title is not None else content.title
             content.version += 1
+            content.modified = _iso(self.clock())
 
     def move(self, content_id: int, space_key: str, parent: int | None = None) -> None:
         """Move to another space; Confluence keeps the version number."""
@@ -720,7 +729,7 @@ class FakeConfluence:
             "createdAt": content.created,
             "version": {
                 "number": content.version,
-                "createdAt": content.created,
+                "createdAt": content.version_time,
                 "message": "",
                 "minorEdit": False,
                 "authorId": "557058:author",
@@ -961,7 +970,7 @@ class FakeConfluence:
         if "version" in expand:
             item["version"] = {
                 "number": content.version,
-                "when": content.created,
+                "when": content.version_time,
                 "minorEdit": False,
             }
         if "ancestors" in expand:
@@ -1374,6 +1383,11 @@ class _Reverse:
 
     def __lt__(self, other: _Reverse) -> bool:
         return bool(self.value > other.value)
+
+
+def _iso(at: float) -> str:
+    """Confluence's timestamp format: ISO 8601 in UTC, with milliseconds."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ---- HTTP plumbing ------------------------------------------------------------------
