@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TextIO, TypeVar, runtime_checkable
 
@@ -67,6 +68,16 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Let go of connections and files; the run calls it once it is done."""
+        ...
+
+
+@runtime_checkable
+class QuickCheck(Protocol):
+    """A connector that can tell cheaply, without listing, that its source changed
+    (the daemon asks between scheduled runs: ``quick_check:``)."""
+
+    def changed_since(self, since: datetime, now: datetime) -> str | None:
+        """What changed since ``since``, in a few words; ``None`` when nothing did."""
         ...
 
 

@@ -73,6 +73,29 @@ def test_cql_covers_the_connectors_queries() -> None:
         parse_cql("creator = currentUser()")
 
 
+def test_cql_dates_compare_lastmodified_with_now_and_with_a_date() -> None:
+    now = [1_790_000_000.0]
+    with FakeConfluence("cloud", clock=lambda: now[0]) as fake, http(fake) as client:
+        old, new = fake.add_page("SUP", "Old"), fake.add_page("SUP", "New")
+        now[0] += 600
+        fake.edit(new.id)
+
+        def found(cql: str) -> list[str] | int:
+            reply = client.get(f"{fake.base_url}/rest/api/content/search", params={"cql": cql})
+            if reply.status_code != 200:
+                return reply.status_code
+            return [item["id"] for item in reply.json()["results"]]
+
+        assert found('space = "SUP" and lastmodified >= now("-5m")') == [str(new.id)]
+        assert found('lastmodified < now("-5m")') == [str(old.id)]
+        assert found('created > "2023/12/31 23:59"') == [str(old.id), str(new.id)]
+        assert found('created > "2024-01-01"') == []
+        for bad in ('lastmodified > now("soon")', 'title > "a"', 'lastmodified > "noon"'):
+            assert found(bad) == 400
+            with pytest.raises(CqlError):
+                parse_cql(bad)
+
+
 def test_datacenter_offset_paging_totals_and_caps() -> None:
     with FakeConfluence("datacenter", context="/confluence", search_cap=10) as fake:
         seed_space(fake, "OPS", 25)

@@ -425,7 +425,7 @@ def test_confluence_cloud_keeps_polling(tmp_path: Path) -> None:
 
 def test_the_example_configs_commented_webhooks_are_valid() -> None:
     """``config/example.yaml``'s git source and its commented ``webhook:``, uncommented,
-    load as written; so does the Confluence one, made Data Center."""
+    load as written; so does the Confluence one, made Data Center, and its quick_check."""
     text = (REPO / "config" / "example.yaml").read_text()
     env = {
         "GITHUB_TOKEN": "t",
@@ -454,3 +454,5 @@ def test_the_example_configs_commented_webhooks_are_valid() -> None:
         scope = settings.sources[0].webhook_scope()
         assert scope is not None
         assert scope.secret.get_secret_value() == SECRET
+        if extra:  # and its commented quick_check:
+            assert getattr(settings.sources[0], "quick_check", None) == timedelta(minutes=2)

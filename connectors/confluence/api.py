@@ -122,6 +122,11 @@ class ConfluenceApi(Protocol):
         """The file's bytes, at the version listed."""
         ...
 
+    def newest(self, space_key: str, kinds: Sequence[Kind], minutes: int) -> Listed | None:
+        """The page (or blog post) of ``space_key`` saved last, if in the last
+        ``minutes``: one request."""
+        ...
+
 
 def cql_string(value: str) -> str:
     """``value`` as a quoted CQL string."""
@@ -197,6 +202,30 @@ class _V1:
             else {"cql": cql, "limit": limit}
         )
         yield from self._pages(f"{self.rest}/content/search", params)
+
+    def newest(self, space_key: str, kinds: Sequence[Kind], minutes: int) -> Listed | None:
+        # now("-Nm") counts on the server's clock, not in the account's time zone as a
+        # date string would (https://developer.atlassian.com/cloud/confluence/cql-functions/).
+        cql = (
+            f"space = {cql_string(space_key)} and type in ({', '.join(kinds)}) "
+            f'and lastmodified >= now("-{minutes}m") order by lastmodified desc'
+        )
+        reply = self.http.get(
+            self.http.site(f"{self.rest}/content/search"),
+            {"cql": cql, "expand": "version", "limit": 1},
+        )
+        results = (reply.body or {}).get("results") or []
+        if not results:
+            return None
+        item = results[0]
+        return Listed(
+            id=str(item.get("id")),
+            kind=_kind(item.get("type")),
+            space_key=space_key,
+            title=str(item.get("title") or ""),
+            version=_int((item.get("version") or {}).get("number")),
+            changed_at=_when(item, "when"),
+        )
 
     def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """A v1 listing to its end: ``next`` links, then totals, then an empty page.

@@ -35,10 +35,12 @@ from __future__ import annotations
 import builtins
 import html
 import json
+import math
 import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -140,6 +142,28 @@ class ConfluenceConnector:
     def close(self) -> None:
         """Close the HTTP connections (the run calls it when it is done)."""
         self.http.close()
+
+    # ---- quick check ---------------------------------------------------------------
+
+    def changed_since(self, since: datetime, now: datetime) -> str | None:
+        """A page or blog post saved since ``since`` at a version the last complete
+        listing (the cursor) did not hold, said in a few words; ``None`` when there is
+        none. One CQL search a space, the newest page first, until one is found.
+
+        Only saves: a deleted page is found by the next full listing (``list``).
+        """
+        kinds: list[Kind] = ["page", "blogpost"] if self.settings.include_blogposts else ["page"]
+        # CQL's now() counts in minutes: round the window up, never down.
+        minutes = max(1, math.ceil((now - since).total_seconds() / 60))
+        for key in self.settings.spaces:
+            newest = self.api.newest(key, kinds, minutes)
+            if newest is None:
+                continue
+            known = self.previous.get(key, {}).get(newest.id)
+            if known is not None and known.split("@")[0] == str(newest.version):
+                continue  # the last run listed it at this version: nothing newer here
+            return f"{newest.kind} {newest.id} v{newest.version} in {key}"
+        return None
 
     # ---- listing -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from syncer.convert.documents.settings import DocumentSettings
 
 _SPACE_KEY = re.compile(r"^~?[A-Za-z0-9_.@-]{1,255}$")
 _LABEL = re.compile(r"^[^\s\"',()]{1,255}$")
+_PERIOD = re.compile(r"(\d+)\s*(s|m|h)")
+_PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 class ConfluenceSettings(SourceSettings):
@@ -71,6 +74,26 @@ class ConfluenceSettings(SourceSettings):
         description="Daemon, Data Center only: sync on Confluence's page webhooks (POST "
         "/hooks/<name>) for pages of these spaces; off unless set (Cloud keeps polling)",
     )
+    quick_check: timedelta | None = Field(
+        default=None,
+        description="Daemon: this often (30s, 2m, 1h) between scheduled runs, ask each "
+        "space with one CQL search whether a page was saved since the last successful "
+        "run began; one that was triggers a run. Off unless set. Deletions wait for the "
+        "schedule",
+    )
+
+    @field_validator("quick_check", mode="before")
+    @classmethod
+    def _quick_check_period(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        match = _PERIOD.fullmatch(value.strip())
+        if match is None:
+            raise ValueError(f"quick_check {value!r} is not a period; write e.g. 2m, 30s or 1h")
+        period = timedelta(seconds=int(match[1]) * _PERIOD_SECONDS[match[2]])
+        if period < timedelta(seconds=1):
+            raise ValueError("quick_check must be at least 1s")
+        return period
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,8 @@ grace scaled to the period) and calls the run function with the source's name;
 schedule changed, adds new sources (as starting now) and removes the ones gone.
 ``shift`` moves a source's next fire to a later moment (its phase: an interval trigger
 counts from its last fire). ``run_now`` adds a one-off job that runs a source at once,
-forced (a trigger): a job of its own, so the schedule's phase stays as it was.
+forced (a trigger): a job of its own, so the schedule's phase stays as it was. A
+source with ``quick_check:`` has one more job, its quick check (``quick_checks``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncer.config.schedule import period
 from syncer.config.settings import Settings, SourceSettings
-from syncer.daemon import schedules
+from syncer.daemon import quick_checks, schedules
 
 HOUSEKEEPING = "__housekeeping__"  # source names cannot start with "_"
 NOW = "!now"  # suffix of one-off jobs' ids; source names cannot hold "!"
+QUICK = "!quick"  # suffix of quick-check jobs' ids
 # Threads for runs; APScheduler queues runs beyond this (they are not skipped).
 MAX_CONCURRENT_RUNS = 32
 
@@ -41,8 +43,10 @@ class Schedules:
         *,
         clock: Callable[[], datetime],
         on_skip: Callable[[str, str], None],
+        quick_check: Callable[[str], None] = lambda _name: None,
     ) -> None:
         self._run = run
+        self._quick_check = quick_check
         self._housekeeping = housekeeping
         self._clock = clock
         self._on_skip = on_skip
@@ -80,6 +84,25 @@ class Schedules:
             replace_existing=True,
             **next_run,
         )
+        self._add_quick_check(source)
+
+    def _add_quick_check(self, source: SourceSettings) -> None:
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(source.name + QUICK)
+        every = quick_checks.period(source)
+        if every is None:
+            return
+        self.scheduler.add_job(
+            self._quick_check,
+            IntervalTrigger(seconds=every.total_seconds(), timezone="UTC"),
+            args=[source.name],
+            id=source.name + QUICK,
+            name=f"quick check {source.name}",
+            misfire_grace_time=max(1, int(every.total_seconds())),
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
 
     def add_housekeeping(self, settings: Settings) -> None:
         shortest = min((period(s.schedule) for s in settings.sources), default=None)
@@ -99,12 +122,15 @@ class Schedules:
         after = {s.name: s for s in new.sources}
         gone = before.keys() - after.keys()
         for name in gone:
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(name)
+            for job in (name, name + QUICK):
+                with contextlib.suppress(JobLookupError):
+                    self.scheduler.remove_job(job)
         for name, source in after.items():
             if name not in before or before[name].schedule != source.schedule:
                 # A source new to this config counts as starting now (run_on_start).
                 self.add(source, first=name not in before)
+            else:
+                self._add_quick_check(source)
         self.add_housekeeping(new)
         return set(gone)
 
@@ -135,6 +161,6 @@ class Schedules:
         return next_runs
 
     def _skipped(self, event: JobExecutionEvent) -> None:
-        if event.job_id != HOUSEKEEPING:
+        if event.job_id != HOUSEKEEPING and not event.job_id.endswith(QUICK):
             name = event.job_id.removesuffix(NOW)
             self._on_skip(name, "missed" if event.code == EVENT_JOB_MISSED else "running")

@@ -8,7 +8,8 @@ module of its own: ``runs`` (a source's scheduled job: its lease,
 or failing source never holds up another), ``scheduling``, ``housekeeping``,
 ``alerting`` (webhooks on a change of a source's health), ``routes`` (the status page
 and the JSON endpoints), ``hooks`` (inbound push and page webhooks, which trigger a
-source through ``Daemon.trigger``, as "sync now" and ``syncer trigger`` do),
+source through ``Daemon.trigger``, as "sync now", ``syncer trigger`` and
+``quick_checks``, a source's cheap question between scheduled runs, do),
 ``clients`` and ``leases``. SIGHUP reloads the config: a valid
 one replaces the schedules, an invalid one is logged and the old one kept; either way
 the store remembers the reload, so every replica's page shows a failed one. Shutdown
@@ -42,6 +43,7 @@ from syncer.daemon.housekeeping import Housekeeping
 from syncer.daemon.http import Endpoint
 from syncer.daemon.leases import Leases, replica_id
 from syncer.daemon.metrics import Metrics
+from syncer.daemon.quick_checks import QuickChecks
 from syncer.daemon.routes import Routes
 from syncer.daemon.runs import SourceRuns
 from syncer.daemon.scheduling import Schedules
@@ -137,7 +139,22 @@ class Daemon:
                 name, stale=stale, last_success=success
             ),
         )
-        self.schedules = Schedules(self.runs, self.housekeeping, clock=clock, on_skip=self._skipped)
+        self.quick_checks = QuickChecks(
+            store,
+            source=lambda name: next((s for s in self.settings.sources if s.name == name), None),
+            cache_dir=lambda: self.settings.cache_dir,
+            running=self.runs.running,
+            trigger=lambda name, what: self.trigger(name, what, kind="quick check"),
+            clock=clock,
+            log=self.log,
+        )
+        self.schedules = Schedules(
+            self.runs,
+            self.housekeeping,
+            clock=clock,
+            on_skip=self._skipped,
+            quick_check=self.quick_checks,
+        )
         self.schedules.starting = starting
         self.routes = Routes(
             store,

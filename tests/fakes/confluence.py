@@ -1230,9 +1230,19 @@ class _Facts:
             return [c.title + " " + c.body]
         raise CqlError(f"unsupported field {name!r}")
 
+    def moment(self, name: str) -> float:
+        """A date field's value, as a Unix time: ``lastmodified`` is the current
+        version's time, ``created`` the first's."""
+        c = self.content
+        if name == "lastmodified":
+            return datetime.fromisoformat(c.version_time).timestamp()
+        if name == "created":
+            return datetime.fromisoformat(c.created).timestamp()
+        raise CqlError(f"{name!r} is not a date field")
+
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|!~|=|~|\(|\)|,)'
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|!~|>=|<=|=|~|>|<|\(|\)|,)'
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*|-?\d+))"
 )
 Predicate = Callable[[_Facts], bool]
@@ -1334,6 +1344,8 @@ class _Cql:
         if negated:
             raise CqlError("NOT must be followed by IN here")
         _, op = self.take()
+        if op in _COMPARISONS:
+            return self.comparison(field_name, op)
         _, value = self.take()
         target = value.casefold()
         if op == "=":
@@ -1345,6 +1357,41 @@ class _Cql:
         if op == "!~":
             return lambda facts: not any(target in v.casefold() for v in facts.values(field_name))
         raise CqlError(f"unsupported operator {op!r}")
+
+    def comparison(self, field_name: str, op: str) -> Predicate:
+        """``lastmodified > now("-5m")`` or ``created >= "2024-01-31 13:05"``.
+
+        As in Confluence, ``now("-Nu")`` counts back from the server's clock (u: y, M,
+        w, d, h, m), and a date string is a date and time (to the minute) or a date;
+        it is read here in UTC, the bot account's time zone.
+        """
+        if field_name not in ("lastmodified", "created"):
+            raise CqlError(f"{field_name!r} cannot be compared with {op!r}")
+        kind, value = self.take()
+        if kind == "word" and value.lower() == "now":
+            self.expect("(")
+            offset = 0.0
+            if self.peek() != ")":
+                kind, text = self.take()
+                match = _NOW_OFFSET.fullmatch(text) if kind == "string" else None
+                if match is None:
+                    raise CqlError(f'now() takes an offset like "-5m", not {text!r}')
+                offset = int(match[1]) * _OFFSET_SECONDS[match[2]]
+            self.expect(")")
+
+            def threshold(facts: _Facts) -> float:
+                return facts.fake.clock() + offset
+
+        elif kind == "string":
+            fixed = _cql_date(value)
+
+            def threshold(facts: _Facts) -> float:
+                return fixed
+
+        else:
+            raise CqlError(f"expected a date or now(), found {value!r}")
+        compare = _COMPARISONS[op]
+        return lambda facts: compare(facts.moment(field_name), threshold(facts))
 
     def values(self) -> list[str]:
         self.expect("(")
@@ -1375,6 +1422,33 @@ class _Cql:
         if descending:
             return lambda c: _Reverse(key(c))
         return key
+
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+_NOW_OFFSET = re.compile(r"([+-]?\d+)([yMwdhm])")
+_OFFSET_SECONDS = {
+    "y": 365 * 86400,
+    "M": 30 * 86400,
+    "w": 7 * 86400,
+    "d": 86400,
+    "h": 3600,
+    "m": 60,
+}
+
+
+def _cql_date(text: str) -> float:
+    """A CQL date: yyyy/MM/dd HH:mm, yyyy-MM-dd HH:mm, yyyy/MM/dd or yyyy-MM-dd."""
+    for form in ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, form).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    raise CqlError(f"{text!r} is not a date CQL reads")
 
 
 @dataclass(frozen=True)
