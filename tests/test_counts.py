@@ -126,3 +126,30 @@ def test_deletions_the_guard_held_back_are_not_listed_as_deletions(
     assert code == 0
     assert len(report["delete"]) == 4
     assert report["held_back"] == []
+
+
+def test_a_filesystem_source_counts_the_files_its_exclude_patterns_drop(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Files an ``exclude:`` pattern drops from a folder the walk enters are counted; a
+    folder excluded whole is not entered (so an excluded ``node_modules/`` costs nothing)
+    and its files are not counted."""
+    workspace.write("guide.md", "# Guide\n")
+    workspace.write("notes/keep.md", "# Keep\n")
+    workspace.write("notes/one.draft.md", "# One\n")
+    workspace.write("notes/two.draft.md", "# Two\n")
+    workspace.write("notes/picture.png", "not a document: include never wanted it\n")
+    workspace.write("archive/old.md", "# Old: in a folder excluded whole\n")
+    text = workspace.config.read_text()
+    workspace.config.write_text(
+        text.replace(
+            "    type: filesystem\n",
+            '    type: filesystem\n    exclude: ["*.draft.md", "archive/"]\n',
+            1,
+        )
+    )
+    code, planned, shown = sync(workspace, capsys, "--dry-run")
+    assert code == 0, planned
+    assert planned["counts"]["created"] == 2
+    assert planned["left_out"] == 2
+    assert "  x 2 files left out by the source's exclude: patterns" in shown

@@ -389,3 +389,17 @@ def test_relative_path_is_read_from_the_config_folder(tmp_path: Path) -> None:
     )
     assert loaded.max_file_bytes == 5_000_000
     assert "greater than 0" in _error({"path": str(tmp_path), "max_file_bytes": 0})
+
+
+def test_each_listed_file_says_when_it_changed_by_its_mtime(tmp_path: Path) -> None:
+    """``Stub.changed_at`` (what freshness is measured from) is the file's mtime, in UTC."""
+    from datetime import UTC, datetime
+
+    (tmp_path / "old.md").write_text("# Old\n")
+    (tmp_path / "new.md").write_text("# New\n")
+    os.utime(tmp_path / "old.md", (1_700_000_000, 1_700_000_000))
+    stubs = {stub.key: stub for stub in connector(tmp_path).list().stubs}
+    assert stubs["old.md"].changed_at == datetime.fromtimestamp(1_700_000_000, UTC)
+    new = stubs["new.md"].changed_at
+    assert new is not None
+    assert new == datetime.fromtimestamp((tmp_path / "new.md").stat().st_mtime, UTC)

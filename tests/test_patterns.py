@@ -10,6 +10,7 @@ links inside the tree: the same stubs, failures and completeness.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ from pathspec import GitIgnoreSpec
 from syncer.connectors.filesystem.listing import Rules, list_folder
 from syncer.connectors.filesystem.patterns import Patterns, compile_patterns
 from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
+from syncer.model import Listing
 from tests import pathspec_listing
 from tests.docs_trees import MKDOCS, REDUX, copy_tree, tree
 
@@ -283,7 +285,7 @@ def test_the_listing_is_the_listing_pathspec_gave(
             ),
         )
         ours = list_folder(root, Rules(compile_patterns(include), compile_patterns(exclude)))
-    assert ours == reference, (tree, include, exclude)
+    assert walked(ours) == reference, (tree, include, exclude)
 
 
 @pytest.mark.parametrize(
@@ -312,7 +314,7 @@ def test_a_larger_tree_lists_the_same(
         ),
     )
     ours = list_folder(tmp_path, Rules(compile_patterns(include), compile_patterns(exclude)))
-    assert ours == reference
+    assert walked(ours) == reference
     assert ours.stubs
 
 
@@ -330,7 +332,7 @@ def test_names_with_a_newline_are_listed_as_pathspec_lists_them(tmp_path: Path) 
             ),
         )
         rules = Rules(compile_patterns(include), compile_patterns(exclude))
-        assert list_folder(tmp_path, rules) == reference, (include, exclude)
+        assert walked(list_folder(tmp_path, rules)) == reference, (include, exclude)
     listed = list_folder(tmp_path, Rules(compile_patterns(["*.md"]), compile_patterns([])))
     assert "docs/a.md\n" in {stub.key for stub in listed.stubs}
 
@@ -405,7 +407,7 @@ def assert_corpus_answers(root: Path, include: list[str], exclude: list[str]) ->
         ),
     )
     listing = list_folder(root, Rules(compile_patterns(include), compile_patterns(exclude)))
-    assert listing == expected, (root.name, include, exclude)
+    assert walked(listing) == expected, (root.name, include, exclude)
 
 
 @pytest.mark.parametrize("corpus", [MKDOCS, REDUX], ids=["mkdocs-material", "redux"])
@@ -510,3 +512,10 @@ def test_a_listing_imports_no_converter(tmp_path: Path) -> None:
         "syncer.convert.html",
     }
     assert readers.isdisjoint(result["modules"]), readers & set(result["modules"])
+
+
+def walked(listing: Listing) -> Listing:
+    """``listing`` as the reference walk makes it: what it lists and fails, without the
+    count of files ``exclude:`` dropped, which the reference does not keep
+    (``tests/test_counts.py`` holds that count)."""
+    return dataclasses.replace(listing, left_out=0)

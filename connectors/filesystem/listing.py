@@ -20,6 +20,7 @@ import errno
 import os
 import stat
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 
@@ -93,6 +94,7 @@ class _Walk:
     stubs: list[Stub] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     complete: bool = True
+    left_out: int = 0  # files the include patterns want and the exclude patterns drop
 
     def fail(self, key: str, message: str, *, incomplete: bool = False) -> None:
         self.failures.append(Failure(key, message))
@@ -116,6 +118,7 @@ def list_folder(root: Path, rules: Rules, *, version_suffix: str = "") -> Listin
         stubs=tuple(sorted(walk.stubs, key=attrgetter("key"))),
         complete=walk.complete,
         failures=tuple(sorted(walk.failures, key=lambda failure: failure.key)),
+        left_out=walk.left_out,
     )
 
 
@@ -162,7 +165,9 @@ def _scan(folder: _Folder, walk: _Walk) -> list[_Folder]:
                 # A file the patterns leave out is not even stat-ed.
                 if listed:
                     info = entry.stat(follow_symlinks=False)
-                    stubs.append(Stub(prefix + name, f"{info.st_size}:{info.st_mtime_ns}{suffix}"))
+                    stubs.append(_stub(prefix + name, info, suffix))
+                elif wanted.exclude is not None and wanted.dropped(name):
+                    walk.left_out += 1
             elif entry.is_symlink() or entry.is_dir(follow_symlinks=False):
                 subfolder = _entry(entry, prefix + name, folder, ignores, wanted, walk)
                 if subfolder is not None:
@@ -215,9 +220,14 @@ def _entry(
             return None
         return _Folder(rel, entry.path, {**folder.ancestors, identity: rel}, ignores)
     if stat.S_ISREG(info.st_mode) and wanted(entry.name):
-        version = f"{info.st_size}:{info.st_mtime_ns}{walk.version_suffix}"
-        walk.stubs.append(Stub(rel, version))
+        walk.stubs.append(_stub(rel, info, walk.version_suffix))
     return None
+
+
+def _stub(rel: str, info: os.stat_result, suffix: str) -> Stub:
+    """A listed file: versioned by size and mtime; changed when its mtime says."""
+    changed = datetime.fromtimestamp(info.st_mtime, UTC)
+    return Stub(rel, f"{info.st_size}:{info.st_mtime_ns}{suffix}", changed_at=changed)
 
 
 def _linked_out(
@@ -270,6 +280,12 @@ class _Wanted:
         """The name endings that decide alone, when the include patterns are all that
         has a say here and they decide by ending (`FolderPatterns.endings`)."""
         return None if self.exclude or self.ignores else self.include.endings
+
+    def dropped(self, name: str) -> bool:
+        """Whether the include patterns want ``name`` and the exclude patterns drop it."""
+        if self.exclude is None or not self.include.check(name):
+            return False
+        return bool(self.exclude.check(name))
 
     def __call__(self, name: str) -> bool:
         if not self.include.check(name):
