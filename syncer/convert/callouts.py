@@ -27,8 +27,7 @@ from __future__ import annotations
 import html
 import re
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString, PageElement
+from syncer.convert.tree import Element, Node, detach, elements, text
 
 TAG = "blockquote"
 CLASS = "callout"
@@ -135,18 +134,22 @@ def kept_class(tag: str, value: str) -> str | None:
 # ---- other tools' markup --------------------------------------------------------------
 
 
-def is_callout(tag: Tag) -> bool:
+def is_callout(tag: Element) -> bool:
     """Whether ``tag`` is a callout, in this shape or in a markup ``adopt`` knows."""
     return _is_ours(tag) or _foreign_kind(tag) is not None
 
 
-def adopt(soup: BeautifulSoup, root: Tag) -> None:
-    """Rewrite every callout under ``root`` written in another tool's markup to this shape.
+def adopt(root: Element, found: list[Element] | None = None) -> bool:
+    """Rewrite every callout under ``root`` written in another tool's markup to this shape;
+    whether there was one. ``found``: the elements under ``root``, if already listed.
 
     The element keeps its body where it is; its title element (``.admonition-title``,
     ``<summary>``...) becomes the label, and loose inline content is wrapped in ``<p>``.
     """
-    for tag in list(root.find_all(True)):
+    adopted = False
+    for tag in elements(root) if found is None else found:
+        if "class" not in tag.attrs and tag.name != "aside":
+            continue  # no markup says callout without a class, but an <aside role="note">
         if _is_ours(tag):
             continue
         kind = _foreign_kind(tag)
@@ -155,36 +158,36 @@ def adopt(soup: BeautifulSoup, root: Tag) -> None:
         title_element = _title_element(tag)
         title = None
         if title_element is not None:
-            title = title_element.get_text(" ")
-            title_element.extract()
+            title = text(title_element, " ")
+            detach(title_element)
         tag.name = TAG
         tag.attrs = {"class": f"{CLASS} {CLASS}-{kind}"}
-        for parent in tag.parents:
+        for parent in tag.parents():
             # libxml2 (HTML 4) nests an element it does not know, <aside> or <details>,
             # inside an open <p>; a <p> may not hold a block, so it becomes a <div>.
             if parent.name == "p":
                 parent.name = "div"
             elif parent.name not in _INLINE:
                 break
-        _wrap_inline(soup, tag)
-        heading = soup.new_tag("p", attrs={"class": TITLE_CLASS})
-        strong = soup.new_tag("strong")
-        strong.string = label(kind, title)
+        _wrap_inline(tag)
+        heading = Element("p", {"class": TITLE_CLASS})
+        strong = Element("strong")
+        strong.append(label(kind, title))
         heading.append(strong)
-        tag.insert(0, heading)
+        heading.parent = tag
+        tag.children.insert(0, heading)
+        adopted = True
+    return adopted
 
 
-def _classes(tag: Tag) -> list[str]:
-    value = tag.get("class")
-    if isinstance(value, list):
-        value = " ".join(value)
-    return str(value or "").lower().split()
+def _classes(tag: Element) -> list[str]:
+    return (tag.attrs.get("class") or "").lower().split()
 
 
-def _is_ours(tag: Tag) -> bool:
+def _is_ours(tag: Element) -> bool:
     if tag.name != TAG or kept_class(TAG, " ".join(_classes(tag))) is None:
         return False
-    first = next((child for child in tag.children if isinstance(child, Tag)), None)
+    first = next((child for child in tag.children if isinstance(child, Element)), None)
     return first is not None and first.name == "p" and _classes(first) == [TITLE_CLASS]
 
 
@@ -198,7 +201,7 @@ def _prefixed(classes: list[str], *prefixes: str) -> str | None:
     return None
 
 
-def _foreign_kind(tag: Tag) -> str | None:
+def _foreign_kind(tag: Element) -> str | None:
     """The kind of a callout in another tool's markup, ``None`` when ``tag`` is not one."""
     classes = _classes(tag)
     known = next((kind_name(word) for word in classes if word in KNOWN_KINDS), None)
@@ -229,14 +232,14 @@ def _foreign_kind(tag: Tag) -> str | None:
     if tag.name == "aside":
         if known:
             return known
-        if CLASS in classes or str(tag.get("role") or "").strip().lower() == "note":
+        if CLASS in classes or (tag.attrs.get("role") or "").strip().lower() == "note":
             return _prefixed(classes, f"{CLASS}-") or DEFAULT_KIND
     return None
 
 
-def _title_element(tag: Tag) -> Tag | None:
+def _title_element(tag: Element) -> Element | None:
     for child in tag.children:
-        if not isinstance(child, Tag):
+        if not isinstance(child, Element):
             continue
         if tag.name == "details" and child.name == "summary":
             return child
@@ -248,22 +251,30 @@ def _title_element(tag: Tag) -> Tag | None:
     return None
 
 
-def _wrap_inline(soup: BeautifulSoup, tag: Tag) -> None:
+def _wrap_inline(tag: Element) -> None:
     """Put each run of loose inline content of ``tag`` into a ``<p>`` of its own."""
-    run: list[PageElement] = []
+    children: list[Node] = []
+    run: list[Node] = []
     for child in [*tag.children, None]:
-        if isinstance(child, NavigableString) or (isinstance(child, Tag) and child.name in _INLINE):
+        if isinstance(child, str) or (isinstance(child, Element) and child.name in _INLINE):
             run.append(child)
             continue
         if any(_says_something(node) for node in run):
-            paragraph = soup.new_tag("p")
-            run[0].insert_before(paragraph)
+            paragraph = Element("p", parent=tag)
             for node in run:
-                paragraph.append(node.extract())
+                if isinstance(node, Element):
+                    node.parent = paragraph
+            paragraph.children = run
+            children.append(paragraph)
+        else:
+            children.extend(run)
+        if child is not None:
+            children.append(child)
         run = []
+    tag.children = children
 
 
-def _says_something(node: PageElement) -> bool:
-    if isinstance(node, Tag):
+def _says_something(node: Node) -> bool:
+    if isinstance(node, Element):
         return node.name != "br"
-    return bool(str(node).strip())
+    return bool(node.strip())

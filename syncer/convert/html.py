@@ -8,38 +8,39 @@ serialises deterministically (``serialise``), so the same input always hashes th
 Callouts and content tabs keep their one shape (``callouts``, ``tabs``): the classes of
 those shapes are the only ones kept besides a code block's language, and callouts in
 other tools' markup (MkDocs admonitions, ``<aside class="note">``, Bootstrap alerts...)
-are rewritten to it. Nothing here raises
-on malformed input: lxml repairs what it can and the rest is text. Every parse here
-closes void elements where they open and moves body content libxml2 left in ``<head>``
-to the body, as HTML's own parser does (``VOID_ELEMENTS``, ``HEAD_ELEMENTS``).
+are rewritten to it. Nothing here raises on malformed input: libxml2 repairs what it can
+and the rest is text.
+
+One parse per call, into the small tree of ``syncer.convert.tree`` (which closes void
+elements where they open); ``normalise`` then makes three passes over it (drop, adopt
+callouts, find link targets) and writes it in a fourth, cleaning each element as it is
+written. Every parse moves body content libxml2 left in ``<head>`` to the body, as HTML's
+own parser does (``HEAD_ELEMENTS``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from functools import partial
 from urllib.parse import unquote
 
-from bs4 import BeautifulSoup, Tag
-from bs4.builder._lxml import LXMLTreeBuilder
-from bs4.element import NavigableString, PageElement, PreformattedString
-
-from syncer.convert import callouts, tabs
+from syncer.convert import callouts, tabs, tree
 from syncer.convert.serialise import serialise
+from syncer.convert.tree import VOID_ELEMENTS, Element, Special
 from syncer.convert.urls import IMAGE_SCHEMES, LINK_SCHEMES, absolute_url
 
+__all__ = [
+    "DROPPED",
+    "KEPT",
+    "VOID_ELEMENTS",
+    "first_heading",
+    "main_content",
+    "normalise",
+    "page_title",
+]
+
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-# The elements HTML's parser never gives content (the standard's "void elements", and
-# the obsolete ones it parses the same way). libxml2 parses HTML 4: it takes embed,
-# source, track, keygen and bgsound for containers of everything after them, and
-# dropping the element then dropped the rest of the page with it.
-VOID_ELEMENTS = frozenset(
-    {
-        *("area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr"),
-        *("img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"),
-    }
-)
 # What HTML's parser keeps in <head>; anything else there starts the body. libxml2 keeps
 # an element it does not know in <head> when it comes first (``<meta><embed><p>``), and
 # everything after it with it: removing <head> then removed the whole page.
@@ -118,56 +119,57 @@ _LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 _WHITESPACE = re.compile(r"\s+")
 
 
-class _TreeBuilder(LXMLTreeBuilder):
-    """bs4's lxml HTML builder, closing each of ``VOID_ELEMENTS`` as soon as it opens.
-
-    Done here, on lxml's parse events, so the cost stays linear: moving a swallowed
-    element's content out afterwards costs the depth of the tree per move.
-    """
-
-    def start(self, tag: str | bytes, *args: Any, **kwargs: Any) -> None:
-        super().start(tag, *args, **kwargs)
-        if tag in VOID_ELEMENTS:
-            super().end(tag)
-
-    def end(self, tag: str | bytes) -> None:
-        # libxml2 ends an element it took for a container later, after what followed it;
-        # that element was closed at its start.
-        if tag not in VOID_ELEMENTS:
-            super().end(tag)
+def _parse(html: str, *, specials: bool = False) -> Element:
+    document = tree.parse(html, specials=specials)
+    _body_out_of_head(document)
+    return document
 
 
-def _parse(html: str) -> BeautifulSoup:
-    # One string per attribute (no class lists), so every value is checked the same way.
-    soup = BeautifulSoup(html, builder=_TreeBuilder(multi_valued_attributes={}))
-    _body_out_of_head(soup)
-    return soup
+def _head(document: Element) -> Element | None:
+    """The document's ``<head>``: libxml2 opens one only right under ``<html>`` (it drops a
+    misplaced ``<head>`` tag), so no search of the whole tree is needed."""
+    for root in document.children:
+        if isinstance(root, Element):
+            for child in root.children:
+                if isinstance(child, Element) and child.name == "head":
+                    return child
+    return None
 
 
-def _body_out_of_head(soup: BeautifulSoup) -> None:
+def _body(document: Element) -> Element | None:
+    """The document's first ``<body>``. Usually right under ``<html>``, but libxml2 opens
+    one wherever the first body content comes (inside a ``<noscript>`` in ``<head>``,
+    say), so it is the first in document order; the search stops there, having read the
+    head, not the page."""
+    return tree.named(document, "body")
+
+
+def _body_out_of_head(document: Element) -> None:
     """Move the first node of ``<head>`` that belongs to the body, and all after it, there."""
-    head = soup.head
+    head = _head(document)
     if head is None:
         return
-    first = next((i for i, node in enumerate(head.contents) if _of_the_body(node)), None)
+    first = next((i for i, node in enumerate(head.children) if _of_the_body(node)), None)
     if first is None:
         return
-    stray = [child.extract() for child in head.contents[first:]]
-    body = soup.body
+    stray = head.children[first:]
+    del head.children[first:]
+    body = _body(document)
     if body is None:
-        body = soup.new_tag("body")
-        head.insert_after(body)
-    body.insert(0, *stray)
+        parent = head.parent or document
+        body = Element("body", parent=parent)
+        at = next(i for i, node in enumerate(parent.children) if node is head)
+        parent.children.insert(at + 1, body)
+    for node in stray:
+        if isinstance(node, Element):
+            node.parent = body
+    body.children[0:0] = stray
 
 
-def _of_the_body(node: PageElement) -> bool:
-    if isinstance(node, Tag):
+def _of_the_body(node: tree.Node) -> bool:
+    if isinstance(node, Element):
         return node.name not in HEAD_ELEMENTS
-    return (
-        isinstance(node, NavigableString)
-        and not isinstance(node, PreformattedString)
-        and bool(node.strip())
-    )
+    return not isinstance(node, Special) and bool(node.strip())
 
 
 def main_content(html: str) -> str:
@@ -176,49 +178,34 @@ def main_content(html: str) -> str:
     The first ``<main>`` (or ``role=main``), else a lone ``<article>``, else ``<body>``;
     navigation, asides, forms, scripts and page-level headers and footers are removed.
     """
-    soup = _parse(html)
+    document = _parse(html, specials=True)
     container = (
-        soup.find("main")
-        or soup.find(True, {"role": "main"})
-        or _lone(soup.find_all("article"))
-        or soup.body
-        or soup
+        tree.named(document, "main")
+        or tree.find(document, lambda element: element.attrs.get("role") == "main")
+        or _lone([element for element in tree.elements(document) if element.name == "article"])
+        or _body(document)
+        or document
     )
-    _remove_where(container, _is_furniture)
-    return str(container)
+    tree.remove_where(container, _is_furniture)
+    return tree.outer_html(container)
 
 
-def _remove_where(root: Tag, condition: Callable[[Tag], bool]) -> None:
-    """Remove every tag under ``root`` for which ``condition`` holds, with its content.
-
-    Tags come in document order, so a removed tag's descendants follow it and are
-    skipped by their parent's id. (``Tag.decomposed`` would search the subtree: bs4
-    resolves an unset attribute as a child lookup.)
-    """
-    removed: set[int] = set()
-    for tag in list(root.find_all(True)):
-        if id(tag.parent) in removed:
-            removed.add(id(tag))
-        elif condition(tag):
-            removed.add(id(tag))
-            tag.extract()
-
-
-def _lone(tags: list[Tag]) -> Tag | None:
+def _lone(tags: list[Element]) -> Element | None:
     return tags[0] if len(tags) == 1 else None
 
 
-def _is_furniture(tag: Tag) -> bool:
-    role = str(tag.get("role") or "").strip().lower()
+def _is_furniture(tag: Element) -> bool:
+    role = (tag.attrs.get("role") or "").strip().lower()
     if tag.name == "aside" and callouts.is_callout(tag):
         return False
     if tag.name in DROPPED or tag.name in FURNITURE or role in FURNITURE_ROLES:
         return True
-    if tag.has_attr("hidden") or str(tag.get("aria-hidden") or "").lower() == "true":
+    if "hidden" in tag.attrs or (tag.attrs.get("aria-hidden") or "").lower() == "true":
         return True
     if tag.name in ("header", "footer"):
         return not any(
-            parent.name in SECTIONING or parent.get("role") == "main" for parent in tag.parents
+            parent.name in SECTIONING or parent.attrs.get("role") == "main"
+            for parent in tag.parents()
         )
     return False
 
@@ -238,23 +225,21 @@ def normalise(
     in a repository) and then ``base_url``; an image that cannot be made absolute
     leaves its alt text.
     """
-    soup = _parse(html)
-    root = soup.body or soup
-    for node in list(root.descendants):
-        if isinstance(node, PreformattedString):  # comments, CDATA, doctypes
-            node.extract()
-    _remove_where(root, lambda tag: RENAMED.get(tag.name, tag.name) in DROPPED)
-    callouts.adopt(soup, root)
-    targets = _link_targets(root)
-    unwrap = frozenset(
-        id(tag)
-        for tag in list(root.find_all(True))
-        if not _clean(tag, base_url, link_resolver, image_resolver, targets)
-    )
-    return serialise(root, unwrap=unwrap)
+    document = _parse(html)  # comments, doctypes and instructions never enter the tree
+    root = _body(document) or document
+    found = tree.prune(root, _DROPPED)
+    if callouts.adopt(root, found):
+        found = tree.elements(root)
+    targets = _link_targets(root, found)
+    clean = partial(_clean, base_url, link_resolver, image_resolver, targets)
+    return serialise(root, clean=clean)
 
 
-def _link_targets(root: Tag) -> frozenset[str]:
+# Dropped by name, or by the name it would be renamed to.
+_DROPPED = DROPPED | {name for name, renamed in RENAMED.items() if renamed in DROPPED}
+
+
+def _link_targets(root: Element, found: list[Element]) -> frozenset[str]:
     """The ids a link of the document points at (``href="#x"``).
 
     An anchor that holds nothing (``<a id="x"></a>``, ``<a name="x">``) would vanish as an
@@ -262,48 +247,55 @@ def _link_targets(root: Tag) -> frozenset[str]:
     there, so links to it from other pages still land.
     """
     targets: set[str] = set()
-    for link in root.find_all("a"):
-        href = str(link.get("href") or "").strip()
+    for link in found:
+        if link.name != "a":
+            continue
+        attrs = link.attrs
+        href = (attrs.get("href") or "").strip()
         if href.startswith("#") and len(href) > 1:
             targets.add(unquote(href[1:]))
-        name = link.get("id") or link.get("name")
+        name = attrs.get("id") or attrs.get("name")
         parent = link.parent
         if (
             name
             and not href
-            and not link.get_text().strip()
-            and isinstance(parent, Tag)
+            and not tree.text(link).strip()
+            and parent is not None
             and parent is not root
-            and not parent.get("id")
+            and not parent.attrs.get("id")
         ):
-            parent["id"] = str(name)
-            targets.add(str(name))  # an anchor written on purpose is a target
+            parent.attrs["id"] = name
+            targets.add(name)  # an anchor written on purpose is a target
     return frozenset(targets)
 
 
 def _clean(
-    tag: Tag,
     base_url: str | None,
     link_resolver: Callable[[str], str | None] | None,
-    image_resolver: Callable[[str], str | None] | None = None,
-    targets: frozenset[str] = frozenset(),
-) -> bool:
-    """Rename ``tag`` and filter its attributes; ``False`` when only its content stays."""
+    image_resolver: Callable[[str], str | None] | None,
+    targets: frozenset[str],
+    tag: Element,
+) -> bool | str:
+    """Rename ``tag`` and filter its attributes; ``False`` when only its content stays,
+    a string when that text stands in its place (an image's alt text). The element is
+    last so that ``partial`` can bind the rest: this runs once per element."""
     name = RENAMED.get(tag.name, tag.name)
     if name not in KEPT:
         return False
     tag.name = name
-    allowed = _ATTRIBUTES.get(name, frozenset()) | _EVERYWHERE
+    if not tag.attrs:  # nothing to filter (most elements): only a link or image lacks
+        return False if name == "a" else "" if name == "img" else True
+    allowed = _ATTRIBUTES.get(name, _NOTHING) | _EVERYWHERE
     attributes: dict[str, str] = {}
     for key, raw in tag.attrs.items():
-        value = _attribute(name, key, str(raw)) if key in allowed else None
+        value = _attribute(name, key, raw) if key in allowed else None
         if (
             key == _TARGET_ID
             and value is None
-            and (str(raw).strip() in targets or tabs.kept_class(name, str(tag.get("class") or "")))
+            and (raw.strip() in targets or tabs.kept_class(name, tag.attrs.get("class") or ""))
         ):
             # A tab is a link target by design (``#install-macos`` opens that tab).
-            value = _attribute(name, key, str(raw))
+            value = _attribute(name, key, raw)
         if value is not None:
             attributes[key] = value
     if name == "a":
@@ -316,12 +308,13 @@ def _clean(
         src = attributes.pop("src", None)
         resolved = _image(src, base_url, image_resolver) if src else None
         if resolved is None:
-            tag.replace_with(NavigableString(attributes.get("alt", "")))
-            return True
+            return attributes.get("alt", "")
         attributes["src"] = resolved
-    tag.attrs.clear()
-    tag.attrs.update(attributes)
+    tag.attrs = attributes
     return True
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 def _attribute(tag: str, name: str, value: str) -> str | None:
@@ -361,21 +354,22 @@ def _image(
     return absolute_url(src, base_url=base_url, schemes=IMAGE_SCHEMES)
 
 
-def _text(tag: Tag) -> str | None:
-    text = _WHITESPACE.sub(" ", tag.get_text()).strip()
+def _text(tag: Element) -> str | None:
+    text = _WHITESPACE.sub(" ", tree.text(tag)).strip()
     return text or None
 
 
 def first_heading(html: str) -> str | None:
     """The text of the first ``<h1>``..``<h6>`` in document order, if any has text."""
-    for heading in _parse(html).find_all(HEADINGS):
-        text = _text(heading)
-        if text:
-            return text
+    for heading in tree.elements(_parse(html)):
+        if heading.name in HEADINGS:
+            text = _text(heading)
+            if text:
+                return text
     return None
 
 
 def page_title(html: str) -> str | None:
     """The text of a whole page's ``<title>``, if it has one."""
-    title = _parse(html).find("title")
+    title = tree.named(_parse(html), "title")
     return _text(title) if title is not None else None

@@ -3,19 +3,23 @@
 The output is hashed to decide whether a page is re-sent, so it must depend only on the
 tree: attributes sorted, whitespace collapsed outside ``<pre>``, spaces moved out of
 inline elements' edges, one block per line, elements with nothing in them dropped. The
-walk uses an explicit stack: hostile input nests thousands deep.
+walk uses an explicit stack: hostile input nests thousands deep. A ``clean`` hook says,
+for each element as the walk reaches it, what it becomes: itself, its content alone, or
+a text in its place (the normaliser's allow-list runs there, so one walk does both).
+
+Each child becomes a *piece*: its HTML, its kind (inline, ``<br>``, block) and, for
+inline pieces, whether a space stood before and after it. An element's pieces are laid
+out as lines: blocks each on a line of their own, inline pieces joined into runs with
+one space wherever one stood between them (none at a ``<br>``). Pieces are plain tuples:
+this walk is the normaliser's hottest loop.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Iterator
 
-from bs4 import Tag
-from bs4.element import NavigableString, PageElement
+from syncer.convert.tree import Element, Node
 
 BLOCK = frozenset(
     {
@@ -54,158 +58,169 @@ _KEEP_EMPTY = frozenset({"td", "th"})
 # HTML's whitespace; a no-break space is content and stays.
 _WHITESPACE = re.compile(r"[ \t\n\r\f]+")
 
-Kind = Literal["inline", "br", "block"]
+# A piece's kind.
+_INLINE, _BR, _BLOCK = 0, 1, 2
+# (html, kind, space before, space after)
+_Piece = tuple[str, int, bool, bool]
+_BR_PIECE: _Piece = ("<br>", _BR, False, False)
+_SPACE: _Piece = ("", _INLINE, True, True)
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    """Serialised output of one child; inline pieces say whether a space surrounds them."""
-
-    html: str
-    kind: Kind
-    lead: bool = False
-    trail: bool = False
+def _keep(element: Element) -> bool | str:
+    return True
 
 
-@dataclass(slots=True)
-class _Run:
-    """Inline pieces joined with single spaces, none at a ``<br>``."""
-
-    html: str = ""
-    lead: bool = False
-    space: bool = False
-    after_br: bool = False
-
-    def add(self, piece: _Piece) -> None:
-        if not piece.html:
-            self.space = self.space or piece.lead or piece.trail
-            return
-        self.space = self.space or piece.lead
-        if not self.html:
-            self.lead = self.space
-        elif self.space and piece.kind != "br" and not self.after_br:
-            self.html += " "
-        self.html += piece.html
-        self.space = piece.trail
-        self.after_br = piece.kind == "br"
-
-
-@dataclass(slots=True)
-class _Frame:
-    # None for the root and for an unwrapped tag, whose pieces go to its parent's.
-    tag: Tag | None
-    children: Iterator[PageElement]
-    pre: bool
-    pieces: list[_Piece] = field(default_factory=list)
-
-
-def serialise(root: Tag, *, unwrap: frozenset[int] = frozenset()) -> str:
+def serialise(root: Element, *, clean: Callable[[Element], bool | str] = _keep) -> str:
     """The children of ``root`` as tidy HTML, blocks separated by newlines.
 
-    Tags whose ``id()`` is in ``unwrap`` are written as their content alone: cheaper
-    than ``Tag.unwrap``, which costs the size of the subtree each time.
+    ``clean(element)`` is asked of each element in document order, before its content:
+    ``True`` writes it (as it then is), ``False`` writes its content alone (cheaper than
+    moving the content out of the tree), a string writes that text instead.
     """
-    stack = [_Frame(None, iter(root.contents), pre=False)]
+    # The element being written (None for the root and for an element written as its
+    # content alone, whose pieces are its parent's), its children still to come, whether
+    # it is inside a <pre>, and its pieces so far.
+    tag: Element | None = None
+    children: Iterator[Node] = iter(root.children)
+    pre = False
+    pieces: list[_Piece] = []
+    stack: list[tuple[Element | None, Iterator[Node], bool, list[_Piece]]] = []
     while True:
-        frame = stack[-1]
-        child = next(frame.children, None)
-        if child is None:
-            stack.pop()
-            if not stack:
-                return "\n".join(_layout(frame.pieces).lines)
-            if frame.tag is None:
-                stack[-1].pieces.extend(frame.pieces)
+        for child in children:
+            if not isinstance(child, Element):
+                if pre:
+                    pieces.append((_escape(child), _INLINE, False, False))
+                elif child == "\n" or child == " ":
+                    # What every run of whitespace outside <pre> is in the tree: a space.
+                    pieces.append(_SPACE)
+                else:
+                    pieces.append(_text(child, pre))
                 continue
-            piece = _close(frame.tag, frame.pieces, frame.pre)
-            if piece is not None:
-                stack[-1].pieces.append(piece)
-        elif isinstance(child, Tag):
-            if id(child) in unwrap:
-                stack.append(_Frame(None, iter(child.contents), pre=frame.pre))
-            elif child.name in VOID:
-                frame.pieces.append(_void(child))
-            else:
-                pre = frame.pre or child.name == "pre"
-                stack.append(_Frame(child, iter(child.contents), pre=pre))
-        elif isinstance(child, NavigableString):
-            frame.pieces.append(_text(str(child), frame.pre))
+            verdict = clean(child)
+            if verdict is True:
+                name = child.name
+                if name in VOID:
+                    pieces.append(_void(child))
+                    continue
+                stack.append((tag, children, pre, pieces))
+                tag, children, pieces = child, iter(child.children), []
+                pre = pre or name == "pre"
+                break
+            if verdict is False:
+                stack.append((tag, children, pre, pieces))
+                tag, children = None, iter(child.children)
+                break
+            pieces.append(_text(verdict, pre))
+        else:
+            if not stack:
+                return "\n".join(_layout(pieces)[0])
+            closed, closed_pieces, closed_pre = tag, pieces, pre
+            tag, children, pre, pieces = stack.pop()
+            if closed is not None:
+                piece = _close(closed, closed_pieces, closed_pre)
+                if piece is not None:
+                    pieces.append(piece)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _text(text: str, pre: bool) -> _Piece:
+    escaped = _escape(text)
     if pre:
-        return _Piece(html.escape(text, quote=False), "inline")
-    collapsed = _WHITESPACE.sub(" ", text)
-    core = collapsed.strip(" ")
-    return _Piece(
-        html.escape(core, quote=False),
-        "inline",
-        lead=collapsed.startswith(" "),
-        trail=collapsed.endswith(" "),
+        return (escaped, _INLINE, False, False)
+    collapsed = _WHITESPACE.sub(" ", escaped)
+    return (
+        collapsed.strip(" "),
+        _INLINE,
+        collapsed.startswith(" "),
+        collapsed.endswith(" "),
     )
 
 
-def _open(tag: Tag) -> str:
+def _open(tag: Element) -> str:
+    if not tag.attrs:
+        return f"<{tag.name}>"
     attributes = "".join(
-        f' {name}="{html.escape(str(value), quote=True)}"'
-        for name, value in sorted(tag.attrs.items())
+        f' {name}="{_attribute(value)}"' for name, value in sorted(tag.attrs.items())
     )
     return f"<{tag.name}{attributes}>"
 
 
-def _void(tag: Tag) -> _Piece:
+def _attribute(value: str) -> str:
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
+
+
+def _void(tag: Element) -> _Piece:
     if tag.name == "br":
-        return _Piece("<br>", "br")
-    return _Piece(_open(tag), "block" if tag.name in BLOCK else "inline")
+        return _BR_PIECE
+    return (_open(tag), _BLOCK if tag.name in BLOCK else _INLINE, False, False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """An element's content as lines; ``run`` is the last inline run (for its edges)."""
-
-    lines: list[str]
-    blocks: int
-    run: _Run
-
-
-def _layout(pieces: list[_Piece]) -> _Layout:
+def _layout(pieces: list[_Piece]) -> tuple[list[str], int, bool, bool]:
+    """An element's content as lines, how many are blocks, and whether a space stood
+    before and after the last inline run (for the element's own edges)."""
     lines: list[str] = []
-    run = _Run()
     blocks = 0
-    for piece in pieces:
-        if piece.kind == "block":
-            if run.html:
-                lines.append(run.html)
-            run = _Run()
-            lines.append(piece.html)
+    run = ""
+    lead = space = after_br = False
+    for html, kind, before, after in pieces:
+        if kind == _BLOCK:
+            if run:
+                lines.append(run)
+            run = ""
+            lead = space = after_br = False
+            lines.append(html)
             blocks += 1
+        elif not html:
+            space = space or before or after
         else:
-            run.add(piece)
-    if run.html:
-        lines.append(run.html)
-    return _Layout(lines, blocks, run)
+            space = space or before
+            if not run:
+                lead = space
+            elif space and kind != _BR and not after_br:
+                run += " "
+            run += html
+            space = after
+            after_br = kind == _BR
+    if run:
+        lines.append(run)
+    return lines, blocks, lead, space
 
 
-def _close(tag: Tag, pieces: list[_Piece], pre: bool) -> _Piece | None:
-    kind: Kind = "block" if tag.name in BLOCK else "inline"
+def _close(tag: Element, pieces: list[_Piece], pre: bool) -> _Piece | None:
+    name = tag.name
+    kind = _BLOCK if name in BLOCK else _INLINE
     if pre:
-        content = "".join(piece.html for piece in pieces)
-        if not content.strip() and tag.name not in _KEEP_EMPTY:
+        content = "".join(piece[0] for piece in pieces)
+        if not content.strip() and name not in _KEEP_EMPTY:
             return None
-        return _Piece(f"{_open(tag)}{content}</{tag.name}>", kind)
-    layout = _layout(pieces)
-    lines, run = layout.lines, layout.run
+        return (f"{_open(tag)}{content}</{name}>", kind, False, False)
+    if len(pieces) == 1 and pieces[0][1] == _INLINE and pieces[0][0]:
+        # One inline piece (``<code>x</code>``, ``<li>word</li>``): its run is itself.
+        html, _, lead, space = pieces[0]
+        lines, blocks = [html], 0
+    else:
+        lines, blocks, lead, space = _layout(pieces)
     if not lines:
-        if tag.name in _KEEP_EMPTY:
-            return _Piece(f"{_open(tag)}</{tag.name}>", kind)
+        if name in _KEEP_EMPTY:
+            return (f"{_open(tag)}</{name}>", kind, False, False)
         # An empty inline element may still have separated two words.
-        return _Piece("", "inline", lead=run.space) if kind == "inline" else None
-    if layout.blocks:
+        return ("", _INLINE, space, False) if kind == _INLINE else None
+    if blocks:
         inner = "\n".join(lines)
-        if tag.name == "div" and not tag.attrs and layout.blocks == len(lines):
+        if name == "div" and not tag.attrs and blocks == len(lines):
             # A bare <div> around blocks only (what <main>, <article>, <section> become)
             # adds nothing: its blocks already stand on their own lines.
-            return _Piece(inner, "block")
-        return _Piece(f"{_open(tag)}\n{inner}\n</{tag.name}>", "block")
-    if kind == "block":
-        return _Piece(f"{_open(tag)}{lines[0]}</{tag.name}>", "block")
-    return _Piece(f"{_open(tag)}{lines[0]}</{tag.name}>", "inline", run.lead, run.space)
+            return (inner, _BLOCK, False, False)
+        return (f"{_open(tag)}\n{inner}\n</{name}>", _BLOCK, False, False)
+    if kind == _BLOCK:
+        return (f"{_open(tag)}{lines[0]}</{name}>", _BLOCK, False, False)
+    return (f"{_open(tag)}{lines[0]}</{name}>", _INLINE, lead, space)
