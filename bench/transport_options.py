@@ -212,8 +212,19 @@ def main() -> None:
         child(name, url, source, int(calls), int(in_flight))
         return
     fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.intercom", "--port", "0", "--token", TOKEN,
-         "--rate-limit", "1000000", "--latency", str(args.latency)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.intercom",
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--rate-limit",
+            "1000000",
+            "--latency",
+            str(args.latency),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -235,8 +246,16 @@ def main() -> None:
         )
         for name in OPTIONS:
             done = subprocess.run(
-                [sys.executable, __file__, "--child", name, url, source,
-                 str(args.calls), str(args.in_flight)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    name,
+                    url,
+                    source,
+                    str(args.calls),
+                    str(args.in_flight),
+                ],
                 capture_output=True,
                 text=True,
                 check=False,

@@ -89,8 +89,7 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
     done = syncer("init", "git", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == (
-        "syncer: syncer.yaml exists; pass --force to replace it, or -c FILE to write "
-        "another file\n"
+        "syncer: syncer.yaml exists; pass --force to replace it, or -c FILE to write another file\n"
     )
     assert config.read_text() == "# mine\n"
     assert syncer("init", "git", "--force", cwd=tmp_path).returncode == 0
