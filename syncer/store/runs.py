@@ -242,23 +242,17 @@ class RunLog:
 
     def last_successes(self) -> dict[str, datetime]:
         """When each source's newest succeeded run finished, by source name."""
-        query = (
-            select(SourceRow.name, func.max(RunRow.finished_at))
-            .join(RunRow, RunRow.source_id == SourceRow.id)
-            .where(RunRow.status == "succeeded")
-            .group_by(SourceRow.name)
-        )
-        with self._db.reading() as connection:
-            if connection is None:
-                return {}
-            rows = connection.execute(query).all()
-        return {name: _utc(finished) for name, finished in rows if finished is not None}
+        return self._newest_success(RunRow.finished_at)
 
     def last_success_starts(self) -> dict[str, datetime]:
         """When each source's newest succeeded run began, by source name: every change
         its source dated before then was in Intercom once that run ended."""
+        return self._newest_success(RunRow.started_at)
+
+    def _newest_success(self, column: Any) -> dict[str, datetime]:
+        """The newest ``column`` (a time) of each source's succeeded runs, by name."""
         query = (
-            select(SourceRow.name, func.max(RunRow.started_at))
+            select(SourceRow.name, func.max(column))
             .join(RunRow, RunRow.source_id == SourceRow.id)
             .where(RunRow.status == "succeeded")
             .group_by(SourceRow.name)
@@ -267,7 +261,7 @@ class RunLog:
             if connection is None:
                 return {}
             rows = connection.execute(query).all()
-        return {name: _utc(started) for name, started in rows if started is not None}
+        return {name: _utc(at) for name, at in rows if at is not None}
 
     def _summaries(self, query: Select[Any]) -> list[RunSummary]:
         with self._db.reading() as connection:
