@@ -240,7 +240,7 @@ class RateLimiter:
             # After a quiet spell a burst of ``BURST`` seconds' worth may leave at once;
             # then the budget left (this call's share included) is spread evenly over the
             # time the window has left after this slot.
-            slot = max(self._next, now - BURST, now)
+            slot = max(self._next, now)
             start = max(self._next, now - BURST)
             pace = max(self._end - slot, 0.0) / max(self._budget(), 1)
             self._next = start + pace
