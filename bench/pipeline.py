@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from dry_run import NullPublisher, make_corpus  # noqa: E402
+from startup import scandir_walk  # noqa: E402
 
 from syncer import logs  # noqa: E402
 from syncer.config import loader  # noqa: E402
@@ -207,20 +208,6 @@ def count_writes(db: Path) -> None:
 def written(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as connection:
         return dict(connection.execute("SELECT tbl, n FROM bench_writes").fetchall())
-
-
-def scandir_walk(root: Path) -> int:
-    count = 0
-    stack = [str(root)]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                else:
-                    entry.stat(follow_symlinks=False)
-                    count += 1
-    return count
 
 
 def noop(files: int) -> None:
