@@ -382,14 +382,13 @@ class GitConnector:
     def _wanted(self, rel: str) -> bool:
         # Hidden files and folders (.github/, .gitmodules) are never documents, as in
         # the filesystem connector.
-        if any(part.startswith(".") for part in rel.split("/")):
+        if _hidden(rel):
             return False
         return self.include.match_file(rel) and not self.exclude.match_file(rel)
 
     def _excluded(self, rel: str) -> bool:
         """A file ``include`` wants that ``exclude`` drops: counted as left out."""
-        hidden = any(part.startswith(".") for part in rel.split("/"))
-        return not hidden and self.include.match_file(rel) and self.exclude.match_file(rel)
+        return not _hidden(rel) and self.include.match_file(rel) and self.exclude.match_file(rel)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -520,3 +519,9 @@ def create(settings: GitSettings, context: Context) -> Connector:
     if settings.cache_dir is not None:
         folder = settings.cache_dir / settings.name
     return GitConnector(settings, folder, context.cursor)
+
+
+def _hidden(rel: str) -> bool:
+    """Whether a part of the relative path ``rel`` starts with a dot."""
+    return rel.startswith(".") or "/." in rel
+
