@@ -150,11 +150,16 @@ def test_bad_files_are_reported_and_skipped(shared_tmp: Path) -> None:
         "bad-yaml.md": failures["bad-yaml.md"],
         "big.md": "file is 20.0 MB, over max_file_bytes 5.0 MB; raise max_file_bytes or exclude it",
         "binary.md": "binary file (it contains NUL bytes); exclude it or convert it to text",
-        "blank.txt": "empty file: nothing to send",
-        "empty.md": "empty file: nothing to send",
         "latin1.md": "not valid UTF-8: byte 0xe9 at offset 3; save the file as UTF-8",
         "unclosed.md": failures["unclosed.md"],
         "unreadable.md": "cannot read file: Permission denied",
+    }
+    # A file with nothing in it is that file's state, not an error: excluded (and so
+    # remembered at its version, not read again each run), with the reason.
+    excluded = {key: item["reason"] for key, item in fetched.items() if item["kind"] == "excluded"}
+    assert excluded == {
+        "blank.txt": "empty file: nothing to send",
+        "empty.md": "empty file: nothing to send",
     }
     assert failures["bad-yaml.md"].startswith("front matter is not valid YAML")
     assert "never closed" in failures["unclosed.md"]

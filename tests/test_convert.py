@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from syncer.convert.html import first_heading, main_content, normalise, page_title
 from syncer.convert.links import document_links
 from syncer.convert.markdown import render_markdown, split_front_matter
-from syncer.convert.source_file import Page, Skipped, convert_file, decode_text
+from syncer.convert.source_file import (
+    EMPTY_FILE,
+    NOTHING_LEFT,
+    Page,
+    Skipped,
+    convert_file,
+    decode_text,
+)
 from syncer.convert.text import text_to_html
 from syncer.convert.titles import title_from_path
 
@@ -318,8 +325,23 @@ def test_decode_text_reasons() -> None:
         decode_text(b"ab\x00cd")
     with pytest.raises(ValueError, match="byte 0xff at offset 3"):
         decode_text(b"abc\xffdef")
-    with pytest.raises(ValueError, match="empty file"):
-        decode_text(b" \n\t ")
+    assert decode_text(b" \n\t ") == " \n\t "
+
+
+def test_a_file_with_nothing_to_send_is_skipped_not_an_error() -> None:
+    """Blank, or nothing left once rendered (an MkDocs redirect page is front matter alone):
+    the file's state at its version, which the store remembers, not a failure to retry."""
+
+    def url_of(path: str) -> str | None:
+        return f"https://d.example.com/{path}"
+
+    assert convert_file("blank.txt", b" \n\t ", url_of=url_of) == Skipped(EMPTY_FILE)
+    assert convert_file("empty.md", b"", url_of=url_of) == Skipped(EMPTY_FILE)
+    redirect = b"---\ntemplate: redirect.html\nlocation: getting-started/\n---\n"
+    assert convert_file("index.md", redirect, url_of=url_of) == Skipped(NOTHING_LEFT)
+    assert convert_file("x.html", b"<main><script>x()</script></main>", url_of=url_of) == (
+        Skipped(NOTHING_LEFT)
+    )
 
 
 # --- never raises ---------------------------------------------------------------------

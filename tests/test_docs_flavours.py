@@ -68,10 +68,13 @@ def scanned(
     return scan
 
 
-def _empty(root: Path, failed: list[dict[str, str]]) -> set[str]:
-    # Only pages that fail for having nothing to send may be missing.
-    assert all("no content left" in f["message"] for f in failed), failed
-    return {f["key"] for f in failed}
+def _empty(result: dict) -> set[str]:  # type: ignore[type-arg]
+    """The pages left out for having nothing to send (a redirect page): the only ones
+    that may be missing. No page fails."""
+    assert result["failed"] == [], result["failed"]
+    excluded = result["excluded"]
+    assert all(e["reason"].endswith("nothing to send") for e in excluded), excluded
+    return {e["key"] for e in excluded}
 
 
 def _assert_clean(scan: fidelity.Scan) -> None:
@@ -141,7 +144,7 @@ def test_mkdocs_material_through_git(
     )
     report = sync(workspace, capsys, source)
     (result,) = report["sources"]
-    failed = _empty(repo.path, result["failed"])
+    failed = _empty(result)
     assert result["counts"]["created"] == len(workspace.fake.pages()) > 90
     # What the site's config could not follow is said once, for the site.
     notes = result["notes"]
@@ -163,10 +166,26 @@ def test_mkdocs_material_through_git(
     tabs = pages["docs/reference/content-tabs.md"]
     assert len(fidelity.tab_sets(tabs.html)) >= 4
 
-    # Nothing moved: no page is read again, nothing is written.
+    _assert_no_op(workspace, capsys, source, result, failed)
+
+
+def _assert_no_op(
+    workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+    first: dict,  # type: ignore[type-arg]
+    empty: set[str],
+) -> None:
+    """Nothing moved: no file is read again (a page with nothing to send included: it is
+    remembered at its version), nothing is written."""
     mark = len(workspace.fake.calls)
     again = sync(workspace, capsys, source)["sources"][0]
     assert again["counts"]["created"] == again["counts"]["updated"] == 0
+    assert again["counts"]["unchanged"] == first["counts"]["created"]
+    # Read again, a page would be planned (updated, unchanged after reading, excluded).
+    assert again["excluded"] == []
+    assert again["failed"] == []
+    assert set(again["excluded_before"]) == empty
     assert again["broken_links"] == []  # nothing read again, nothing reported
     assert not [call for call in workspace.fake.calls[mark:] if call.write]
 
@@ -184,7 +203,7 @@ def test_mkdocs_material_through_a_filesystem_source_of_its_docs_folder(
     )
     report = sync(workspace, capsys, source)
     (result,) = report["sources"]
-    failed = _empty(root / "docs", result["failed"])
+    failed = _empty(result)
     notes = result["notes"]
     assert any("snippet 'includes/mkdocs.md' is not in the source" in n for n in notes)
 
@@ -196,6 +215,7 @@ def test_mkdocs_material_through_a_filesystem_source_of_its_docs_folder(
         "no such anchor": 44
     }
     assert _landed(result, sent(workspace), [root / "docs"], failed) == MKDOCS_LANDED
+    _assert_no_op(workspace, capsys, source, result, failed)
 
 
 # ---- Redux's Docusaurus documentation ---------------------------------------------------
@@ -227,7 +247,7 @@ def test_redux_through_git_and_a_filesystem_source(
         (workspace.root / "store.db").unlink(missing_ok=True)
         report = sync(workspace, capsys, source)
         (result,) = report["sources"]
-        failed = _empty(root, result["failed"])
+        failed = _empty(result)
         scan = scanned(sent(workspace), repo.path, title_of, failed)
         _assert_clean(scan)
         # The images are in website/static/, which the corpus does not hold.

@@ -524,4 +524,3 @@ def create(settings: GitSettings, context: Context) -> Connector:
 def _hidden(rel: str) -> bool:
     """Whether a part of the relative path ``rel`` starts with a dot."""
     return rel.startswith(".") or "/." in rel
-

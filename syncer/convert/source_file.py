@@ -5,7 +5,9 @@ file share as from git. Input is the file's POSIX path relative to the source ro
 its bytes; no file system is touched but through the source's ``Site`` (its Markdown
 flavour, ``syncer.convert.site``, and its files, to check links). A file that cannot
 become a page raises ``ValueError`` with a one-line reason (the connector turns it into a
-``Failure``); a file that asks not to be published comes back as ``Skipped``. A page that
+``Failure``); a file that asks not to be published, or holds nothing to send (blank, or
+nothing left once rendered: an MkDocs redirect page is front matter alone), comes back as
+``Skipped``: a state of the file, remembered at its version, not an error to retry. A page that
 converted with a caveat (deep nesting flattened, a link to nothing in the source, an
 include left out) says so in its ``notes``; its links, images and anchors that point at
 nothing in the source are also its ``broken_links``.
@@ -29,6 +31,8 @@ from syncer.model import BrokenLink
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+EMPTY_FILE = "empty file: nothing to send"
+NOTHING_LEFT = "no content left after conversion: nothing to send"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +54,14 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """The file asked not to reach Fin (front matter ``draft: true`` or ``fin: false``)."""
+    """The file is not to reach Fin: it asked (front matter ``draft: true`` or
+    ``fin: false``), or it holds nothing to send (``EMPTY_FILE``, ``NOTHING_LEFT``)."""
 
     reason: str
 
 
 def decode_text(data: bytes) -> str:
-    """``data`` as UTF-8 text, or ``ValueError`` for binary, non-UTF-8 or blank content."""
+    """``data`` as UTF-8 text, or ``ValueError`` for binary or non-UTF-8 content."""
     if b"\x00" in data:
         raise ValueError("binary file (it contains NUL bytes); exclude it or convert it to text")
     offset = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
@@ -68,8 +73,6 @@ def decode_text(data: bytes) -> str:
             f"not valid UTF-8: byte 0x{data[position]:02x} at offset {position}; "
             "save the file as UTF-8"
         ) from None
-    if not text.strip():
-        raise ValueError("empty file: nothing to send")
     return text
 
 
@@ -97,6 +100,8 @@ def convert_file(
     front matter; HTML gives its main content; any other suffix is plain text.
     """
     text = decode_text(data)
+    if not text.strip():
+        return Skipped(EMPTY_FILE)
     lower = path.lower()
     front: dict[str, Any] = {}
     notes: list[str] = []
@@ -142,7 +147,7 @@ def convert_file(
         image_resolver=image_resolver,
     )
     if not html:
-        raise ValueError("no content left after conversion: nothing to send")
+        return Skipped(NOTHING_LEFT)
     # A flavour's title is its generator's rule (MkDocs: nav first); else front matter.
     if site is None or title is None or lower.endswith(HTML_SUFFIXES):
         title = _front_string(front, "title") or title
