@@ -13,7 +13,7 @@ from syncer.config.templates import template_problem
 from syncer.connectors.filesystem.page_url import PLACEHOLDERS
 from syncer.connectors.filesystem.patterns import checked_patterns
 from syncer.convert.documents.settings import DocumentSettings
-from syncer.convert.site import MarkdownSetting
+from syncer.convert.flavour import MarkdownSetting
 
 DEFAULT_INCLUDE = (
     *("**/*.md", "**/*.markdown", "**/*.html", "**/*.htm", "**/*.txt"),

@@ -21,7 +21,7 @@ from syncer.config.webhooks import GitScope, GitWebhook
 from syncer.connectors.filesystem.patterns import checked_patterns
 from syncer.connectors.filesystem.settings import DEFAULT_INCLUDE
 from syncer.convert.documents.settings import DocumentSettings
-from syncer.convert.site import MarkdownSetting
+from syncer.convert.flavour import MarkdownSetting
 
 # {path} and {path_stem} are the file's path in the repository (what a blob URL needs);
 # {rel_path} and {rel_path_stem} are relative to ``subpath`` (what a docs site needs).

@@ -19,6 +19,8 @@ from syncer.model import BrokenLink
 
 Flavour = Literal["commonmark", "gfm", "mkdocs", "docusaurus"]
 FLAVOURS: tuple[Flavour, ...] = ("commonmark", "gfm", "mkdocs", "docusaurus")
+# A source's ``markdown:`` setting: a flavour, or ``auto`` (detected from the tree).
+MarkdownSetting = Literal["auto", "commonmark", "gfm", "mkdocs", "docusaurus"]
 
 
 class SiteFiles(Protocol):

@@ -32,15 +32,17 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
-from typing import Any, Literal
+from typing import Any
 
 from syncer.convert import CONVERTER_VERSION
-from syncer.convert.flavour import FLAVOURS, Flavour, Rendered, SiteFiles
-from syncer.convert.markdown import render_markdown, split_front_matter
+from syncer.convert.flavour import (
+    Flavour,
+    MarkdownSetting,
+    Rendered,
+    SiteFiles,
+)
 from syncer.convert.mkdocs_config import CONFIG_NAMES, MkDocsConfig, parse_config
 
-MarkdownSetting = Literal["auto", "commonmark", "gfm", "mkdocs", "docusaurus"]
-MARKDOWN_SETTINGS: tuple[MarkdownSetting, ...] = ("auto", *FLAVOURS)
 DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "mjs"))
 # The config that may sit just above a filesystem source's folder (``outside``).
 PARENT_CONFIG = "../mkdocs.yml"
@@ -159,6 +161,9 @@ class Site:
         data = self.files.read(path)
         if data is None:
             return None
+        # Imported here: a listing stamps versions with this module and renders nothing.
+        from syncer.convert.markdown import render_markdown, split_front_matter
+
         try:
             _, body = split_front_matter(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
