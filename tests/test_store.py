@@ -14,7 +14,7 @@ from syncer.errors import StoreError
 from syncer.model import Counts, Document, Excluded, Hashed, Record
 from syncer.store import RunSummary, SourceState, Store, migrate
 from syncer.store import engine as engines
-from syncer.store.schema import DocumentRow, SourceRow
+from syncer.store.schema import documents_table, sources_table
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -45,9 +45,13 @@ def seen_times(url: str, source: str) -> dict[str, tuple[datetime | None, dateti
     try:
         with engine.connect() as connection:
             rows = connection.execute(
-                select(DocumentRow.key, DocumentRow.last_pushed_at, DocumentRow.last_seen_at)
-                .join(SourceRow, SourceRow.id == DocumentRow.source_id)
-                .where(SourceRow.name == source)
+                select(
+                    documents_table.c.key,
+                    documents_table.c.last_pushed_at,
+                    documents_table.c.last_seen_at,
+                )
+                .join(sources_table, sources_table.c.id == documents_table.c.source_id)
+                .where(sources_table.c.name == source)
             ).all()
     finally:
         engine.dispose()
@@ -517,9 +521,9 @@ def test_read_only_engine_is_refused_writes_by_the_database(store_url: str) -> N
     engine = engines.create(store_url, read_only=True)
     try:
         with pytest.raises(DBAPIError), engine.begin() as connection:
-            connection.execute(update(SourceRow).values(cursor="written"))
+            connection.execute(update(sources_table).values(cursor="written"))
         with pytest.raises(DBAPIError), engine.begin() as connection:
-            connection.execute(insert(SourceRow).values(name="new", type="git"))
+            connection.execute(insert(sources_table).values(name="new", type="git"))
     finally:
         engine.dispose()
     with Store.open(store_url) as store:

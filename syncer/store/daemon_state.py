@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 
 from syncer.store.database import Database, aware
-from syncer.store.schema import RELOADS_KEPT, AlertStateRow, ConfigReloadRow
+from syncer.store.schema import RELOADS_KEPT, alert_states_table, config_reloads_table
 
 RUN_STATES: tuple[str, ...] = ("ok", "failed", "blocked")
 
@@ -58,10 +58,10 @@ class AlertStates:
 
     def all(self) -> dict[str, Health]:
         query = select(
-            AlertStateRow.source,
-            AlertStateRow.run_state,
-            AlertStateRow.stale,
-            AlertStateRow.changed_at,
+            alert_states_table.c.source,
+            alert_states_table.c.run_state,
+            alert_states_table.c.stale,
+            alert_states_table.c.changed_at,
         )
         with self._db.reading() as connection:
             if connection is None:
@@ -79,16 +79,18 @@ class AlertStates:
             raise ValueError(f"unknown run state {new.run_state!r}; one of {RUN_STATES}")
         when = aware(at)
         with self._db.writing() as connection:
-            seed = self._db.insert(AlertStateRow).values(
+            seed = self._db.insert(alert_states_table).values(
                 source=source, run_state="ok", stale=False, changed_at=when
             )
-            connection.execute(seed.on_conflict_do_nothing(index_elements=[AlertStateRow.source]))
+            connection.execute(
+                seed.on_conflict_do_nothing(index_elements=[alert_states_table.c.source])
+            )
             result = connection.execute(
-                update(AlertStateRow)
+                update(alert_states_table)
                 .where(
-                    AlertStateRow.source == source,
-                    AlertStateRow.run_state == old.run_state,
-                    AlertStateRow.stale == old.stale,
+                    alert_states_table.c.source == source,
+                    alert_states_table.c.run_state == old.run_state,
+                    alert_states_table.c.stale == old.stale,
                 )
                 .values(run_state=new.run_state, stale=new.stale, changed_at=when)
             )
@@ -97,7 +99,9 @@ class AlertStates:
     def forget(self, keep: Sequence[str]) -> None:
         """Drop the states of sources not in ``keep`` (they left the config)."""
         with self._db.writing() as connection:
-            connection.execute(delete(AlertStateRow).where(AlertStateRow.source.not_in(keep)))
+            connection.execute(
+                delete(alert_states_table).where(alert_states_table.c.source.not_in(keep))
+            )
 
 
 class ReloadLog:
@@ -111,7 +115,7 @@ class ReloadLog:
         """Remember one reload; only the newest ``RELOADS_KEPT`` are kept."""
         with self._db.writing() as connection:
             connection.execute(
-                insert(ConfigReloadRow).values(
+                insert(config_reloads_table).values(
                     replica=replica,
                     at=aware(at),
                     ok=ok,
@@ -119,25 +123,27 @@ class ReloadLog:
                 )
             )
             newest = (
-                select(ConfigReloadRow.id)
-                .order_by(ConfigReloadRow.id.desc())
+                select(config_reloads_table.c.id)
+                .order_by(config_reloads_table.c.id.desc())
                 .limit(RELOADS_KEPT)
                 .subquery()
             )
             connection.execute(
-                delete(ConfigReloadRow).where(ConfigReloadRow.id.not_in(select(newest.c.id)))
+                delete(config_reloads_table).where(
+                    config_reloads_table.c.id.not_in(select(newest.c.id))
+                )
             )
 
     def latest(self) -> Reload | None:
         """The newest reload of any replica; None before the first."""
         query = (
             select(
-                ConfigReloadRow.replica,
-                ConfigReloadRow.at,
-                ConfigReloadRow.ok,
-                ConfigReloadRow.problems,
+                config_reloads_table.c.replica,
+                config_reloads_table.c.at,
+                config_reloads_table.c.ok,
+                config_reloads_table.c.problems,
             )
-            .order_by(ConfigReloadRow.id.desc())
+            .order_by(config_reloads_table.c.id.desc())
             .limit(1)
         )
         with self._db.reading() as connection:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 
 from syncer.errors import StoreError
 from syncer.store import engine as engines
-from syncer.store.schema import SourceRow
+from syncer.store.schema import sources_table
 
 
 class Database:
@@ -82,11 +82,11 @@ class Database:
 def source_row_id(connection: Connection, name: str) -> int:
     """The id of source ``name`` 's row; ``StoreError`` if there is none."""
     row_id = connection.execute(
-        select(SourceRow.id).where(SourceRow.name == name)
+        select(sources_table.c.id).where(sources_table.c.name == name)
     ).scalar_one_or_none()
     if row_id is None:
         raise unknown_source(name)
-    return row_id
+    return int(row_id)
 
 
 def unknown_source(name: str) -> StoreError:

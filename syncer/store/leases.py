@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, delete, func, select, update
 
 from syncer.store.database import Database
-from syncer.store.schema import LeaseRow
+from syncer.store.schema import leases_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +44,14 @@ class LeaseTable:
         with self._db.writing() as connection:
             now = self._now(connection)
             values = {"holder": holder, "acquired_at": now, "expires_at": now + ttl}
-            claim = self._db.insert(LeaseRow).values(source=source, **values)
+            claim = self._db.insert(leases_table).values(source=source, **values)
             # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT.
             claimed = connection.execute(
                 claim.on_conflict_do_update(
-                    index_elements=[LeaseRow.source],
+                    index_elements=[leases_table.c.source],
                     set_=values,
-                    where=(LeaseRow.expires_at < now) | (LeaseRow.holder == holder),
-                ).returning(LeaseRow.holder)
+                    where=(leases_table.c.expires_at < now) | (leases_table.c.holder == holder),
+                ).returning(leases_table.c.holder)
             ).first()
             return claimed is not None
 
@@ -60,8 +60,8 @@ class LeaseTable:
         with self._db.writing() as connection:
             now = self._now(connection)
             result = connection.execute(
-                update(LeaseRow)
-                .where(LeaseRow.source == source, LeaseRow.holder == holder)
+                update(leases_table)
+                .where(leases_table.c.source == source, leases_table.c.holder == holder)
                 .values(expires_at=now + ttl)
             )
             return bool(result.rowcount == 1)
@@ -70,12 +70,19 @@ class LeaseTable:
         """Give ``source`` up, if ``holder`` still holds it."""
         with self._db.writing() as connection:
             connection.execute(
-                delete(LeaseRow).where(LeaseRow.source == source, LeaseRow.holder == holder)
+                delete(leases_table).where(
+                    leases_table.c.source == source, leases_table.c.holder == holder
+                )
             )
 
     def all(self) -> dict[str, Lease]:
         """Every lease row, expired or not, by source name."""
-        query = select(LeaseRow.source, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
+        query = select(
+            leases_table.c.source,
+            leases_table.c.holder,
+            leases_table.c.acquired_at,
+            leases_table.c.expires_at,
+        )
         with self._db.reading() as connection:
             if connection is None:
                 return {}

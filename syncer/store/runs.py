@@ -28,9 +28,9 @@ from syncer.store.schema import (
     MAX_RUN_ERRORS,
     RUN_STATUSES,
     RUNS_WITH_DOCUMENTS,
-    RunDocumentRow,
-    RunRow,
-    SourceRow,
+    run_documents_table,
+    runs_table,
+    sources_table,
 )
 
 
@@ -78,7 +78,7 @@ class RunLog:
         """Record that a run of ``source`` started; returns its id for ``finish``."""
         with self._db.writing() as connection:
             result = connection.execute(
-                insert(RunRow).values(
+                insert(runs_table).values(
                     source_id=source_row_id(connection, source),
                     started_at=aware(at),
                     status="running",
@@ -109,8 +109,8 @@ class RunLog:
             raise ValueError(f"unknown document actions {sorted(unknown)}")
         with self._db.writing() as connection:
             result = connection.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id)
+                update(runs_table)
+                .where(runs_table.c.id == run_id)
                 .values(
                     finished_at=aware(at),
                     status=status,
@@ -128,13 +128,13 @@ class RunLog:
         (empty for a run that changed nothing, or whose rows were pruned)."""
         query = (
             select(
-                RunDocumentRow.action,
-                RunDocumentRow.key,
-                RunDocumentRow.title,
-                RunDocumentRow.reason,
+                run_documents_table.c.action,
+                run_documents_table.c.key,
+                run_documents_table.c.title,
+                run_documents_table.c.reason,
             )
-            .where(RunDocumentRow.run_id == run_id)
-            .order_by(RunDocumentRow.position)
+            .where(run_documents_table.c.run_id == run_id)
+            .order_by(run_documents_table.c.position)
         )
         with self._db.reading() as connection:
             if connection is None:
@@ -145,10 +145,10 @@ class RunLog:
     def with_documents(self, source: str) -> set[int]:
         """The ids of ``source`` 's runs that kept document rows."""
         query = (
-            select(RunDocumentRow.run_id)
-            .join(RunRow, RunRow.id == RunDocumentRow.run_id)
-            .join(SourceRow, SourceRow.id == RunRow.source_id)
-            .where(SourceRow.name == source)
+            select(run_documents_table.c.run_id)
+            .join(runs_table, runs_table.c.id == run_documents_table.c.run_id)
+            .join(sources_table, sources_table.c.id == runs_table.c.source_id)
+            .where(sources_table.c.name == source)
             .distinct()
         )
         with self._db.reading() as connection:
@@ -163,7 +163,7 @@ class RunLog:
         # Stable: within an action, the order the run met them.
         kept = sorted(documents, key=lambda d: order[d.action])[:MAX_RUN_DOCUMENTS]
         connection.execute(
-            insert(RunDocumentRow),
+            insert(run_documents_table),
             [
                 {
                     "run_id": run_id,
@@ -177,20 +177,24 @@ class RunLog:
             ],
         )
         source_id = connection.execute(
-            select(RunRow.source_id).where(RunRow.id == run_id)
+            select(runs_table.c.source_id).where(runs_table.c.id == run_id)
         ).scalar_one()
         keeping = (
-            select(RunDocumentRow.run_id)
-            .join(RunRow, RunRow.id == RunDocumentRow.run_id)
-            .where(RunRow.source_id == source_id)
+            select(run_documents_table.c.run_id)
+            .join(runs_table, runs_table.c.id == run_documents_table.c.run_id)
+            .where(runs_table.c.source_id == source_id)
             .distinct()
-            .order_by(RunDocumentRow.run_id.desc())
+            .order_by(run_documents_table.c.run_id.desc())
             .limit(RUNS_WITH_DOCUMENTS)
         )
         newest = [int(r) for r in connection.execute(keeping).scalars()]
         if len(newest) == RUNS_WITH_DOCUMENTS:
-            older = select(RunRow.id).where(RunRow.source_id == source_id, RunRow.id < newest[-1])
-            connection.execute(delete(RunDocumentRow).where(RunDocumentRow.run_id.in_(older)))
+            older = select(runs_table.c.id).where(
+                runs_table.c.source_id == source_id, runs_table.c.id < newest[-1]
+            )
+            connection.execute(
+                delete(run_documents_table).where(run_documents_table.c.run_id.in_(older))
+            )
 
     def interrupt_abandoned(self, source: str, at: datetime, reason: str) -> int:
         """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
@@ -200,13 +204,13 @@ class RunLog:
         """
         with self._db.writing() as connection:
             source_id = connection.execute(
-                select(SourceRow.id).where(SourceRow.name == source)
+                select(sources_table.c.id).where(sources_table.c.name == source)
             ).scalar_one_or_none()
             if source_id is None:
                 return 0
             result = connection.execute(
-                update(RunRow)
-                .where(RunRow.source_id == source_id, RunRow.status == "running")
+                update(runs_table)
+                .where(runs_table.c.source_id == source_id, runs_table.c.status == "running")
                 .values(status="interrupted", finished_at=aware(at), errors=[reason])
             )
             return int(result.rowcount)
@@ -216,17 +220,17 @@ class RunLog:
         newest_first = (
             func.row_number()
             .over(
-                partition_by=RunRow.source_id,
-                order_by=(RunRow.started_at.desc(), RunRow.id.desc()),
+                partition_by=runs_table.c.source_id,
+                order_by=(runs_table.c.started_at.desc(), runs_table.c.id.desc()),
             )
             .label("rank")
         )
-        ranked = select(RunRow.id, newest_first).subquery()
+        ranked = select(runs_table.c.id, newest_first).subquery()
         query = (
             _run_query()
-            .join(ranked, ranked.c.id == RunRow.id)
+            .join(ranked, ranked.c.id == runs_table.c.id)
             .where(ranked.c.rank == 1)
-            .order_by(SourceRow.name)
+            .order_by(sources_table.c.name)
         )
         return self._summaries(query)
 
@@ -234,28 +238,28 @@ class RunLog:
         """The runs of ``source``, newest first, at most ``limit`` of them."""
         query = (
             _run_query()
-            .where(SourceRow.name == source)
-            .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+            .where(sources_table.c.name == source)
+            .order_by(runs_table.c.started_at.desc(), runs_table.c.id.desc())
             .limit(limit)
         )
         return self._summaries(query)
 
     def last_successes(self) -> dict[str, datetime]:
         """When each source's newest succeeded run finished, by source name."""
-        return self._newest_success(RunRow.finished_at)
+        return self._newest_success(runs_table.c.finished_at)
 
     def last_success_starts(self) -> dict[str, datetime]:
         """When each source's newest succeeded run began, by source name: every change
         its source dated before then was in Intercom once that run ended."""
-        return self._newest_success(RunRow.started_at)
+        return self._newest_success(runs_table.c.started_at)
 
     def _newest_success(self, column: Any) -> dict[str, datetime]:
         """The newest ``column`` (a time) of each source's succeeded runs, by name."""
         query = (
-            select(SourceRow.name, func.max(column))
-            .join(RunRow, RunRow.source_id == SourceRow.id)
-            .where(RunRow.status == "succeeded")
-            .group_by(SourceRow.name)
+            select(sources_table.c.name, func.max(column))
+            .join(runs_table, runs_table.c.source_id == sources_table.c.id)
+            .where(runs_table.c.status == "succeeded")
+            .group_by(sources_table.c.name)
         )
         with self._db.reading() as connection:
             if connection is None:
@@ -278,20 +282,20 @@ def _utc(value: datetime) -> datetime:
 
 def _run_query() -> Select[*tuple[Any, ...]]:
     return select(
-        RunRow.id,
-        SourceRow.name.label("source"),
-        RunRow.started_at,
-        RunRow.finished_at,
-        RunRow.status,
-        RunRow.full,
-        RunRow.created,
-        RunRow.updated,
-        RunRow.deleted,
-        RunRow.unchanged,
-        RunRow.excluded,
-        RunRow.failed,
-        RunRow.errors,
-    ).join(SourceRow, SourceRow.id == RunRow.source_id)
+        runs_table.c.id,
+        sources_table.c.name.label("source"),
+        runs_table.c.started_at,
+        runs_table.c.finished_at,
+        runs_table.c.status,
+        runs_table.c.full,
+        runs_table.c.created,
+        runs_table.c.updated,
+        runs_table.c.deleted,
+        runs_table.c.unchanged,
+        runs_table.c.excluded,
+        runs_table.c.failed,
+        runs_table.c.errors,
+    ).join(sources_table, sources_table.c.id == runs_table.c.source_id)
 
 
 def _run_summary(row: RowMapping) -> RunSummary:

@@ -2,7 +2,9 @@
 (with what each recent run did per document); beside them the daemon's leases, alert
 states, config reloads and triggers.
 
-This module owns the shape of the database and nothing else. ``metadata`` is what the
+This module owns the shape of the database and nothing else: SQLAlchemy Core tables,
+which every query names (``runs_table.c.status``); the ORM is not used, so not imported.
+``metadata`` is what the
 Alembic migrations are checked against (``migrations/env.py`` autogenerates from it), so
 every constraint and index gets its name from one naming convention: autogenerate then
 produces the same names on SQLite and Postgres and finds no spurious differences.
@@ -14,23 +16,27 @@ Bodies are never stored: a document row holds just enough to decide whether to f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
+    Table,
     Text,
     false,
     func,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # Postgres index and constraint names share one namespace per schema, hence the table
@@ -92,202 +98,173 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base carrying the shared metadata and type mapping."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class SourceRow(Base):
-    """One configured source, and what syncer keeps about it between runs."""
+def _required(name: str, kind: Any, *args: Any, **kwargs: Any) -> Column[Any]:
+    return Column(name, kind, *args, nullable=False, **kwargs)
 
-    __tablename__ = "sources"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    type: Mapped[str] = mapped_column(String(64))
+def _optional(name: str, kind: Any, *args: Any, **kwargs: Any) -> Column[Any]:
+    return Column(name, kind, *args, nullable=True, **kwargs)
+
+
+# One configured source, and what syncer keeps about it between runs.
+sources_table = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _required("name", String(64), unique=True),
+    _required("type", String(64)),
     # The Intercom Content Import Source this source's pages belong to.
-    import_source_id: Mapped[str | None] = mapped_column(String(64))
+    _optional("import_source_id", String(64)),
     # Connector-defined resume point: a git commit, a Confluence watermark.
-    cursor: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    _optional("cursor", Text),
+    _required("created_at", UTCDateTime(), server_default=func.now()),
+    _required("updated_at", UTCDateTime(), server_default=func.now(), onupdate=func.now()),
+)
 
-
-class DocumentRow(Base):
-    """One listed document of a source: what was last sent for it, never its body."""
-
-    __tablename__ = "documents"
-    __table_args__ = (Index(None, "source_id", "external_id"),)
-
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-    )
+# One listed document of a source: what was last sent for it, never its body.
+documents_table = Table(
+    "documents",
+    metadata,
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     # The listing's identity for the document; external_id is what Intercom knows it by.
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    external_id: Mapped[str] = mapped_column(Text)
-    version: Mapped[str] = mapped_column(Text)
+    Column("key", Text, primary_key=True),
+    _required("external_id", Text),
+    _required("version", Text),
     # NULL: listed but deliberately not sent (a draft), remembered so it is not re-read.
-    content_hash: Mapped[str | None] = mapped_column(String(64))
-    page_id: Mapped[str | None] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(Text, server_default="")
-    last_pushed_at: Mapped[datetime | None]
-    last_seen_at: Mapped[datetime]
+    _optional("content_hash", String(64)),
+    _optional("page_id", String(64)),
+    _required("title", Text, server_default=""),
+    _optional("last_pushed_at", UTCDateTime()),
+    _required("last_seen_at", UTCDateTime()),
+    Index(None, "source_id", "external_id"),
+)
 
+# One sync pass over one source: when, how it ended, what it did.
+runs_table = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _required("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE")),
+    _required("started_at", UTCDateTime()),
+    _optional("finished_at", UTCDateTime()),
+    _required("status", String(16)),
+    _required("full", Boolean, server_default=false()),
+    *(
+        _required(count, Integer, server_default=text("0"))
+        for count in ("created", "updated", "deleted", "unchanged", "excluded", "failed")
+    ),
+    _required("errors", JSON),
+    Index(None, "source_id", "started_at"),
+    CheckConstraint(
+        "status IN (" + ", ".join(f"'{status}'" for status in RUN_STATUSES) + ")",
+        name="status",
+    ),
+)
 
-class RunRow(Base):
-    """One sync pass over one source: when, how it ended, what it did."""
+# What one run did with one document: its action, and why when it did not send it.
+# Kept for the last RUNS_WITH_DOCUMENTS runs of a source that touched any document, at
+# most MAX_RUN_DOCUMENTS a run (syncer.store.runs); the status page lists them. Titles
+# and reasons pass the store's redactor first.
+run_documents_table = Table(
+    "run_documents",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    _required("action", String(16)),
+    _required("key", Text),
+    _required("title", Text, server_default=""),
+    _required("reason", Text, server_default=""),
+    CheckConstraint(
+        "action IN (" + ", ".join(f"'{action}'" for action in DOCUMENT_ACTIONS) + ")",
+        name="action",
+    ),
+)
 
-    __tablename__ = "runs"
-    __table_args__ = (
-        Index(None, "source_id", "started_at"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{status}'" for status in RUN_STATUSES) + ")",
-            name="status",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16))
-    full: Mapped[bool] = mapped_column(server_default=false())
-    created: Mapped[int] = mapped_column(server_default=text("0"))
-    updated: Mapped[int] = mapped_column(server_default=text("0"))
-    deleted: Mapped[int] = mapped_column(server_default=text("0"))
-    unchanged: Mapped[int] = mapped_column(server_default=text("0"))
-    excluded: Mapped[int] = mapped_column(server_default=text("0"))
-    failed: Mapped[int] = mapped_column(server_default=text("0"))
-    errors: Mapped[list[str]] = mapped_column(JSON)
-
-
-class RunDocumentRow(Base):
-    """What one run did with one document: its action, and why when it did not send it.
-
-    Kept for the last ``RUNS_WITH_DOCUMENTS`` runs of a source that touched any
-    document, at most ``MAX_RUN_DOCUMENTS`` a run (``syncer.store.runs``); the status
-    page lists them. Titles and reasons pass the store's redactor first.
-    """
-
-    __tablename__ = "run_documents"
-    __table_args__ = (
-        CheckConstraint(
-            "action IN (" + ", ".join(f"'{action}'" for action in DOCUMENT_ACTIONS) + ")",
-            name="action",
-        ),
-    )
-
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
-    position: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(String(16))
-    key: Mapped[str] = mapped_column(Text)
-    title: Mapped[str] = mapped_column(Text, server_default="")
-    reason: Mapped[str] = mapped_column(Text, server_default="")
-
-
-class AlertStateRow(Base):
-    """A source's health as its alerts last reported it (``syncer.daemon.alerting``).
-
-    Alerts fire on a change of this row, made by compare-and-set: one replica wins each
-    transition, so restarts and replicas never send a message twice. Keyed by source
-    name, like leases: a source may be judged before its row in ``sources`` exists.
-    """
-
-    __tablename__ = "alert_states"
-
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+# A source's health as its alerts last reported it (syncer.daemon.alerting). Alerts fire
+# on a change of this row, made by compare-and-set: one replica wins each transition,
+# so restarts and replicas never send a message twice. Keyed by source name, like
+# leases: a source may be judged before its row in sources exists.
+alert_states_table = Table(
+    "alert_states",
+    metadata,
+    Column("source", String(64), primary_key=True),
     # ok | failed | blocked: how the source's last finished run ended.
-    run_state: Mapped[str] = mapped_column(String(16))
-    stale: Mapped[bool]
-    changed_at: Mapped[datetime]
+    _required("run_state", String(16)),
+    _required("stale", Boolean),
+    _required("changed_at", UTCDateTime()),
+)
 
+# One SIGHUP reload of a daemon replica: when, whether the new config was taken, and
+# every problem when it was not (redacted), so every replica's page shows the last.
+config_reloads_table = Table(
+    "config_reloads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _required("replica", String(128)),
+    _required("at", UTCDateTime()),
+    _required("ok", Boolean),
+    _required("problems", JSON),
+)
 
-class ConfigReloadRow(Base):
-    """One SIGHUP reload of a daemon replica: when, whether the new config was taken, and
-    every problem when it was not (redacted), so every replica's page shows the last."""
-
-    __tablename__ = "config_reloads"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    replica: Mapped[str] = mapped_column(String(128))
-    at: Mapped[datetime]
-    ok: Mapped[bool]
-    problems: Mapped[list[str]] = mapped_column(JSON)
-
-
-class TriggerRow(Base):
-    """A source's triggers (a webhook, ``syncer trigger``, "sync now"), and the runs that
-    served them (``syncer.store.triggers``).
-
-    ``serial`` counts triggers; a run notes the serial it began at (``begun``), and a
-    finished run the serial it served (``done``), with how it ended. ``serial > begun``
-    means a trigger came after the newest run began: one more run is due. Keyed by
-    source name, like leases: a webhook may come before the source's first run.
-    """
-
-    __tablename__ = "triggers"
-
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    serial: Mapped[int]
-    at: Mapped[datetime]
-    what: Mapped[str] = mapped_column(Text)
+# A source's triggers (a webhook, syncer trigger, "sync now"), and the runs that served
+# them (syncer.store.triggers). serial counts triggers; a run notes the serial it began
+# at (begun), and a finished run the serial it served (done), with how it ended.
+# serial > begun means a trigger came after the newest run began: one more run is due.
+# Keyed by source name, like leases: a webhook may come before the source's first run.
+triggers_table = Table(
+    "triggers",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    _required("serial", Integer),
+    _required("at", UTCDateTime()),
+    _required("what", Text),
     # When the change itself happened, if the trigger said (a commit's time, a page
     # version's); else the trigger's own time stands for it.
-    changed_at: Mapped[datetime | None]
-    begun: Mapped[int] = mapped_column(server_default=text("0"))
+    _optional("changed_at", UTCDateTime()),
+    _required("begun", Integer, server_default=text("0")),
     # The change time of the newest trigger the running run began after.
-    begun_changed_at: Mapped[datetime | None]
-    done: Mapped[int] = mapped_column(server_default=text("0"))
-    done_at: Mapped[datetime | None]
-    done_status: Mapped[str | None] = mapped_column(String(16))
-    done_exit: Mapped[int | None]
+    _optional("begun_changed_at", UTCDateTime()),
+    _required("done", Integer, server_default=text("0")),
+    _optional("done_at", UTCDateTime()),
+    _optional("done_status", String(16)),
+    _optional("done_exit", Integer),
     # Seconds from the served change to its run's end, when that run wrote to Intercom.
-    freshness_s: Mapped[float | None]
+    _optional("freshness_s", Double),
+)
 
+# Which daemon replica may sync a source, and until when (syncer.daemon.leases). A
+# replica holds a source's row while it syncs it and renews expires_at as the run goes
+# on; a replica that dies stops renewing, so its sources free up when the lease
+# expires. Keyed by source name: a lease may be taken before the source's row.
+leases_table = Table(
+    "leases",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    _required("holder", String(128)),
+    _required("acquired_at", UTCDateTime()),
+    _required("expires_at", UTCDateTime()),
+)
 
-class LeaseRow(Base):
-    """Which daemon replica may sync a source, and until when (``syncer.daemon.leases``).
+# A page about to be created: written before the call, gone once its answer is kept. A
+# row left behind means a run stopped between asking Intercom and recording the answer:
+# the page may exist without the store knowing its id. The next run of the source looks
+# it up in Intercom before planning (syncer.remote).
+intents_table = Table(
+    "intents",
+    metadata,
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("external_id", Text, primary_key=True),
+    _required("key", Text),
+    _required("created_at", UTCDateTime()),
+)
 
-    A replica holds a source's row while it syncs it and renews ``expires_at`` as the
-    run goes on; a replica that dies stops renewing, so its sources free up when the
-    lease expires. Keyed by source name: a lease may be taken before the source's row.
-    """
-
-    __tablename__ = "leases"
-
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(128))
-    acquired_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-
-
-class IntentRow(Base):
-    """A page about to be created: written before the call, gone once its answer is kept.
-
-    A row left behind means a run stopped between asking Intercom and recording the
-    answer: the page may exist without the store knowing its id. The next run of the
-    source looks it up in Intercom before planning (``syncer.remote``).
-    """
-
-    __tablename__ = "intents"
-
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-    )
-    external_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    key: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-
-
-class WorkspaceRow(Base):
-    """One fact about the Intercom workspace the store mirrors (``foreign_pages``)."""
-
-    __tablename__ = "workspace"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-metadata = Base.metadata
+# One fact about the Intercom workspace the store mirrors (foreign_pages).
+workspace_table = Table(
+    "workspace",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    _required("value", Text),
+)

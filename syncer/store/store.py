@@ -27,6 +27,7 @@ from typing import Any, Self
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     bindparam,
     delete,
     func,
@@ -44,11 +45,11 @@ from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.runs import RunLog
 from syncer.store.schema import (
-    DocumentRow,
-    IntentRow,
-    RunRow,
-    SourceRow,
-    WorkspaceRow,
+    documents_table,
+    intents_table,
+    runs_table,
+    sources_table,
+    workspace_table,
 )
 from syncer.store.triggers import TriggerTable
 
@@ -169,15 +170,15 @@ class Store:
         """Every document remembered for ``source``, keyed by ``Record.key``."""
         query = (
             select(
-                DocumentRow.key,
-                DocumentRow.external_id,
-                DocumentRow.version,
-                DocumentRow.content_hash,
-                DocumentRow.page_id,
-                DocumentRow.title,
+                documents_table.c.key,
+                documents_table.c.external_id,
+                documents_table.c.version,
+                documents_table.c.content_hash,
+                documents_table.c.page_id,
+                documents_table.c.title,
             )
-            .join(SourceRow, SourceRow.id == DocumentRow.source_id)
-            .where(SourceRow.name == source)
+            .join(sources_table, sources_table.c.id == documents_table.c.source_id)
+            .where(sources_table.c.name == source)
         )
         with self._reading() as connection:
             if connection is None:
@@ -191,9 +192,9 @@ class Store:
     def intents(self, source: str) -> dict[str, str]:
         """Pages of ``source`` asked for but not recorded: external_id -> key."""
         query = (
-            select(IntentRow.external_id, IntentRow.key)
-            .join(SourceRow, SourceRow.id == IntentRow.source_id)
-            .where(SourceRow.name == source)
+            select(intents_table.c.external_id, intents_table.c.key)
+            .join(sources_table, sources_table.c.id == intents_table.c.source_id)
+            .where(sources_table.c.name == source)
         )
         with self._reading() as connection:
             if connection is None:
@@ -203,7 +204,9 @@ class Store:
     def pages_in_fin(self) -> int:
         """How many pages, over every source of the store, Intercom holds by its records."""
         query = (
-            select(func.count()).select_from(DocumentRow).where(DocumentRow.page_id.is_not(None))
+            select(func.count())
+            .select_from(documents_table)
+            .where(documents_table.c.page_id.is_not(None))
         )
         with self._reading() as connection:
             if connection is None:
@@ -216,15 +219,18 @@ class Store:
             if connection is None:
                 return None
             value: str | None = connection.execute(
-                select(WorkspaceRow.value).where(WorkspaceRow.key == key)
+                select(workspace_table.c.value).where(workspace_table.c.key == key)
             ).scalar_one_or_none()
             return value
 
     def source_state(self, name: str) -> SourceState | None:
         """What is kept about source ``name``; None if it was never ensured."""
         query = select(
-            SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
-        ).where(SourceRow.name == name)
+            sources_table.c.name,
+            sources_table.c.type,
+            sources_table.c.import_source_id,
+            sources_table.c.cursor,
+        ).where(sources_table.c.name == name)
         with self._reading() as connection:
             if connection is None:
                 return None
@@ -234,8 +240,11 @@ class Store:
     def sources(self) -> list[SourceState]:
         """Every source the store knows, configured or not any more, sorted by name."""
         query = select(
-            SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
-        ).order_by(SourceRow.name)
+            sources_table.c.name,
+            sources_table.c.type,
+            sources_table.c.import_source_id,
+            sources_table.c.cursor,
+        ).order_by(sources_table.c.name)
         with self._reading() as connection:
             if connection is None:
                 return []
@@ -251,19 +260,22 @@ class Store:
         changed it.
         """
         with self._writing() as connection:
-            upsert = self._insert(SourceRow).values(name=name, type=type)
+            upsert = self._insert(sources_table).values(name=name, type=type)
             connection.execute(
                 upsert.on_conflict_do_update(
-                    index_elements=[SourceRow.name],
+                    index_elements=[sources_table.c.name],
                     set_={"type": upsert.excluded.type},
                     # Only touch the row (and updated_at) when the type really changed.
-                    where=SourceRow.type != upsert.excluded.type,
+                    where=sources_table.c.type != upsert.excluded.type,
                 )
             )
             row = connection.execute(
                 select(
-                    SourceRow.name, SourceRow.type, SourceRow.import_source_id, SourceRow.cursor
-                ).where(SourceRow.name == name)
+                    sources_table.c.name,
+                    sources_table.c.type,
+                    sources_table.c.import_source_id,
+                    sources_table.c.cursor,
+                ).where(sources_table.c.name == name)
             ).one()
         return SourceState(*row)
 
@@ -278,13 +290,13 @@ class Store:
         """
         with self._writing() as connection:
             found = connection.execute(
-                select(SourceRow.cursor).where(SourceRow.name == name)
+                select(sources_table.c.cursor).where(sources_table.c.name == name)
             ).one_or_none()
             if found is None:
                 raise unknown_source(name)
             if found[0] != cursor:
                 connection.execute(
-                    update(SourceRow).where(SourceRow.name == name).values(cursor=cursor)
+                    update(sources_table).where(sources_table.c.name == name).values(cursor=cursor)
                 )
 
     def rename_source(self, old: str, new: str) -> None:
@@ -297,13 +309,13 @@ class Store:
         with self._writing() as connection:
             old_id = source_row_id(connection, old)
             target = connection.execute(
-                select(SourceRow.id).where(SourceRow.name == new)
+                select(sources_table.c.id).where(sources_table.c.name == new)
             ).scalar_one_or_none()
             if target is not None:
                 used = connection.execute(
                     select(func.count())
-                    .select_from(DocumentRow)
-                    .where(DocumentRow.source_id == target)
+                    .select_from(documents_table)
+                    .where(documents_table.c.source_id == target)
                 ).scalar_one()
                 if used:
                     raise StoreError(
@@ -311,24 +323,26 @@ class Store:
                         f"records for {new!r}",
                         source=new,
                     )
-                for table in (RunRow, IntentRow):
+                for table in (runs_table, intents_table):
                     connection.execute(
-                        update(table).where(table.source_id == target).values(source_id=old_id)
+                        update(table).where(table.c.source_id == target).values(source_id=old_id)
                     )
-                connection.execute(delete(SourceRow).where(SourceRow.id == target))
-            connection.execute(update(SourceRow).where(SourceRow.id == old_id).values(name=new))
+                connection.execute(delete(sources_table).where(sources_table.c.id == target))
+            connection.execute(
+                update(sources_table).where(sources_table.c.id == old_id).values(name=new)
+            )
 
     def delete_source(self, name: str) -> None:
         """Drop source ``name`` with its records, intents and runs (it left the config)."""
         with self._writing() as connection:
-            connection.execute(delete(SourceRow).where(SourceRow.name == name))
+            connection.execute(delete(sources_table).where(sources_table.c.name == name))
 
     def set_workspace_fact(self, key: str, value: str) -> None:
         with self._writing() as connection:
-            upsert = self._insert(WorkspaceRow).values(key=key, value=value)
+            upsert = self._insert(workspace_table).values(key=key, value=value)
             connection.execute(
                 upsert.on_conflict_do_update(
-                    index_elements=[WorkspaceRow.key], set_={"value": upsert.excluded.value}
+                    index_elements=[workspace_table.c.key], set_={"value": upsert.excluded.value}
                 )
             )
 
@@ -381,10 +395,10 @@ class Store:
         when = aware(at)
         with self._writing() as connection:
             source_id = source_row_id(connection, source)
-            upsert = self._insert(IntentRow)
+            upsert = self._insert(intents_table)
             connection.execute(
                 upsert.on_conflict_do_update(
-                    index_elements=[IntentRow.source_id, IntentRow.external_id],
+                    index_elements=[intents_table.c.source_id, intents_table.c.external_id],
                     set_=_excluded(upsert, "key", "created_at"),
                 ),
                 [
@@ -409,7 +423,7 @@ class Store:
         self, connection: Connection, source: str, external_ids: Sequence[str]
     ) -> None:
         source_id = source_row_id(connection, source)
-        _delete_in(connection, IntentRow, IntentRow.external_id, source_id, external_ids)
+        _delete_in(connection, intents_table, intents_table.c.external_id, source_id, external_ids)
 
     def record_versions(self, source: str, items: Sequence[Hashed], at: datetime) -> None:
         """Remember new listing versions of documents whose content did not change."""
@@ -421,10 +435,10 @@ class Store:
         with self._writing() as connection:
             source_id = source_row_id(connection, source)
             statement = (
-                update(DocumentRow)
+                update(documents_table)
                 .where(
-                    DocumentRow.source_id == source_id,
-                    DocumentRow.key == bindparam("b_key"),
+                    documents_table.c.source_id == source_id,
+                    documents_table.c.key == bindparam("b_key"),
                 )
                 .values(version=bindparam("b_version"), last_seen_at=aware(at))
             )
@@ -455,11 +469,11 @@ class Store:
     ) -> None:
         """Insert or overwrite document rows by key; every row names the same columns."""
         source_id = source_row_id(connection, source)
-        upsert = self._insert(DocumentRow)
+        upsert = self._insert(documents_table)
         columns = [column for column in rows[0] if column != "key"]
         connection.execute(
             upsert.on_conflict_do_update(
-                index_elements=[DocumentRow.source_id, DocumentRow.key],
+                index_elements=[documents_table.c.source_id, documents_table.c.key],
                 set_=_excluded(upsert, *columns),
             ),
             [{"source_id": source_id, **row} for row in rows],
@@ -471,7 +485,11 @@ class Store:
             return
         with self._writing() as connection:
             _delete_in(
-                connection, DocumentRow, DocumentRow.key, source_row_id(connection, source), keys
+                connection,
+                documents_table,
+                documents_table.c.key,
+                source_row_id(connection, source),
+                keys,
             )
 
     # -- liveness and staleness ----------------------------------------------------------
@@ -515,7 +533,7 @@ class Store:
     def _update_source(self, name: str, **values: str | None) -> None:
         with self._writing() as connection:
             result = connection.execute(
-                update(SourceRow).where(SourceRow.name == name).values(**values)
+                update(sources_table).where(sources_table.c.name == name).values(**values)
             )
             if result.rowcount != 1:
                 raise unknown_source(name)
@@ -523,7 +541,7 @@ class Store:
 
 def _delete_in(
     connection: Connection,
-    table: type[DocumentRow] | type[IntentRow],
+    table: Table,
     column: Any,
     source_id: int,
     values: Sequence[str],
@@ -531,7 +549,7 @@ def _delete_in(
     """Delete the source's rows whose ``column`` is one of ``values``, a chunk at a time."""
     for start in range(0, len(values), _FORGET_CHUNK):
         chunk = list(values[start : start + _FORGET_CHUNK])
-        connection.execute(delete(table).where(table.source_id == source_id, column.in_(chunk)))
+        connection.execute(delete(table).where(table.c.source_id == source_id, column.in_(chunk)))
 
 
 def _excluded(upsert: Any, *columns: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from syncer.store.database import Database, aware
-from syncer.store.schema import TriggerRow
+from syncer.store.schema import triggers_table
 
 WHAT_CHARS = 300  # a commit message's first line can be long; the page shows one line
 
@@ -70,11 +70,11 @@ class TriggerTable:
             "changed_at": aware(changed_at) if changed_at is not None else None,
         }
         with self._db.writing() as connection:
-            upsert = self._db.insert(TriggerRow).values(source=source, serial=1, **values)
+            upsert = self._db.insert(triggers_table).values(source=source, serial=1, **values)
             upsert = upsert.on_conflict_do_update(
-                index_elements=[TriggerRow.source],
-                set_={"serial": TriggerRow.serial + 1, **values},
-            ).returning(TriggerRow.serial)
+                index_elements=[triggers_table.c.source],
+                set_={"serial": triggers_table.c.serial + 1, **values},
+            ).returning(triggers_table.c.serial)
             # RETURNING, not a second SELECT: two triggers at once each get their own.
             return int(connection.execute(upsert).scalar_one())
 
@@ -82,8 +82,13 @@ class TriggerTable:
         """A run of ``source`` begins: it serves every trigger counted so far."""
         with self._db.writing() as connection:
             row = connection.execute(
-                select(TriggerRow.serial, TriggerRow.begun, TriggerRow.at, TriggerRow.changed_at)
-                .where(TriggerRow.source == source)
+                select(
+                    triggers_table.c.serial,
+                    triggers_table.c.begun,
+                    triggers_table.c.at,
+                    triggers_table.c.changed_at,
+                )
+                .where(triggers_table.c.source == source)
                 .with_for_update()
             ).one_or_none()
             if row is None:
@@ -91,8 +96,8 @@ class TriggerTable:
             serial, begun, at, changed_at = row
             if serial > begun:
                 connection.execute(
-                    update(TriggerRow)
-                    .where(TriggerRow.source == source)
+                    update(triggers_table)
+                    .where(triggers_table.c.source == source)
                     .values(begun=serial, begun_changed_at=changed_at or at)
                 )
             return Begun(serial, begun)
@@ -102,8 +107,8 @@ class TriggerTable:
         triggers are due again."""
         with self._db.writing() as connection:
             connection.execute(
-                update(TriggerRow)
-                .where(TriggerRow.source == source, TriggerRow.begun == begun.serial)
+                update(triggers_table)
+                .where(triggers_table.c.source == source, triggers_table.c.begun == begun.serial)
                 .values(begun=begun.previous)
             )
 
@@ -129,25 +134,25 @@ class TriggerTable:
         when = aware(at)
         with self._db.writing() as connection:
             row = connection.execute(
-                select(TriggerRow.done, TriggerRow.begun_changed_at)
-                .where(TriggerRow.source == source)
+                select(triggers_table.c.done, triggers_table.c.begun_changed_at)
+                .where(triggers_table.c.source == source)
                 .with_for_update()
             ).one_or_none()
             if wrote and changed_at is not None and (row is None or begun.serial == 0):
                 untriggered = max(0.0, (when - aware(changed_at)).total_seconds())
                 if row is None:
                     connection.execute(
-                        self._db.insert(TriggerRow)
+                        self._db.insert(triggers_table)
                         .values(source=source, serial=0, at=when, what="", freshness_s=untriggered)
                         .on_conflict_do_update(
-                            index_elements=[TriggerRow.source],
+                            index_elements=[triggers_table.c.source],
                             set_={"freshness_s": untriggered},
                         )
                     )
                 else:
                     connection.execute(
-                        update(TriggerRow)
-                        .where(TriggerRow.source == source)
+                        update(triggers_table)
+                        .where(triggers_table.c.source == source)
                         .values(freshness_s=untriggered)
                     )
                 return untriggered
@@ -170,7 +175,7 @@ class TriggerTable:
             if fresh is not None:
                 values["freshness_s"] = fresh
             connection.execute(
-                update(TriggerRow).where(TriggerRow.source == source).values(**values)
+                update(triggers_table).where(triggers_table.c.source == source).values(**values)
             )
             return fresh
 
@@ -180,17 +185,17 @@ class TriggerTable:
     def all(self) -> dict[str, Trigger]:
         """Every source's row, by source name."""
         query = select(
-            TriggerRow.source,
-            TriggerRow.serial,
-            TriggerRow.at,
-            TriggerRow.what,
-            TriggerRow.changed_at,
-            TriggerRow.begun,
-            TriggerRow.done,
-            TriggerRow.done_at,
-            TriggerRow.done_status,
-            TriggerRow.done_exit,
-            TriggerRow.freshness_s,
+            triggers_table.c.source,
+            triggers_table.c.serial,
+            triggers_table.c.at,
+            triggers_table.c.what,
+            triggers_table.c.changed_at,
+            triggers_table.c.begun,
+            triggers_table.c.done,
+            triggers_table.c.done_at,
+            triggers_table.c.done_status,
+            triggers_table.c.done_exit,
+            triggers_table.c.freshness_s,
         )
         with self._db.reading() as connection:
             if connection is None:
