@@ -1,11 +1,13 @@
 """The task engine (``syncer.engine``): sources' syncs as procrastinate jobs on Postgres.
 
-Schedulers defer a due source once however many of them fire in one slot; a real
-``syncer worker`` process runs the job and the pages reach the fake Intercom; two
-workers never run one source at once (the job lock); a worker SIGKILLed mid-run has its
-job retried by another, and Intercom ends up with each document exactly once; ``syncer
-worker`` refuses a SQLite store. The pure parts (slots, retries, the schema check, the
-config rule) are checked without a database.
+Schedulers defer a due source once however many of them fire in one slot; a daemon
+defers and a real ``syncer worker`` process runs the job, the pages reach the fake
+Intercom, and ``syncer trigger --wait`` is served by the worker's run; two workers never
+run one source at once (the job lock); a worker SIGKILLed mid-run has its job retried by
+another, and Intercom ends up with each document exactly once; a worker stopped mid-run
+hands its job to the next; ``syncer worker`` refuses a SQLite store and a store whose
+schema is behind. The pure parts (slots, retries, the schema check, the config rule,
+the connection string without the password) are checked without a database.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from tests.fakes.intercom import FakeIntercom
 from tests.test_daemon import REPO, DaemonProcess, make_docs, runs_of, wait_for, write_config
 
 STALLED_S = 3.0
+ADMIN = "an-admin-token-of-24-chars"
 ENGINE = f"  engine: procrastinate\n  stalled_worker_seconds: {STALLED_S}\n"
 
 
@@ -191,9 +194,39 @@ def test_a_worker_refuses_a_sqlite_store(tmp_path: Path, fake: FakeIntercom) -> 
     assert not (tmp_path / "s.db").exists()
 
 
+def test_the_engines_connection_string_holds_no_password() -> None:
+    url = "postgresql+psycopg://syncer:s3cret-pass@db.example.com:6432/syncer?sslmode=require"
+    arguments = engine_app.connector_arguments(url, application_name="worker x")
+    assert "s3cret-pass" not in arguments["conninfo"]
+    assert "sslmode=require" in arguments["conninfo"]
+    assert "port=6432" in arguments["conninfo"]
+    assert arguments["kwargs"] == {"password": "s3cret-pass"}
+
+
 # ---- against the real Postgres ----------------------------------------------------------
 
 postgres = pytest.mark.postgres
+
+
+@postgres
+def test_a_worker_refuses_a_store_whose_schema_is_behind(
+    tmp_path: Path, postgres_url: str, fake: FakeIntercom
+) -> None:
+    migrate.upgrade(postgres_url, "0005")  # before the engine's schema
+    config = tmp_path / "syncer.yaml"
+    write_config(config, fake=fake, store=postgres_url, sources=[], daemon=ENGINE)
+    done = subprocess.run(
+        [sys.executable, "-m", "syncer", "worker", "-c", str(config)],
+        cwd=REPO,
+        env={**os.environ, "TEST_INTERCOM_TOKEN": TOKEN},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "behind" in done.stderr
+    assert "syncer db upgrade" in done.stderr
 
 
 @postgres
@@ -245,7 +278,7 @@ def test_a_daemon_defers_and_a_worker_runs_the_source_into_intercom(
         sources=sources,
         schedule="every 1h",
         run_on_start=True,
-        daemon=ENGINE,
+        daemon=ENGINE + f"  admin_token: {ADMIN}\n",
     )
     daemon = DaemonProcess(config, tmp_path / "daemon.log")  # --migrate: the engine's too
     try:
@@ -258,6 +291,21 @@ def test_a_daemon_defers_and_a_worker_runs_the_source_into_intercom(
         assert (run.status, run.counts.created) == ("succeeded", 5)
         assert not daemon.events("run_finished")  # the daemon ran nothing itself
         assert worker.events("job_finished")[0]["status"] == "succeeded"
+
+        # `syncer trigger --wait`: the daemon defers, the worker's run serves it.
+        (tmp_path / "docs" / "doc-000.md").write_text("# doc 0\n\nEdited.\n")
+        url = f"http://127.0.0.1:{daemon.port}"
+        waited = subprocess.run(
+            [sys.executable, "-m", "syncer", "trigger", "docs", "--wait", "--url", url],
+            cwd=REPO,
+            env={**os.environ, "SYNCER_ADMIN_TOKEN": ADMIN},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert waited.returncode == 0, waited.stderr
+        assert [r.counts.updated for r in runs_of(postgres_url, "docs")] == [0, 1]
         worker.proc.send_signal(signal.SIGTERM)
         assert worker.proc.wait(15) == 0
         assert worker.events("worker_stopped")

@@ -19,7 +19,8 @@ SIGTERM or SIGINT: no more jobs are fetched; the runs under way stop between doc
 (those in flight finish and are recorded, the run is ``interrupted``) and their jobs are
 handed back, to run at once on another worker; the worker exits 0 once they are, or
 after ``daemon.shutdown_grace_seconds`` (their jobs are then retried as a dead worker's).
-A second signal exits at once. A config change needs a restart.
+A second signal exits at once. A config change needs a restart (SIGHUP is logged and
+ignored).
 """
 
 from __future__ import annotations
@@ -134,6 +135,12 @@ async def _work(
 
     for handled in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(handled, on_signal, handled)
+    # SIGHUP reloads a daemon; a worker keeps the config it started with (rather than
+    # dying mid-run, its default).
+    loop.add_signal_handler(
+        signal.SIGHUP,
+        lambda: log.warning("config_reload_unsupported", detail="restart the worker to reload"),
+    )
     async with application.open_async():
         worker = asyncio.create_task(
             application.run_worker_async(
