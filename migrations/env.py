@@ -4,7 +4,7 @@
 and the migration runs inside that connection's transaction. Developers running the
 ``alembic`` command instead get a URL from ``-x url=...``, else ``$SYNCER_STORE_URL``, else
 ``sqlalchemy.url`` in ``alembic.ini``. Autogenerate compares against
-``syncer.store.schema.metadata``.
+``syncer.store.schema.metadata`` (the task engine's tables left out: ``schema.ours``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, DateTime
 
 from syncer.store import engine as engines
-from syncer.store.schema import UTCDateTime, metadata
+from syncer.store.schema import UTCDateTime, metadata, ours
 
 
 def _url() -> str:
@@ -50,6 +50,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
         compare_type=True,
+        include_name=ours,  # the task engine's tables are procrastinate's (revision 0006)
     )
     with context.begin_transaction():
         context.run_migrations()

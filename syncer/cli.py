@@ -257,6 +257,25 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     )
 
     sub = command(
+        "worker",
+        _worker,
+        "Run sources' sync jobs that daemons defer (daemon.engine: procrastinate; Postgres).",
+        description="Run the sync jobs that daemons with daemon.engine: procrastinate defer "
+        "to the store's PostgreSQL, until SIGTERM or SIGINT (the runs under way stop "
+        "between documents and their jobs go to another worker). Start any number, on "
+        "any machines, with the daemon's config; a worker that dies has its job retried "
+        "by another. With a SQLite store, syncer daemon runs everything in one process.",
+    )
+    config_option(sub)
+    sub.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sources this worker syncs at once (default 1)",
+    )
+
+    sub = command(
         "trigger",
         _trigger,
         "Ask a running daemon to sync one source now (for CI, after a merge).",
@@ -791,6 +810,17 @@ def _daemon(args: argparse.Namespace) -> int:
     return serve(
         args.config or loader.default_config_path(),
         migrate_store=args.migrate,
+        on_settings=args.on_settings,
+    )
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from syncer.config import loader
+    from syncer.engine import worker
+
+    return worker.serve(
+        args.config or loader.default_config_path(),
+        concurrency=args.concurrency,
         on_settings=args.on_settings,
     )
 

@@ -114,3 +114,16 @@ def test_the_compose_example_runs_the_daemon_on_postgres() -> None:
     assert "healthcheck" in services["postgres"]
     grace = DaemonSettings().shutdown_grace_seconds
     assert int(syncer["stop_grace_period"].rstrip("s")) > grace
+
+
+def test_the_compose_examples_workers_share_the_daemons_config_and_store() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    worker, daemon = services["worker"], services["syncer"]
+    assert worker["command"][0] == "worker"
+    assert worker["profiles"] == ["workers"]  # only with daemon.engine: procrastinate
+    assert worker["volumes"] == daemon["volumes"]
+    assert worker["environment"] == daemon["environment"]
+    assert worker["depends_on"]["syncer"]["condition"] == "service_healthy"  # migrated
+    assert worker["healthcheck"] == {"disable": True}  # it serves no /healthz
+    grace = DaemonSettings().shutdown_grace_seconds
+    assert int(worker["stop_grace_period"].rstrip("s")) > grace

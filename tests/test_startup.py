@@ -1,8 +1,9 @@
 """Each command imports only what it uses: start-up time is most of a short command.
 
 Every check runs the real command line in a fresh interpreter and reads ``sys.modules``
-afterwards. ``syncer --help`` imports no database, HTTP, validation or terminal library;
-``validate`` opens no database and calls no one; a sync that finds nothing to do
+afterwards. ``syncer --help`` imports no database, HTTP, validation or terminal library
+(nor procrastinate, the task engine); ``validate`` opens no database and calls no one,
+even for a config whose daemon defers to the engine; a sync that finds nothing to do
 migrates nothing (no Alembic), draws nothing (no rich, stderr is not a terminal) and
 loads none of the generated Intercom API.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from tests.conftest import Workspace
 
 # What no command but the ones that need them may import, by top-level package.
-DATABASE = {"sqlalchemy", "alembic", "psycopg"}
+DATABASE = {"sqlalchemy", "alembic", "psycopg", "procrastinate"}
 HTTP = {"httpx", "httpcore", "anyio"}
 TERMINAL = {"rich", "pygments"}
 # The Intercom API generated from the spec: models, request models, every operation.
@@ -74,6 +75,7 @@ def test_validate_opens_no_database_and_calls_no_one(tmp_path: Path) -> None:
     config.write_text(
         "intercom:\n  token: t\n"
         "store:\n  url: postgresql+psycopg://syncer@db.example.com:5432/syncer\n"
+        "daemon:\n  engine: procrastinate\n"
         "sources:\n  - name: docs\n    type: filesystem\n    path: docs\n"
         "    url: https://docs.example.com/\n"
     )

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from syncer import registry
+from syncer.config import database_url
 from syncer.config.alerts import AlertSettings
 from syncer.config.settings import (
     DaemonSettings,
@@ -174,6 +175,8 @@ class _Reader:
         sources = self.read_sources(data.get("sources"), data.get("defaults"))
         if sections["alerts"] is not None:
             self.alert_sources(sections["alerts"], {s.name for s in sources})
+        if sections["daemon"] is not None and sections["store"] is not None:
+            self.engine_store(sections["daemon"], sections["store"])
         if self.problems or any(s is None for s in sections.values()):
             return None
         settings = Settings(**sections, sources=tuple(sources))
@@ -388,6 +391,19 @@ class _Reader:
                     self.problem(
                         ("alerts", "webhooks", i, "sources", j), f"no source named {name!r}{hint}"
                     )
+
+    def engine_store(self, daemon: DaemonSettings, store: StoreSettings) -> None:
+        """The procrastinate engine keeps its jobs in the store's Postgres."""
+        if (
+            daemon.engine == "procrastinate"
+            and database_url.parse(store.url).backend != "postgresql"
+        ):
+            self.problem(
+                ("daemon", "engine"),
+                "procrastinate keeps its jobs in the store's database and needs PostgreSQL; "
+                "store.url is SQLite, where the daemon runs everything in one process "
+                "(engine: in_process)",
+            )
 
     def connector_model(self, item: dict[str, Any], loc: Loc) -> type[SourceSettings] | None:
         kind = item.get("type")

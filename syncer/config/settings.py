@@ -165,6 +165,18 @@ class DaemonSettings(StrictModel):
         ge=0.0,
         description="SIGTERM: how long runs in progress may take to finish their documents",
     )
+    engine: Literal["in_process", "procrastinate"] = Field(
+        default="in_process",
+        description="in_process: the daemon runs every sync itself (SQLite or Postgres). "
+        "procrastinate (Postgres only): the daemon defers each due source as a job and "
+        "`syncer worker` processes, on any number of machines, run them",
+    )
+    stalled_worker_seconds: float = Field(
+        default=30.0,
+        ge=3.0,
+        description="engine procrastinate: a worker silent this long is dead, and its job "
+        "is retried by another worker (each worker beats every third of it)",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Turns on the status page's 'sync now' buttons: whoever types this "

@@ -23,6 +23,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -235,11 +236,7 @@ class SourceRuns:
         return again
 
     def _finish_crashed(self, name: str, begun: Begun) -> None:
-        # So that `syncer trigger --wait` learns the run ended (exit 1), not waits on.
-        with contextlib.suppress(StoreError):
-            self.store.triggers.finish(
-                name, begun, at=self._clock(), status="crashed", exit_code=1, wrote=False
-            )
+        finish_crashed(self.store, name, begun, at=self._clock())
 
     def _pending(self, name: str) -> bool:
         try:
@@ -251,35 +248,13 @@ class SourceRuns:
     def _served(
         self, name: str, begun: Begun, report: SourceReport, since: datetime | None
     ) -> float | None:
-        """Record what the run served; 0 when a trigger came after it began.
-
-        Freshness is measured from each written page's change in the source
-        (``SourceReport.changes``), but for changes older than the start of the last run
-        that succeeded before this one: that run delivered them, so a page written again
-        now was written for syncer's reasons (a new converter, a page edited in
-        Intercom), not the source's.
-        """
-        counts, now = report.counts, self._clock()
-        # Whole seconds: a git commit time has no fraction.
-        changes = [c for c in report.changes if since is None or c >= since.replace(microsecond=0)]
-        fresh = self.store.triggers.finish(
-            name,
-            begun,
-            at=now,
-            status=report.status,
-            exit_code=report.exit_code,
-            wrote=bool(counts.created or counts.updated or counts.deleted),
-            changed_at=max(changes, default=None),
-        )
-        if changes:  # each page written, from its own change (the source's time)
-            for changed in changes:
-                self.metrics.freshness.labels(name).observe(
-                    max(0.0, (now - changed).total_seconds())
-                )
-        elif fresh is not None:  # no change times: from the trigger it served
-            self.metrics.freshness.labels(name).observe(fresh)
-        if fresh is not None:
-            self._log.info("source_freshness", source=name, seconds=round(fresh, 3))
+        """Record what the run served (``record_served``); 0 when a trigger came after
+        it began."""
+        served = record_served(self.store, name, begun, report, since, now=self._clock())
+        for seconds in served.freshness:
+            self.metrics.freshness.labels(name).observe(seconds)
+        if served.fresh is not None:
+            self._log.info("source_freshness", source=name, seconds=round(served.fresh, 3))
         return 0.0 if self._pending(name) else None
 
     def _shift(self, source: SourceSettings) -> None:
@@ -298,3 +273,58 @@ class SourceRuns:
         last = self.store.runs.last_successes().get(source.name)
         recent = period(source.schedule) * RECENT_FRACTION
         return last is not None and self._clock() - last < recent
+
+
+# -- what any run of a source records, in the daemon or in a worker (``syncer.engine``) --
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a finished run served: ``freshness``, one observation (seconds) per page
+    written, from its change; ``fresh``, from the served trigger's change to the run's
+    end (None when it wrote nothing or no trigger came)."""
+
+    freshness: tuple[float, ...]
+    fresh: float | None
+
+
+def record_served(
+    store: Store,
+    name: str,
+    begun: Begun,
+    report: SourceReport,
+    since: datetime | None,
+    *,
+    now: datetime,
+) -> Served:
+    """Record in the store the trigger serial a finished run served, and how it ended.
+
+    Freshness is measured from each written page's change in the source
+    (``SourceReport.changes``), but for changes older than ``since``, the start of the
+    last run that succeeded before this one: that run delivered them, so a page written
+    again now was written for syncer's reasons (a new converter, a page edited in
+    Intercom), not the source's. A run that dates no change is measured from the
+    trigger it served.
+    """
+    counts = report.counts
+    # Whole seconds: a git commit time has no fraction.
+    changes = [c for c in report.changes if since is None or c >= since.replace(microsecond=0)]
+    fresh = store.triggers.finish(
+        name,
+        begun,
+        at=now,
+        status=report.status,
+        exit_code=report.exit_code,
+        wrote=bool(counts.created or counts.updated or counts.deleted),
+        changed_at=max(changes, default=None),
+    )
+    if changes:  # each page written, from its own change (the source's time)
+        return Served(tuple(max(0.0, (now - c).total_seconds()) for c in changes), fresh)
+    return Served(() if fresh is None else (fresh,), fresh)
+
+
+def finish_crashed(store: Store, name: str, begun: Begun, *, at: datetime) -> None:
+    """Record that a run which raised ended: ``syncer trigger --wait`` learns it (exit 1)
+    rather than waiting on."""
+    with contextlib.suppress(StoreError):
+        store.triggers.finish(name, begun, at=at, status="crashed", exit_code=1, wrote=False)

@@ -16,6 +16,11 @@ the store remembers the reload, so every replica's page shows a failed one. Shut
 stops scheduling, sets every run's stop event (documents in flight finish and are
 recorded, the run is ``interrupted``), waits up to ``daemon.shutdown_grace_seconds``,
 releases the leases and exits 0.
+
+With ``daemon.engine: procrastinate`` (Postgres) the daemon schedules but does not run:
+each source's job, and each trigger, defers a job (``syncer.engine.deferring``) that a
+``syncer worker`` runs, so the leases are not used; the status page, webhooks,
+housekeeping and alerts on staleness stay here.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import prometheus_client
 import structlog
@@ -53,6 +59,9 @@ from syncer.intercom.client import IntercomClient
 from syncer.redact import Redactor
 from syncer.store import Store, migrate
 from syncer.store import engine as engines
+
+if TYPE_CHECKING:
+    from syncer.engine.deferring import Deferrer
 
 Clock = Callable[[], datetime]
 SIGNAL_POLL_S = 0.2
@@ -113,6 +122,20 @@ class Daemon:
             on_lost=lambda source: self.metrics.leases_lost.labels(source).inc(),
         )
         starting: set[str] = set()
+        # procrastinate: the sources' jobs are deferred for workers, not run here.
+        self.engine: Deferrer | None = None
+        if settings.daemon.engine == "procrastinate":
+            from syncer.engine.deferring import Deferrer
+
+            self.engine = Deferrer(
+                settings.store.url,
+                holder=self.holder,
+                source=lambda name: next(
+                    (s for s in self.settings.sources if s.name == name), None
+                ),
+                starting=starting,
+                clock=clock,
+            )
         self.runs = SourceRuns(
             store,
             self.clients,
@@ -149,7 +172,7 @@ class Daemon:
             log=self.log,
         )
         self.schedules = Schedules(
-            self.runs,
+            self.runs if self.engine is None else self.engine.due,
             self.housekeeping,
             clock=clock,
             on_skip=self._skipped,
@@ -192,13 +215,17 @@ class Daemon:
             port=self.endpoint.port,
             paths=self.endpoint.router.paths,
         )
-        self.leases.start()
+        if self.engine is None:
+            self.leases.start()
+        else:
+            self.engine.start()
         self.schedules.start(self.settings)
         self.metrics.ready.set(1)
         self.log.info(
             "daemon_started",
             sources=[s.name for s in self.settings.sources],
             store=engines.safe_url(self.settings.store.url),
+            engine=self.settings.daemon.engine,
             pid=os.getpid(),
         )
 
@@ -228,6 +255,8 @@ class Daemon:
                 self.log.warning("shutdown_cleanup_failed", source=name, error=str(exc))
         if left:
             self.log.warning("shutdown_grace_expired", sources=left, grace_s=grace)
+        if self.engine is not None:
+            self.engine.close()
         self.endpoint.close()
         self.alerting.close()
         return not left
@@ -263,6 +292,7 @@ class Daemon:
                 ("store.url", current.settings.store.url, new.store.url),
                 ("daemon.host", current.settings.daemon.host, new.daemon.host),
                 ("daemon.port", current.settings.daemon.port, new.daemon.port),
+                ("daemon.engine", current.settings.daemon.engine, new.daemon.engine),
                 (
                     "daemon.lease_seconds",
                     current.settings.daemon.lease_seconds,
@@ -300,7 +330,7 @@ class Daemon:
         except StoreError as exc:
             self.log.error("trigger_unrecorded", source=name, kind=kind, error=str(exc))
             return Triggered("unrecorded")
-        outcome = self.runs.trigger(name)
+        outcome = self.runs.trigger(name) if self.engine is None else self.engine.trigger(name)
         self.metrics.triggers.labels(name, kind, outcome).inc()
         self.log.info("source_triggered", source=name, what=what, outcome=outcome, serial=serial)
         return Triggered(outcome, serial)
@@ -341,6 +371,10 @@ def serve(
     settings = loader.load(config_path, check_environment=False)
     on_settings(settings)
     url = settings.store.url
+    if settings.daemon.engine == "procrastinate":
+        from syncer.engine import schema
+
+        schema.check()  # the loader refused a SQLite store already
     if engines.parse_url(url).get_backend_name() == "sqlite":
         log.warning(
             "sqlite_single_replica",

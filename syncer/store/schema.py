@@ -11,6 +11,10 @@ produces the same names on SQLite and Postgres and finds no spurious differences
 
 Bodies are never stored: a document row holds just enough to decide whether to fetch
 (``version``) and whether to send (``content_hash``), plus Intercom's page id to delete it.
+
+On Postgres the task engine's tables live beside these (revision 0006 applies
+procrastinate's schema): they are procrastinate's to shape, not ``metadata`` 's, so
+``ours`` keeps them out of autogenerate's comparison.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# The task engine's tables (``syncer.engine``): procrastinate's own schema, not ours.
+ENGINE_TABLE_PREFIX = "procrastinate_"
+
+
+def ours(name: str | None, type_: str, _parent_names: object = None) -> bool:
+    """Alembic's ``include_name``: whether autogenerate compares this table with ``metadata``."""
+    return not (type_ == "table" and (name or "").startswith(ENGINE_TABLE_PREFIX))
+
 
 # Postgres index and constraint names share one namespace per schema, hence the table
 # name in every template.

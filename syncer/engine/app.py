@@ -1,0 +1,90 @@
+"""The procrastinate App on the store's Postgres, and its one task, ``sync_source``.
+
+``build`` makes the App from the store URL: procrastinate's ``PsycopgConnector`` with the
+URL's parts as a libpq connection string and the password beside it, as a connection
+keyword, so the password is in no string procrastinate or psycopg could log or put in an
+error (and in no child's environment: nothing is exported). Each job of the task is
+deferred with ``lock`` and ``queueing_lock`` set to the source's key (``key``): one job
+of a source runs at a time, on any worker, and one waits at most. ``Retries`` asks
+``syncer.engine.jobs.retry_in`` what each exception means.
+
+Importing this module imports procrastinate: only the worker and a deferring daemon do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate.jobs import Job
+
+from syncer.engine import jobs
+from syncer.errors import UsageError
+from syncer.store import engine as engines
+
+TASK = "syncer.sync_source"
+QUEUE = "sources"
+# The key under which a worker's ``SourceJobs`` reach the task (``additional_context``).
+JOBS = "syncer_jobs"
+
+
+def key(source: str) -> str:
+    """The lock and queueing lock of ``source`` 's jobs (named, so later kinds of job
+    get keys of their own)."""
+    return f"source:{source}"
+
+
+def connector_arguments(url: str, *, application_name: str) -> dict[str, Any]:
+    """``PsycopgConnector`` 's pool arguments for the store at ``url``: the connection
+    string without the password, the password as a keyword of its own."""
+    from psycopg.conninfo import make_conninfo
+
+    parsed = engines.parse_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise UsageError("the task engine keeps its jobs in PostgreSQL; the store is not")
+    query = {
+        name: value if isinstance(value, str) else value[-1] for name, value in parsed.query.items()
+    }
+    query.setdefault("connect_timeout", str(engines.CONNECT_TIMEOUT_S))
+    conninfo = make_conninfo(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        dbname=parsed.database,
+        # Postgres truncates application_name to 63 bytes.
+        application_name=application_name[:63],
+        **query,
+    )
+    keywords = {"password": parsed.password} if parsed.password else {}
+    return {"conninfo": conninfo, "kwargs": keywords}
+
+
+class Retries(BaseRetryStrategy):
+    """When a failed job runs again: ``syncer.engine.jobs.retry_in`` decides."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        seconds = jobs.retry_in(exception, job.attempts)
+        if seconds is None:
+            return None
+        return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=seconds))
+
+
+def sync_source(context: JobContext, source: str, timestamp: int | None = None) -> None:
+    """The task: sync ``source`` with the worker's config (``timestamp``: the schedule
+    slot it was deferred for, None for a trigger; procrastinate keeps it once per slot)."""
+    source_jobs = context.additional_context[JOBS]
+    assert isinstance(source_jobs, jobs.SourceJobs)
+    source_jobs.run(source, job_id=context.job.id)
+
+
+def build(url: str, *, application_name: str, max_connections: int = 4) -> App:
+    """The App on the store at ``url`` (not opened), with the ``sync_source`` task."""
+    connector = PsycopgConnector(
+        **connector_arguments(url, application_name=application_name),
+        min_size=1,
+        max_size=max_connections,
+    )
+    app = App(connector=connector)
+    app.task(name=TASK, queue=QUEUE, pass_context=True, retry=Retries())(sync_source)
+    return app

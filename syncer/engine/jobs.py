@@ -1,0 +1,137 @@
+"""What one ``sync_source`` job does in a worker: the whole-source sync the daemon runs.
+
+``SourceJobs.run`` is the body of the task (``syncer.engine.app``): the source's run of
+``syncer.run.sync_source`` with the config, store and Intercom client the worker loaded,
+between the store's trigger bookkeeping (``syncer.daemon.runs.record_served``), so
+``syncer trigger --wait`` and freshness work as with the in-process daemon. The run
+still holds its source's lock (``syncer.store.locks``) as every run does: the engine's
+job lock keeps jobs apart, the source lock keeps them apart from a one-shot ``syncer
+sync`` too. No lease: the job lock does that work here.
+
+How a job ends is told to procrastinate by exceptions, each with its retry
+(``retry_in``): ``HandedBackError`` (the worker is stopping; the run stopped between
+documents, recorded ``interrupted``: another worker picks it up at once),
+``SourceBusyError`` (a one-shot run holds the source while triggers wait: again in a few
+seconds), a ``StoreError`` (the store is unreachable: a few tries, backing off).
+Anything else is a bug: the job fails, the next scheduled one runs the source again. A
+worker that dies mid-run raises nothing: the others find its job by its silence
+(``syncer.engine.worker``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from syncer.config.settings import Settings
+from syncer.daemon.runs import LOCKED_RETRY_S, finish_crashed, record_served
+from syncer.errors import StoreError
+from syncer.intercom.client import IntercomClient
+from syncer.intercom.publisher import IntercomPublisher
+from syncer.run import NoProgress, Options, sync_source
+from syncer.store import Store
+
+# A job whose store is unreachable is tried this many times in all, waiting 5, 10, 20 s.
+STORE_ATTEMPTS = 4
+STORE_WAIT_S = 5.0
+
+
+class HandedBackError(Exception):
+    """The worker is stopping and the run stopped between documents: run it elsewhere."""
+
+
+class SourceBusyError(Exception):
+    """Another run (a one-shot ``syncer sync``) holds the source and triggers wait."""
+
+
+def retry_in(exception: BaseException, attempts: int) -> float | None:
+    """Seconds until a job that raised ``exception`` runs again (``attempts`` made before
+    this one); None: it is not retried."""
+    if isinstance(exception, HandedBackError):
+        return 0.0
+    if isinstance(exception, SourceBusyError):
+        return LOCKED_RETRY_S
+    if isinstance(exception, StoreError) and attempts + 1 < STORE_ATTEMPTS:
+        return STORE_WAIT_S * 2.0**attempts
+    return None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SourceJobs:
+    """Runs sources for one worker process: its config, store, client and stop event."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        client: IntercomClient,
+        *,
+        holder: str,
+        stop: threading.Event,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.holder = holder
+        self.stop = stop
+        self._clock = clock
+        self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
+
+    def run(self, name: str, *, job_id: int | None = None) -> None:
+        """Sync source ``name`` once; raise to have the job retried (see the module)."""
+        log = self._log.bind(source=name, job_id=job_id)
+        source = next((s for s in self.settings.sources if s.name == name), None)
+        if source is None:
+            # Retrying would not help: this worker's config lacks the source.
+            log.error("job_source_unknown", detail="not in this worker's config")
+            return
+        if self.stop.is_set():
+            raise HandedBackError(name)
+        begun = self.store.triggers.begin(name)
+        since = self.store.runs.last_success_starts().get(name)
+        log.info("job_started")
+        try:
+            report = sync_source(
+                source,
+                self.store,
+                IntercomPublisher(self.client, concurrency=self.settings.intercom.concurrency),
+                Options(),
+                cache_dir=self.settings.cache_dir / name,
+                clock=self._clock,
+                progress=NoProgress(),
+                stop=self.stop,
+                holder=self.holder,
+                siblings=[s.name for s in self.settings.sources if s.name != name],
+            )
+        except Exception as exc:  # a bug: this job fails; the next one runs the source
+            log.exception("job_crashed", error=str(exc))
+            finish_crashed(self.store, name, begun, at=self._clock())
+            raise
+        if report.status == "skipped":  # the source's lock: a one-shot run holds it
+            log.info("run_skipped", reason="locked")
+            if begun.serial > begun.previous:  # its triggers are still to be served
+                self.store.triggers.rewind(name, begun)
+                raise SourceBusyError(name)
+            return
+        served = record_served(self.store, name, begun, report, since, now=self._clock())
+        counts = report.counts
+        log.info(
+            "job_finished",
+            status=report.status,
+            created=counts.created,
+            updated=counts.updated,
+            deleted=counts.deleted,
+            failed=counts.failed,
+            duration_s=round(report.duration, 3),
+            **({"freshness_s": round(served.fresh, 3)} if served.fresh is not None else {}),
+        )
+        if report.status == "interrupted" and self.stop.is_set():
+            log.info("job_handed_back", detail="the worker is stopping; another runs the rest")
+            raise HandedBackError(name)
