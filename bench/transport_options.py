@@ -178,6 +178,36 @@ def httpx_over_urllib3(url: str, source: str, calls: int, in_flight: int) -> Non
         threaded(send, calls, in_flight)
 
 
+def syncer_publisher(url: str, source: str, calls: int, in_flight: int) -> None:
+    """What a sync does per upload: syncer's publisher, client, pacing and wire."""
+    from pydantic import SecretStr
+
+    from syncer.config.settings import IntercomSettings
+    from syncer.intercom.client import IntercomClient
+    from syncer.intercom.publisher import IntercomPublisher
+    from syncer.model import Page
+
+    settings = IntercomSettings(
+        token=SecretStr(TOKEN), base_url=url, api_version="Preview", concurrency=in_flight
+    )
+    publisher = IntercomPublisher(IntercomClient.from_settings(settings), concurrency=in_flight)
+
+    def send(n: int) -> None:
+        page = Page(
+            external_id=f"doc-{n}",
+            title=f"Document {n}",
+            html="<p>" + "Some words about the topic. " * 100 + "</p>",
+            url=f"https://docs.example.com/doc-{n}",
+            locale="en",
+            ai_agent_availability=True,
+            ai_copilot_availability=True,
+            ai_sales_agent_availability=False,
+        )
+        assert publisher.upsert(source, page)
+
+    threaded(send, calls, in_flight)
+
+
 OPTIONS: dict[str, Callable[[str, str, int, int], None]] = {
     "stdlib http.client, threads (reference)": stdlib,
     "httpx.Client, threads": httpx_threads,
@@ -185,6 +215,7 @@ OPTIONS: dict[str, Callable[[str, str, int, int], None]] = {
     "urllib3 pool, threads": urllib3_threads,
     "httpx.Client over a urllib3 transport, threads": httpx_over_urllib3,
     "httpx.Request to a urllib3 transport, threads": httpx_request_over_urllib3,
+    "syncer's publisher (client, pacing, wire)": syncer_publisher,
 }
 
 

@@ -1019,7 +1019,7 @@ class _Uploads:
             item, is_new = self.pending.pop(future)
             fatal = self._take(future, item, is_new) or fatal
         due = len(self.answered) >= RECORD_EVERY or time.monotonic() - self.recorded_at >= RECORD_S
-        if fatal is not None or wait or due:
+        if fatal is not None or due:
             self.record()
         if fatal is not None:
             raise fatal
