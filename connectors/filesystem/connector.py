@@ -9,6 +9,7 @@ content hash alone, so only pages whose output changed are re-sent.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -55,11 +56,15 @@ class FilesystemConnector:
         from syncer.connectors.filesystem.reading import read_document
         from syncer.convert.documents.files import each
 
+        # Resolved once a fetch: every file read must lie inside it (the folder itself
+        # may be reached through a link).
+        real_root = os.path.realpath(self.settings.path)
         for stub in stubs:
             yield from each(
                 read_document(
                     self.settings.path,
                     stub,
+                    real_root=real_root,
                     max_bytes=self.settings.max_file_bytes,
                     url_of=self.url_of,
                     notes=self.counts,

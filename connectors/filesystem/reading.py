@@ -35,6 +35,7 @@ def read_document(
     site: Site | None = None,
     stamp: str = "",
     documents: DocumentSettings | None = None,
+    real_root: str | None = None,
 ) -> Converted:
     """The ``Document`` (or ``Excluded`` / ``Failure``) for a stub of ``list_folder``.
 
@@ -42,13 +43,16 @@ def read_document(
     ``site`` renders Markdown in the source's flavour; ``stamp`` is what the listing
     appends to every version (``versioned``). ``documents`` (the source's caps) makes PDF,
     DOCX and PPTX files documents; ``max_bytes`` is then the cap of text files only.
+    ``real_root``: ``root`` with its links resolved, when the caller resolved it once for
+    every file it reads (else it is resolved here).
     """
     max_bytes, setting = read_cap(stub.key, max_bytes, documents)
     if stub.key.startswith("/") or ".." in stub.key.split("/"):
         return Failure(stub.key, "not a path inside the source folder")
     path = root / stub.key
     try:
-        target, inside = _resolved(root, path)
+        real_root = real_root or os.path.realpath(root)
+        target, inside = _resolved(real_root, path)
         if not inside:
             return _linked_out(stub.key, target)
         # O_NOFOLLOW: the resolved path has no link left, unless one was swapped in since.
@@ -66,7 +70,7 @@ def read_document(
                 return Failure(stub.key, too_big(info.st_size, max_bytes, setting))
             # What was opened must still be what the key leads to inside the folder: a
             # folder on the way swapped for a link between the check and the open fails.
-            again, inside = _resolved(root, path)
+            again, inside = _resolved(real_root, path)
             if not inside:
                 return _linked_out(stub.key, again)
             if not os.path.samestat(info, again.stat()):
@@ -84,13 +88,14 @@ def read_document(
     )
 
 
-def _resolved(root: Path, path: Path) -> tuple[Path, bool]:
-    """``path`` with every symlink resolved, and whether that lies inside ``root``.
+def _resolved(real_root: str, path: Path) -> tuple[Path, bool]:
+    """``path`` with every symlink resolved, and whether that lies inside ``real_root``
+    (a folder with its own links resolved).
 
     Raises ``OSError`` when ``path`` cannot be resolved (gone, a loop).
     """
     target = Path(os.path.realpath(path, strict=True))
-    return target, target.is_relative_to(os.path.realpath(root))
+    return target, target.is_relative_to(real_root)
 
 
 def _linked_out(key: str, target: Path) -> Excluded:

@@ -20,6 +20,7 @@ string), not the text of anything around it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import cast
 
@@ -228,6 +229,10 @@ class _Builder:
     """lxml's parser target: the events of one parse, as ``Element`` objects."""
 
     def __init__(self, specials: bool) -> None:
+        self.reset(specials)
+
+    def reset(self, specials: bool) -> None:
+        """Ready for the events of another parse."""
         self.root = Element(DOCUMENT)
         self.top = self.root  # the innermost open element
         self.stack = [self.root]
@@ -328,17 +333,36 @@ def parse(html: str, *, specials: bool = False) -> Element:
     """The tree of ``html`` under a ``[document]`` root; never raises."""
     if html.startswith("\ufeff"):
         html = html[1:]
-    builder = _Builder(specials)
-    # A parser fed ``str`` hands its target ``str`` only (the stubs allow bytes too).
-    target = cast("etree.ParserTarget", builder)
-    parser = etree.HTMLParser(target=target, recover=True)
+    parser, builder = _parser()
+    builder.reset(specials)
     try:
         parser.feed(html)
         parser.close()
     except etree.ParserError:
         # libxml2 refuses a document with nothing in it; what it gave so far stands.
         builder.close()
+        _parsers.made = None  # and its parser is made again, whatever state it is in
+    except BaseException:
+        _parsers.made = None
+        raise
     return builder.root
+
+
+_parsers = threading.local()
+
+
+def _parser() -> tuple[etree.HTMLParser, _Builder]:
+    """This thread's parser and its target, made once: making a parser with a target
+    inspects the target's methods (``inspect.getfullargspec``), which cost as much as
+    parsing a short page."""
+    made: tuple[etree.HTMLParser, _Builder] | None = getattr(_parsers, "made", None)
+    if made is None:
+        builder = _Builder(specials=False)
+        # A parser fed ``str`` hands its target ``str`` only (the stubs allow bytes too).
+        target = cast("etree.ParserTarget", builder)
+        made = (etree.HTMLParser(target=target, recover=True), builder)
+        _parsers.made = made
+    return made
 
 
 # bs4's ``str(tag)`` (its "minimal" formatter), so a page's main content reads as before.

@@ -91,6 +91,7 @@ class Store:
         self.alerts = AlertStates(self._db)
         self.reloads = ReloadLog(self._db, self._redact)
         self.triggers = TriggerTable(self._db)
+        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
     @classmethod
     def open(
@@ -395,12 +396,8 @@ class Store:
         when = aware(at)
         with self._writing() as connection:
             source_id = source_row_id(connection, source)
-            upsert = self._insert(intents_table)
             connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[intents_table.c.source_id, intents_table.c.external_id],
-                    set_=_excluded(upsert, "key", "created_at"),
-                ),
+                self._upsert(intents_table, ("source_id", "external_id"), ("key", "created_at")),
                 [
                     {
                         "source_id": source_id,
@@ -469,13 +466,9 @@ class Store:
     ) -> None:
         """Insert or overwrite document rows by key; every row names the same columns."""
         source_id = source_row_id(connection, source)
-        upsert = self._insert(documents_table)
-        columns = [column for column in rows[0] if column != "key"]
+        columns = tuple(column for column in rows[0] if column != "key")
         connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[documents_table.c.source_id, documents_table.c.key],
-                set_=_excluded(upsert, *columns),
-            ),
+            self._upsert(documents_table, ("source_id", "key"), columns),
             [{"source_id": source_id, **row} for row in rows],
         )
 
@@ -530,6 +523,21 @@ class Store:
     def _insert(self, table: Any) -> Any:
         return self._db.insert(table)
 
+    def _upsert(self, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+        """INSERT into ``table``, or on a clash of ``keys`` SET ``columns`` to the row's;
+        built once a store: building one (its EXCLUDED alias, its cache key) cost more
+        than running it, at every batch of a run."""
+        key = (table.name, keys, columns)
+        statement = self._upserts.get(key)
+        if statement is None:
+            insert = self._insert(table)
+            statement = insert.on_conflict_do_update(
+                index_elements=[table.c[name] for name in keys],
+                set_={name: insert.excluded[name] for name in columns},
+            )
+            self._upserts[key] = statement
+        return statement
+
     def _update_source(self, name: str, **values: str | None) -> None:
         with self._writing() as connection:
             result = connection.execute(
@@ -550,7 +558,3 @@ def _delete_in(
     for start in range(0, len(values), _FORGET_CHUNK):
         chunk = list(values[start : start + _FORGET_CHUNK])
         connection.execute(delete(table).where(table.c.source_id == source_id, column.in_(chunk)))
-
-
-def _excluded(upsert: Any, *columns: str) -> dict[str, Any]:
-    return {column: getattr(upsert.excluded, column) for column in columns}
