@@ -29,6 +29,8 @@ TABLES = {
     "config_reloads",
     "triggers",
 }
+# Revision 0007: runs split into jobs (syncer.engine.batches), on every backend.
+SPLIT_TABLES = {"run_listings", "run_batches", "run_claims"}
 ENGINE_TABLES = {
     "procrastinate_jobs",
     "procrastinate_workers",
@@ -38,7 +40,7 @@ ENGINE_TABLES = {
 
 
 def _expected(url: str) -> set[str]:
-    return TABLES | (ENGINE_TABLES if url.startswith("postgresql") else set())
+    return TABLES | SPLIT_TABLES | (ENGINE_TABLES if url.startswith("postgresql") else set())
 
 
 def _tables(url: str) -> set[str]:
@@ -61,6 +63,8 @@ def test_upgrade_downgrade_upgrade(
     assert migrate.current(store_url) == migrate.head()
     assert _tables(store_url) == _expected(store_url)
 
+    migrate.downgrade(store_url, "0006")  # the split runs' tables go
+    assert _tables(store_url) == _expected(store_url) - SPLIT_TABLES
     migrate.downgrade(store_url, "0005")  # the engine's schema goes, the store's stays
     assert _tables(store_url) == TABLES
     migrate.upgrade(store_url)
@@ -125,5 +129,7 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0006"
-    assert migrate.known_revisions() == frozenset({"0001", "0002", "0003", "0004", "0005", "0006"})
+    assert migrate.head() == "0007"
+    assert migrate.known_revisions() == frozenset(
+        {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+    )
