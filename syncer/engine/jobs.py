@@ -16,6 +16,10 @@ seconds), a ``StoreError`` (the store is unreachable: a few tries, backing off).
 Anything else is a bug: the job fails, the next scheduled one runs the source again. A
 worker that dies mid-run raises nothing: the others find its job by its silence
 (``syncer.engine.worker``).
+
+A run with more to read than ``daemon.batch_size`` is split (``syncer.engine.batches``):
+this job lists and plans, batch jobs send, a finishing job deletes and records; while
+such a run is unfinished, a job of its source lists nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -34,6 +39,10 @@ from syncer.intercom.publisher import IntercomPublisher
 from syncer.run import NoProgress, Options, sync_source
 from syncer.store import Store
 
+if TYPE_CHECKING:
+    from syncer.engine.batches import Batches
+
+SPLIT = "split"  # a report's status: the run was handed to batch jobs
 # A job whose store is unreachable is tried this many times in all, waiting 5, 10, 20 s.
 STORE_ATTEMPTS = 4
 STORE_WAIT_S = 5.0
@@ -83,6 +92,15 @@ class SourceJobs:
         self.stop = stop
         self._clock = clock
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
+        self._split: Batches | None = None
+
+    def split(self) -> Batches:
+        """This worker's side of split runs (made on first use)."""
+        if self._split is None:
+            from syncer.engine.batches import Batches
+
+            self._split = Batches(self, clock=self._clock)
+        return self._split
 
     def run(self, name: str, *, job_id: int | None = None) -> None:
         """Sync source ``name`` once; raise to have the job retried (see the module)."""
@@ -94,6 +112,8 @@ class SourceJobs:
             return
         if self.stop.is_set():
             raise HandedBackError(name)
+        if not self.split().may_list(name):
+            return
         begun = self.store.triggers.begin(name)
         since = self.store.runs.last_success_starts().get(name)
         log.info("job_started")
@@ -109,6 +129,7 @@ class SourceJobs:
                 stop=self.stop,
                 holder=self.holder,
                 siblings=[s.name for s in self.settings.sources if s.name != name],
+                split=self.split().splitter(source, begun, since),
             )
         except Exception as exc:  # a bug: this job fails; the next one runs the source
             log.exception("job_crashed", error=str(exc))
@@ -119,6 +140,8 @@ class SourceJobs:
             if begun.serial > begun.previous:  # its triggers are still to be served
                 self.store.triggers.rewind(name, begun)
                 raise SourceBusyError(name)
+            return
+        if report.status == SPLIT:  # batch jobs send it; its finish records it
             return
         served = record_served(self.store, name, begun, report, since, now=self._clock())
         counts = report.counts
