@@ -206,6 +206,7 @@ def test_a_listing_job_lists_nothing_while_a_split_run_is_unfinished(
         jobs.run("docs")
         (run_id,) = store.batches.unfinished("docs")
         listed = len(fake.calls)
+        store.triggers.record("docs", datetime.now(UTC), "cli")
         jobs.run("docs")  # its batches wait: this one lists nothing, starts no run
         assert len(fake.calls) == listed
         assert len(runs_of(postgres_url, "docs")) == 1
@@ -217,6 +218,63 @@ def test_a_listing_job_lists_nothing_while_a_split_run_is_unfinished(
         jobs.split().finish("docs", run_id, job_id=None)  # finished once
         (run,) = runs_of(postgres_url, "docs")
         assert (run.status, run.counts.created) == ("succeeded", 25)
+        assert len(fake.pages()) == 25
+        # The trigger that came meanwhile is served by a listing job the finish deferred.
+        waiting = [j["kwargs"] for j in _jobs(postgres_url) if j["status"] == "todo"]
+        assert {"source": "docs"} in waiting
+
+
+@postgres
+def test_a_split_run_whose_batch_jobs_are_gone_is_closed_and_listed_again(
+    tmp_path: Path, postgres_url: str, fakes: tuple[FakeIntercom, FakeIntercom]
+) -> None:
+    import psycopg
+
+    fake, _ = fakes
+    tree = tmp_path / "docs"
+    make_tree(tree, 25)
+    config = tmp_path / "split.yaml"
+    write_config(
+        config,
+        fake=fake,
+        store=postgres_url,
+        sources=[("docs", tree)],
+        daemon=ENGINE + "  batch_size: 10\n",
+    )
+    settings = _settings(config)
+    with (
+        Store.open(postgres_url, migrate=True) as store,
+        IntercomClient.from_settings(settings.intercom) as client,
+    ):
+        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+        jobs.run("docs")
+        (run_id,) = store.batches.unfinished("docs")
+        jobs.split().run_batch("docs", run_id, 0, job_id=None)
+        # The others' jobs failed for good (the store was down through every retry).
+        with psycopg.connect(postgres_url.replace("+psycopg", "")) as connection:
+            connection.execute(
+                "UPDATE procrastinate_jobs SET status = 'failed' WHERE lock LIKE %s",
+                (f"batch:docs:{run_id}:%",),
+            )
+        jobs.run("docs")  # closes the run, lists again: ten were sent, fifteen are left
+        first, second = runs_of(postgres_url, "docs")
+        assert first.status == "interrupted"
+        assert "batch jobs ended without finishing" in first.errors[0]
+        (again,) = store.batches.unfinished("docs")
+        rows = store.batches.batches(again)
+        assert len(rows) == 2
+        for row in rows:
+            jobs.split().run_batch("docs", again, row.number, job_id=None)
+        jobs.split().finish("docs", again, job_id=None)
+        _, second = runs_of(postgres_url, "docs")
+        assert (second.status, second.counts.created, second.counts.unchanged) == (
+            "succeeded",
+            15,
+            10,
+        )
+        assert creates_per_page(fake.page_writes()) == Counter(
+            dict.fromkeys(sorted(p["external_id"] for p in fake.pages()), 1)
+        )
         assert len(fake.pages()) == 25
 
 

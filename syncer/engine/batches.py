@@ -40,6 +40,18 @@ the next listing job of the source closes it ``interrupted`` and lists afresh. W
 split run is unfinished, a listing job of its source lists nothing (it defers the finish
 if every batch is done); a trigger it carried is served by a run the finish defers.
 
+A batch lists its source again before fetching (git and Confluence fetch only what
+their listing saw; a git ref that moved meanwhile is read at its new commit, recorded as
+read, and the listing's commit is the cursor), unless its connector says it fetches
+stubs as they are (``fetches_unlisted``: the filesystem). Each batch loads the source's
+records and the run's listing, so its cost has a part in the size of the source beside
+the part in its own: batches of a few hundred keep it small.
+
+What a killed batch cannot hand on: a document whose external id moved (front matter)
+and was recorded under its new id before the kill leaves its old page to the next
+run's drift check (the page count then disagrees, Intercom is listed, the orphan is
+deleted under the guard), as after a killed whole run.
+
 Not shared with a one-shot ``syncer sync``: batches hold no source lock, so a one-shot
 run of the same source may overlap them (upserts by external id keep that from making
 a page twice; its deletes still need a complete listing of its own).
@@ -207,8 +219,10 @@ class Batches:
                     cursor=state.cursor if state else None,
                 ),
             )
-            # Listed again: git and Confluence fetch only what their listing saw.
-            connector.list()
+            # Listed again unless the connector reads stubs as they are (``fetches_unlisted``,
+            # the filesystem's): git and Confluence fetch only what their listing saw.
+            if not getattr(connector, "fetches_unlisted", False):
+                connector.list()
             claiming = _Claiming(connector, planner, self.store, run_id)
             with run.pool() as pool:
                 decided = run.send(pool, planner, claiming, stubs, split.import_source_id, tally)
