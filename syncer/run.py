@@ -523,6 +523,8 @@ class SourceRun:
         import_source_id: str | None = None
         connector: Connector | None = None
         try:
+            if split is None and store.batches.hold(source.name, self.clock()):
+                return self._split_elsewhere(started, removed)
             store.ensure_source(source.name, source.type)
             abandoned = store.runs.interrupt_abandoned(source.name, self.clock(), ABANDONED)
             if abandoned:
@@ -566,6 +568,23 @@ class SourceRun:
                 connector.close()
         return self.conclude(
             the_plan, tally, started, import_source_id, notes, drift, removed, listing
+        )
+
+    def _split_elsewhere(self, started: float, removed: bool) -> SourceReport:
+        """Workers are running a split run of the source (``syncer.engine.batches``): this
+        run would list and sweep it beside them, so it does not run."""
+        name = self.source.name
+        self.log.warning("source_split_under_way")
+        message = f"a run of source {name} is under way on the workers; it was not synced"
+        return SourceReport(
+            name,
+            self.source.type,
+            "skipped",
+            Counts(),
+            None,
+            (message,),
+            time.monotonic() - started,
+            removed=removed,
         )
 
     def failure(

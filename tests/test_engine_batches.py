@@ -2,8 +2,9 @@
 
 The split path's phases, called in this process, end in the same Intercom as the
 in-process sequencer on the same tree, over two rounds (a clash across batches, a
-draft, edits, additions and deletions: the deletes only in the finish); a listing job
-lists nothing while a split run of its source is unfinished. With real ``syncer
+draft, edits, additions and deletions: the deletes only in the finish); neither a
+listing job nor a one-shot sync lists a source while a split run of it is unfinished,
+and one whose jobs are gone is closed and listed again. With real ``syncer
 worker`` processes on the real Postgres: three workers share a 20,000-document source
 (every page exactly once, batches taken by more than one worker, no write before the
 listing wrote its batches nor after the last batch was done); a worker SIGKILLed
@@ -183,7 +184,7 @@ def test_a_split_run_ends_as_the_in_process_run_on_the_same_tree(
 
 
 @postgres
-def test_a_listing_job_lists_nothing_while_a_split_run_is_unfinished(
+def test_nothing_lists_a_source_while_a_split_run_of_it_is_unfinished(
     tmp_path: Path, postgres_url: str, fakes: tuple[FakeIntercom, FakeIntercom]
 ) -> None:
     fake, _ = fakes
@@ -208,6 +209,16 @@ def test_a_listing_job_lists_nothing_while_a_split_run_is_unfinished(
         listed = len(fake.calls)
         store.triggers.record("docs", datetime.now(UTC), "cli")
         jobs.run("docs")  # its batches wait: this one lists nothing, starts no run
+        # Nor does a one-shot sync, beside the workers: it skips the source.
+        (oneshot,) = sequencer.sync(
+            settings,
+            store,
+            IntercomPublisher(client),
+            sequencer.Options(),
+            cache_dir=tmp_path / "cache",
+        )
+        assert oneshot.status == "skipped"
+        assert "under way on the workers" in oneshot.errors[0]
         assert len(fake.calls) == listed
         assert len(runs_of(postgres_url, "docs")) == 1
         for number in range(3):

@@ -52,9 +52,11 @@ and was recorded under its new id before the kill leaves its old page to the nex
 run's drift check (the page count then disagrees, Intercom is listed, the orphan is
 deleted under the guard), as after a killed whole run.
 
-Not shared with a one-shot ``syncer sync``: batches hold no source lock, so a one-shot
-run of the same source may overlap them (upserts by external id keep that from making
-a page twice; its deletes still need a complete listing of its own).
+Batches hold no source lock, so a run outside the engine (a one-shot ``syncer sync``,
+the in-process daemon) asks the store first (``BatchTable.hold``) and skips a source
+whose split run still has a job to come: its planner would see records the batches
+wrote for a listing it never saw, and its finish could sweep pages the run still sends.
+A split run left with no job is closed by the run that finds it.
 """
 
 from __future__ import annotations
@@ -133,14 +135,14 @@ class Batches:
         """Whether a listing job of ``name`` may list now: not while a split run of it is
         unfinished (whose finish it defers once every batch is done)."""
         for run_id in self.store.batches.unfinished(name):
-            rows = self.store.batches.batches(run_id)
             log = self._log.bind(source=name, run_id=run_id)
-            if all(row.done for row in rows):
+            if self.store.batches.jobs_alive(run_id):  # a batch or the finish to come
+                log.info("split_run_under_way")
+                return False
+            rows = self.store.batches.batches(run_id)
+            if all(row.done for row in rows):  # its finish job was lost: again
                 log.info("split_run_finish_deferred")
                 self.store.batches.in_transaction(self._finish_deferral(name, run_id))
-                return False
-            if self.store.batches.jobs_alive(engine_app.batch_key(name, run_id, 0)[:-1]):
-                log.info("split_run_under_way", left=sum(not row.done for row in rows))
                 return False
             log.warning("split_run_abandoned", left=sum(not row.done for row in rows))
             self.store.runs.finish(run_id, "interrupted", Counts(), [ABANDONED], self._clock())

@@ -292,20 +292,31 @@ class BatchTable:
         with self._db.writing() as connection:
             then(connection.connection.driver_connection)
 
-    def jobs_alive(self, lock_prefix: str) -> int:
-        """How many of the engine's jobs whose lock starts with ``lock_prefix`` are still to
-        run or running (procrastinate's table, Postgres only: 0 elsewhere)."""
+    def jobs_alive(self, run_id: int) -> int:
+        """How many of the engine's jobs of split run ``run_id`` (its batches, its finish)
+        are still to run or running: procrastinate's table, Postgres only (0 elsewhere)."""
         with self._db.reading() as connection:
             if connection is None or connection.dialect.name != "postgresql":
                 return 0
             found = connection.execute(
                 text(
-                    "SELECT count(*) FROM procrastinate_jobs WHERE lock LIKE :prefix "
+                    "SELECT count(*) FROM procrastinate_jobs WHERE args->>'run_id' = :run_id "
                     "AND status IN ('todo', 'doing')"
                 ),
-                {"prefix": lock_prefix.replace("%", r"\%").replace("_", r"\_") + "%"},
+                {"run_id": str(run_id)},
             ).scalar_one()
         return int(found)
+
+    def hold(self, source: str, at: datetime) -> bool:
+        """For a run that would list ``source`` outside the engine (a one-shot ``syncer
+        sync``, the in-process daemon): True while a split run of it is under way (a job
+        of it is still to run), when that run must not list or sweep the source. A split
+        run left with no job is closed: the caller's run takes over from its records."""
+        for run_id in self.unfinished(source):
+            if self.jobs_alive(run_id):
+                return True
+            self.close(run_id, at)
+        return False
 
     def _lock_run(self, connection: Connection, run_id: int) -> None:
         query = select(run_listings_table.c.run_id).where(run_listings_table.c.run_id == run_id)
