@@ -468,3 +468,42 @@ def test_a_worker_killed_mid_batch_has_its_batch_finished_by_another(
     assert redone[0].worker != batch.worker
     survivors = [w for w in workers if w is not victim]
     assert any(w.events("stalled_job_retried") for w in survivors)
+
+
+@postgres
+def test_a_split_runs_finish_holds_a_mass_delete_back(
+    tmp_path: Path, postgres_url: str, fakes: tuple[FakeIntercom, FakeIntercom]
+) -> None:
+    fake, _ = fakes
+    tree = tmp_path / "docs"
+    names = make_tree(tree, 40)
+    config = tmp_path / "split.yaml"
+    write_config(
+        config,
+        fake=fake,
+        store=postgres_url,
+        sources=[("docs", tree)],
+        daemon=ENGINE + "  batch_size: 10\n",
+    )
+    settings = _settings(config)
+    with (
+        Store.open(postgres_url, migrate=True) as store,
+        IntercomClient.from_settings(settings.intercom) as client,
+    ):
+        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+        assert len(_split_phases(jobs, "docs")) == 4
+        for name in names[:20]:  # half the source gone: over the guard's 25 %
+            (tree / name).unlink()
+        make_tree(tree, 20, start=20, body="Edited")  # and the rest edited: 20 to read
+        before = len(fake.page_writes())
+        assert len(_split_phases(jobs, "docs")) == 2
+        _, run = runs_of(postgres_url, "docs")
+        assert run.status == "blocked"
+        assert run.counts.updated == 20
+        assert "would delete 20" in run.errors[0]
+        writes = fake.page_writes()[before:]
+        assert {w.action for w in writes} == {"updated"}  # nothing deleted
+        assert len(fake.pages()) == 40
+        assert len(store.records("docs")) == 40  # the held pages keep their records
+        held = [d for d in store.runs.documents(run.id) if d.action == "held"]
+        assert len(held) == 20
