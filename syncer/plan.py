@@ -226,8 +226,13 @@ class Planner:
         allow_mass_delete: bool = False,
         unfinished: Collection[str] = (),
         keep_bodies: bool = True,
+        known: int | None = None,
     ) -> None:
         self.records = records
+        # The guard's count of pages, when the records are newer than the listing (a
+        # split run's finish reads them after its batches wrote theirs): the count as the
+        # run began, so pages the run itself made do not dilute its deletes.
+        self.known = known
         self.listing = listing
         self.availability = availability
         self.full = full
@@ -390,6 +395,15 @@ class Planner:
         read = parent in self.fetched and parent not in self._failed_keys
         return not read or key in self.fetched
 
+    def known_pages(self) -> int:
+        """The pages the guard weighs deletes against: the records' pages in Fin, but for
+        those a stopped run made (see ``_guard``)."""
+        return sum(
+            1
+            for r in self.records.values()
+            if r.in_fin and not (r.remote_digest is not None and r.external_id in self.unfinished)
+        )
+
     def _guard(self, delete: list[Record]) -> GuardTrip | None:
         # A page made by a run that died before recording it (an intent, adopted back)
         # is that run's unfinished work: undoing it loses nothing, so the guard leaves it.
@@ -397,7 +411,7 @@ class Planner:
             return record.remote_digest is not None and record.external_id in self.unfinished
 
         guarded = [r for r in delete if not unfinished(r)]
-        known = sum(1 for r in self.records.values() if r.in_fin and not unfinished(r))
+        known = self.known if self.known is not None else self.known_pages()
         fraction = self.max_delete_fraction
         too_many = len(guarded) >= known or len(guarded) > fraction * known
         if guarded and too_many and not self.allow_mass_delete:

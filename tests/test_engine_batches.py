@@ -507,3 +507,37 @@ def test_a_split_runs_finish_holds_a_mass_delete_back(
         assert len(store.records("docs")) == 40  # the held pages keep their records
         held = [d for d in store.runs.documents(run.id) if d.action == "held"]
         assert len(held) == 20
+
+
+@postgres
+def test_pages_a_split_run_makes_do_not_dilute_its_deletes_for_the_guard(
+    tmp_path: Path, postgres_url: str, fakes: tuple[FakeIntercom, FakeIntercom]
+) -> None:
+    fake, _ = fakes
+    tree = tmp_path / "docs"
+    names = make_tree(tree, 12)
+    config = tmp_path / "split.yaml"
+    write_config(
+        config,
+        fake=fake,
+        store=postgres_url,
+        sources=[("docs", tree)],
+        daemon=ENGINE + "  batch_size: 5\n",
+    )
+    settings = _settings(config)
+    with (
+        Store.open(postgres_url, migrate=True) as store,
+        IntercomClient.from_settings(settings.intercom) as client,
+    ):
+        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+        _split_phases(jobs, "docs")
+        for name in names[:4]:  # a third of the twelve pages it had
+            (tree / name).unlink()
+        make_tree(tree, 20, start=100)  # twenty new ones, sent by the batches first
+        assert len(_split_phases(jobs, "docs")) == 4
+        _, run = runs_of(postgres_url, "docs")
+        # Weighed against the 12 pages listed, not the 32 there are by the finish.
+        assert run.status == "blocked"
+        assert "would delete 4 of 12" in run.errors[0]
+        assert run.counts.created == 20
+        assert len(fake.pages()) == 32

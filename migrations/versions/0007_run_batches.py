@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("cursor", sa.Text(), nullable=True),
         sa.Column("import_source_id", sa.String(length=64), nullable=False),
         sa.Column("batches", sa.Integer(), nullable=False),
+        sa.Column("known", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("trigger_serial", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("trigger_previous", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=True),

@@ -92,6 +92,7 @@ from syncer.run import (
     Tally,
     clean,
 )
+from syncer.store.batches import BatchRow, SplitRun
 from syncer.store.runs import RunDocument
 from syncer.store.triggers import Begun
 
@@ -167,6 +168,7 @@ class Batches:
                 cursor=prepared.connector.cursor(),
                 import_source_id=prepared.import_source_id,
                 batches=cut,
+                known=prepared.planner.known_pages(),
                 trigger=(begun.serial, begun.previous),
                 since=since,
                 at=self._clock(),
@@ -276,7 +278,7 @@ class Batches:
         run = self._sequencer(source, log, lock=lock)
         run.run_id = run_id
         try:
-            report = self._finish(run, split.listing, split.cursor, split.import_source_id, rows)
+            report = self._finish(run, split, rows)
         except Exception as exc:
             report = run.failure(exc, started, split.import_source_id, False)
         finally:
@@ -302,19 +304,15 @@ class Batches:
             log.info("trigger_follow_up", serial=trigger.serial)
             self.store.batches.in_transaction(self._listing_deferral(name))
 
-    def _finish(
-        self,
-        run: SourceRun,
-        listing: Listing,
-        cursor: str | None,
-        import_source_id: str,
-        rows: Sequence[Any],
-    ) -> SourceReport:
+    def _finish(self, run: SourceRun, split: SplitRun, rows: Sequence[BatchRow]) -> SourceReport:
         name = run.source.name
         started = time.monotonic()
+        listing = split.listing
+        # The records now (the batches wrote theirs); the guard's count as listed.
         planner = self._planner(
             run.source, self.store.records(name), listing, set(self.store.intents(name))
         )
+        planner.known = split.known
         tally = Tally()
         settled = 0
         notes: Counter[str] = Counter()
@@ -326,13 +324,13 @@ class Batches:
         with run.pool() as pool:
             the_plan = run.settle(pool, the_plan, tally, True, None)
         if clean(the_plan, tally):
-            self.store.set_cursor(name, cursor)
+            self.store.set_cursor(name, split.cursor)
         shown = tuple(sorted((k, n) for k, n in notes.items() if n))
         return run.conclude(
             the_plan,
             tally,
             started,
-            import_source_id,
+            split.import_source_id,
             shown,
             Drift(),
             False,

@@ -39,6 +39,7 @@ class SplitRun:
     cursor: str | None
     import_source_id: str
     batches: int
+    known: int
     trigger_serial: int
     trigger_previous: int
     since: datetime | None
@@ -85,6 +86,7 @@ class BatchTable:
         cursor: str | None,
         import_source_id: str,
         batches: Sequence[Sequence[Stub]],
+        known: int,
         trigger: tuple[int, int],
         since: datetime | None,
         at: datetime,
@@ -104,6 +106,7 @@ class BatchTable:
                     cursor=cursor,
                     import_source_id=import_source_id,
                     batches=len(batches),
+                    known=known,
                     trigger_serial=trigger[0],
                     trigger_previous=trigger[1],
                     since=aware(since) if since else None,
@@ -145,6 +148,7 @@ class BatchTable:
             cursor=row["cursor"],
             import_source_id=row["import_source_id"],
             batches=int(row["batches"]),
+            known=int(row["known"]),
             trigger_serial=int(row["trigger_serial"]),
             trigger_previous=int(row["trigger_previous"]),
             since=row["since"],

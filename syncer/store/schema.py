@@ -301,6 +301,8 @@ run_listings_table = Table(
     _optional("cursor", Text),
     _required("import_source_id", String(64)),
     _required("batches", Integer),
+    # The pages the mass-delete guard weighs the finish's deletes against, as listed.
+    _required("known", Integer, server_default=text("0")),
     _required("trigger_serial", Integer, server_default=text("0")),
     _required("trigger_previous", Integer, server_default=text("0")),
     _optional("since", UTCDateTime()),
