@@ -21,6 +21,9 @@ handed back, to run at once on another worker; the worker exits 0 once they are,
 after ``daemon.shutdown_grace_seconds`` (their jobs are then retried as a dead worker's).
 A second signal exits at once. A config change needs a restart (SIGHUP is logged and
 ignored).
+
+Every worker paces its Intercom calls at its share of the app's rate-limit window, the
+share kept current by ``syncer.engine.budget`` (the workers sending, counted in Postgres).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def serve(
         raise UsageError(SQLITE)
     schema.check()
     # Only now: what a worker needs beyond its checks.
+    from syncer.engine.budget import BudgetShare
     from syncer.engine.jobs import SourceJobs
     from syncer.intercom.client import IntercomClient
     from syncer.redact import Redactor
@@ -95,9 +99,19 @@ def serve(
         raise
     stop = threading.Event()
     jobs = SourceJobs(settings, store, client, holder=process_holder("worker"), stop=stop)
+    # The app's window is every worker's: this one spends its share (``budget``).
+    assert settings.intercom.token is not None  # from_settings refuses a missing one
+    share = BudgetShare(
+        url,
+        client.transport.limiter,
+        token=settings.intercom.token.get_secret_value(),
+        holder=jobs.holder,
+    )
     try:
+        share.start()
         asyncio.run(_work(url, jobs, settings, concurrency=concurrency, log=log))
     finally:
+        share.close()
         store.close()
         client.close()
     return 0
