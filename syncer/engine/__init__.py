@@ -22,3 +22,6 @@ window shared by every worker sending on it) and ``worker`` (``syncer worker``).
 This package's ``__init__`` imports nothing: procrastinate is loaded only by those
 that use it, so SQLite users and ``syncer --help`` never import it.
 """
+
+# The one task's name: the status counts its jobs without importing procrastinate.
+TASK = "syncer.sync_source"

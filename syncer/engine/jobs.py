@@ -15,7 +15,8 @@ documents, recorded ``interrupted``: another worker picks it up at once),
 seconds), a ``StoreError`` (the store is unreachable: a few tries, backing off).
 Anything else is a bug: the job fails, the next scheduled one runs the source again. A
 worker that dies mid-run raises nothing: the others find its job by its silence
-(``syncer.engine.worker``).
+(``syncer.engine.worker``). A job that fails for good has its error kept in the store
+(``failed``: ``job_failures``), since procrastinate keeps only that it failed, and when.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def retry_in(exception: BaseException, attempts: int) -> float | None:
     return None
 
 
+def describe(exc: BaseException) -> str:
+    """A failed job's error as ``/status`` shows it: the exception's type and message."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -83,6 +90,16 @@ class SourceJobs:
         self.stop = stop
         self._clock = clock
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
+
+    def failed(self, name: str, job_id: int, exc: BaseException) -> None:
+        """Job ``job_id`` of ``name`` failed for good with ``exc``: keep why, for
+        ``/status`` (best effort: the store may be why it failed)."""
+        try:
+            self.store.jobs.record_failure(name, job_id, self._clock(), describe(exc))
+        except StoreError as error:
+            self._log.warning(
+                "job_failure_unrecorded", source=name, job_id=job_id, error=str(error)
+            )
 
     def run(self, name: str, *, job_id: int | None = None) -> None:
         """Sync source ``name`` once; raise to have the job retried (see the module)."""
