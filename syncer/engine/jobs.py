@@ -17,6 +17,9 @@ Anything else is a bug: the job fails, the next scheduled one runs the source ag
 worker that dies mid-run raises nothing: the others find its job by its silence
 (``syncer.engine.worker``). A job that fails for good has its error kept in the store
 (``failed``: ``job_failures``), since procrastinate keeps only that it failed, and when.
+Each recorded run's report goes to ``on_report``: the worker's run-outcome alerts
+(``failed``, ``guard``, ``recovered``), by the store's compare-and-set as the daemon's,
+so a transition is told once whichever process ran the source.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from syncer.daemon.runs import LOCKED_RETRY_S, finish_crashed, record_served
 from syncer.errors import StoreError
 from syncer.intercom.client import IntercomClient
 from syncer.intercom.publisher import IntercomPublisher
-from syncer.run import NoProgress, Options, sync_source
+from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.store import Store
 
 # A job whose store is unreachable is tried this many times in all, waiting 5, 10, 20 s.
@@ -82,6 +85,7 @@ class SourceJobs:
         holder: str,
         stop: threading.Event,
         clock: Callable[[], datetime] = _utcnow,
+        on_report: Callable[[SourceReport], None] = lambda _report: None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -89,6 +93,7 @@ class SourceJobs:
         self.holder = holder
         self.stop = stop
         self._clock = clock
+        self._on_report = on_report  # the run-outcome alerts, as the daemon sends them
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
 
     def failed(self, name: str, job_id: int, exc: BaseException) -> None:
@@ -138,6 +143,7 @@ class SourceJobs:
                 raise SourceBusyError(name)
             return
         served = record_served(self.store, name, begun, report, since, now=self._clock())
+        self._on_report(report)
         counts = report.counts
         log.info(
             "job_finished",
