@@ -6,7 +6,9 @@ get no 429 storm (a handful at most, while a worker joins the set) and together 
 most of the limit over the upload phase (0.97 to 0.98 of it, no 429, in 29 s). Without
 the sharing each paced as if alone, and the same run overran every window: 27 to 33
 429s in 11 windows. The advisory-lock set itself is checked directly: a sender counts,
-one idle leaves, one whose process dies leaves at once; and a limiter spends its share.
+one idle leaves, one whose process dies leaves at once, one reloaded onto another app
+leaves its first; and a limiter spends its share. Two daemon replicas running their
+sources on one Postgres store share it too (without: 10 429s in 7 windows; with: none).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from syncer.intercom.ratelimit import RESET_GRAIN, RESET_MARGIN, Quota, RateLimi
 from syncer.store import migrate
 from tests.conftest import TOKEN
 from tests.fakes.intercom import Call, FakeIntercom
-from tests.test_daemon import make_docs, wait_for, write_config
+from tests.test_daemon import DaemonProcess, make_docs, wait_for, write_config
 from tests.test_engine import ENGINE, WorkerProcess, _deferrer, _source
 
 WINDOW_S = 2.0
@@ -116,6 +118,47 @@ def test_three_workers_share_one_window_without_429s(
 
 
 @postgres
+@pytest.mark.slow
+def test_two_daemon_replicas_share_one_window_without_429s(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    migrate.upgrade(postgres_url)
+    names = SOURCES[:2]
+    for name in names:
+        make_docs(tmp_path / name, DOCS)
+    daemons: list[DaemonProcess] = []
+    with FakeIntercom(TOKEN, window=WINDOW_S, rate_limit=LIMIT) as fake:
+        try:
+            for name in names:  # a replica a source: both send at once
+                config = tmp_path / f"{name}.yaml"
+                write_config(
+                    config,
+                    fake=fake,
+                    store=postgres_url,
+                    sources=[(name, tmp_path / name)],
+                    schedule="every 1h",
+                    run_on_start=True,
+                    intercom="  concurrency: 16",
+                )
+                daemons.append(DaemonProcess(config, tmp_path / f"{name}.log", migrate=False))
+            wait_for(
+                "both runs finished", lambda: all(d.events("source_synced") for d in daemons), 90
+            )
+            calls = fake.calls
+        finally:
+            for daemon in daemons:
+                daemon.close()
+    assert [d.events("source_synced")[0]["status"] for d in daemons] == ["succeeded"] * 2
+    rate_limited = sum(c.status == 429 for c in calls)
+    spent = windows_spent(calls, fake)
+    print(f"429s: {rate_limited}; windows spent: {[round(s, 2) for s in spent]}")
+    assert rate_limited <= 5, rate_limited
+    assert len(spent) >= 4, spent
+    assert sum(spent) / len(spent) >= 0.8, spent
+    assert all(any(e["senders"] == 2 for e in d.events("intercom_share_changed")) for d in daemons)
+
+
+@postgres
 def test_senders_are_counted_in_the_store_and_leave_it(postgres_url: str) -> None:
     now = [1_000.0]
     limiters = [RateLimiter(clock=lambda: now[0]) for _ in range(2)]
@@ -150,6 +193,25 @@ def test_senders_are_counted_in_the_store_and_leave_it(postgres_url: str) -> Non
     finally:
         for share in (*shares, other):
             share.close()
+
+
+@postgres
+def test_a_reload_to_another_app_leaves_the_first_apps_set(postgres_url: str) -> None:
+    now = [1_000.0]
+    first, second = (RateLimiter(clock=lambda: now[0]) for _ in range(2))
+    share = BudgetShare(postgres_url, first, token=TOKEN, holder="d0", clock=lambda: now[0])
+    watcher = BudgetShare(postgres_url, RateLimiter(), token=TOKEN, holder="d1")
+    try:
+        first.sending_at = now[0]
+        assert share.tick() == 1
+        assert watcher.tick() == 2  # idle: d0, and itself as it would join
+        second.sending_at = now[0]
+        share.follow(second, token="another app's token")  # a reload, a new client
+        assert second.senders == 1
+        assert watcher.tick() == 1
+    finally:
+        share.close()
+        watcher.close()
 
 
 @pytest.mark.parametrize("senders", [1, 3])

@@ -1,4 +1,5 @@
-"""One Intercom budget across workers: each process that sends paces at its share.
+"""One Intercom budget across processes: each worker (or replica) that sends paces at its
+share.
 
 Intercom's ``X-RateLimit-*`` headers are the app's, not a process's: every worker reads
 the same ``Remaining``, and a limiter pacing alone paces to spend all of it, so N workers
@@ -28,9 +29,9 @@ every window overran). How they share it:
 Why not a token bucket in Postgres: a round trip per batch of slots puts the database in
 the way of every batch of calls and writes a row as often, while the number of senders
 changes only when a worker starts or stops sending. The set counts the store's database
-only: one deployment, one budget. The daemon running its sources itself never loads
-this module, so one process (and SQLite) paces exactly as before: its share is the whole
-window.
+only: one deployment, one budget. Daemon replicas that run their sources themselves
+on a Postgres store share it the same way (``syncer.daemon.service``); SQLite, and a
+daemon alone, pace exactly as before: the share is the whole window.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class BudgetShare:
         self._connection: Connection | None = None
         self._registered = False
         self._failing = False
-        self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
+        self._mutex = threading.Lock()  # ``tick`` against ``follow``
+        self._log = structlog.get_logger("syncer.intercom").bind(holder=holder)
 
     def start(self) -> None:
         self.tick()  # the count before the first job
@@ -111,9 +113,27 @@ class BudgetShare:
             self._thread.join()
         self._disconnect()
 
+    def follow(self, limiter: RateLimiter, *, token: str) -> None:
+        """A reload brought a new client: keep ``limiter`` 's share instead (of the app
+        of ``token``, which may be another app's)."""
+        key = {"c": _PG_CLASS, "o": app_key(token)}
+        with self._mutex:
+            if key != self._key and self._registered and self._connection is not None:
+                try:
+                    self._connection.execute(_LEAVE, self._key)
+                    self._registered = False
+                except SQLAlchemyError:
+                    self._disconnect()
+            self._limiter, self._key = limiter, key
+        self.tick()
+
     def tick(self) -> int:
         """Join or leave the set as this process sends or not, count it, and hand the
         limiter its share; the number of senders it now paces for."""
+        with self._mutex:
+            return self._tick_once()
+
+    def _tick_once(self) -> int:
         sending = self._clock() - self._limiter.sending_at <= self._idle
         try:
             connection = self._connect()
