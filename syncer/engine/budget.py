@@ -12,7 +12,8 @@ every window overran). How they share it:
   on the app's key (namespace ``bdgt``; the key a hash of the token, so two apps never
   share a budget and the token is in no row or lock); ``pg_locks`` counts the holders. No
   table and nothing to clean up: a worker that dies, or whose connection breaks, leaves
-  the set at once; one that stops sending leaves it ``IDLE_S`` later.
+  the set at once; one that stops sending leaves it ``IDLE_S`` later (one whose calls
+  wait out a spent window is still sending: ``RateLimiter`` marks it until the end).
 - **Each spends its share**, ``Remaining / senders`` less what it sent itself since
   (``RateLimiter.share``): the headers tell every worker the app's count, the set how
   many spend it, so the shares add up to the window whatever each one's phase. A sender
