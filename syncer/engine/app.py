@@ -19,11 +19,12 @@ from typing import Any
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
 from procrastinate.jobs import Job
 
+import syncer.engine
 from syncer.engine import jobs
 from syncer.errors import UsageError
 from syncer.store import engine as engines
 
-TASK = "syncer.sync_source"
+TASK = syncer.engine.TASK
 QUEUE = "sources"
 # The key under which a worker's ``SourceJobs`` reach the task (``additional_context``).
 JOBS = "syncer_jobs"
@@ -75,7 +76,15 @@ def sync_source(context: JobContext, source: str, timestamp: int | None = None) 
     slot it was deferred for, None for a trigger; procrastinate keeps it once per slot)."""
     source_jobs = context.additional_context[JOBS]
     assert isinstance(source_jobs, jobs.SourceJobs)
-    source_jobs.run(source, job_id=context.job.id)
+    job = context.job
+    try:
+        source_jobs.run(source, job_id=job.id)
+    except Exception as exc:
+        # Not to be retried: the job stays failed, and the store says why (procrastinate
+        # keeps no error), for /status.
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
 
 
 def build(url: str, *, application_name: str, max_connections: int = 4) -> App:
