@@ -5,7 +5,9 @@ turn each round (best and median of ``--rounds``; the machine is shared, so the 
 is the figure and the median says how noisy it was), with every checkout's modules
 byte-compiled first, as installing a package does (``as_installed``):
 
-1. ``python -c pass`` and ``python -c "import syncer"`` with this interpreter;
+1. ``python -c pass`` and ``python -c "import syncer"`` with this interpreter, and the
+   libraries every sync imports whatever it does (``LIBRARIES``: the config's models,
+   the store's SQL, the wire, the logs): what no start-up of a sync can go below;
 2. ``syncer --help``: target at most 0.25 s;
 3. for each ``--files`` count (10,000 and 50,000): ``syncer sync -c CONFIG`` with
    nothing to do (the files already synced to a fake Intercom of their own started
@@ -47,6 +49,12 @@ from syncer.connectors.filesystem.settings import FilesystemSettings  # noqa: E4
 from tests.fakes.intercom import FakeIntercom  # noqa: E402
 
 STARTUP_TARGET_S = 0.25
+# What a sync imports before it can do anything: pydantic (the config), SQLAlchemy Core
+# and its SQLite dialect (the store), urllib3 (the wire), structlog (the logs), PyYAML.
+LIBRARIES = (
+    "import pydantic, pydantic_core, sqlalchemy, sqlalchemy.dialects.sqlite, urllib3, "
+    "structlog, yaml"
+)
 NOOP_TARGET = 3.0  # times (walk + start-up)
 
 
@@ -118,6 +126,7 @@ def measure(rounds: int, sizes: Sequence[int], against: Path | None) -> None:
         commands: dict[str, Callable[[], float]] = {
             "python -c pass": lambda: timed([python, "-c", "pass"], env, work),
             'python -c "import syncer"': lambda: timed([python, "-c", "import syncer"], env, work),
+            "a sync's libraries": lambda: timed([python, "-c", LIBRARIES], env, work),
         }
         for tag, variant in variants.items():
             commands[f"syncer --help{tag}"] = lambda variant=variant: timed(
@@ -180,6 +189,11 @@ def report(
             f"start-up{tag}: syncer --help {startup:.3f} s = {startup / bare:.1f}x python -c "
             f"pass, {startup / package:.1f}x import syncer (target <= {STARTUP_TARGET_S} s)"
         )
+    libraries = best["a sync's libraries"]
+    print(
+        f"a sync's libraries alone: {libraries:.3f} s (the floor of any sync's start; "
+        f"{libraries / bare:.1f}x python -c pass)"
+    )
     for files in sizes:
         walk, listing = best[f"scandir walk {files}"], best[f"listing {files}"]
         print(
@@ -191,7 +205,8 @@ def report(
             print(
                 f"  no-op sync{tag}: {noop:.3f} s = {noop / (walk + startup):.2f}x (walk "
                 f"{walk:.3f} s + start-up {startup:.3f} s) (target <= {NOOP_TARGET:g}x); "
-                f"{(noop - startup) * 1e6 / files:.0f} us a file past start-up"
+                f"{(noop - startup) * 1e6 / files:.0f} us a file past start-up; the "
+                f"libraries alone {libraries / (walk + startup):.2f}x"
             )
 
 

@@ -782,25 +782,47 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({"sources": rows}, indent=2, default=str))
         return 0
     for row in rows:
+        print(_status_line(row))
         last = row["last_run"]
-        if last is None:
-            print(f"{row['name']} ({row['type']}): never synced")
-            continue
-        counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
-        stale = "  STALE" if row["stale"] else ""
-        if last["status"] == "running":
-            state = f"running since {last['started_at']} ({row['lock_holder']})"
-            if row["abandoned"]:
-                state = f"abandoned: started {last['started_at']}, its process is gone"
-            print(f"{row['name']} ({row['type']}): {state}{stale}")
-            continue
-        print(
-            f"{row['name']} ({row['type']}): {last['status']} at {last['finished_at']} "
-            f"in {last['duration_s']}s: {counts}{stale}"
-        )
-        for error in last["errors"][:5]:
-            print(f"  ! {error}")
+        if last is not None and last["status"] != "running":
+            for error in last["errors"][:5]:
+                print(f"  ! {error}")
+        for line in _job_lines(row.get("jobs")):
+            print(f"  {line}")
     return 0
+
+
+def _status_line(row: dict[str, Any]) -> str:
+    last = row["last_run"]
+    if last is None:
+        return f"{row['name']} ({row['type']}): never synced"
+    stale = "  STALE" if row["stale"] else ""
+    if last["status"] == "running":
+        state = f"running since {last['started_at']} ({row['lock_holder']})"
+        if row["abandoned"]:
+            state = f"abandoned: started {last['started_at']}, its process is gone"
+        return f"{row['name']} ({row['type']}): {state}{stale}"
+    counts = ", ".join(f"{k} {v}" for k, v in last["counts"].items())
+    return (
+        f"{row['name']} ({row['type']}): {last['status']} at {last['finished_at']} "
+        f"in {last['duration_s']}s: {counts}{stale}"
+    )
+
+
+def _job_lines(jobs: dict[str, Any] | None) -> list[str]:
+    """The task engine's jobs of a source (``daemon.engine: procrastinate``): none
+    printed while it has none waiting, running or failed."""
+    if jobs is None:
+        return []
+    counted = [f"{jobs[state]} {state}" for state in ("queued", "running", "failed") if jobs[state]]
+    if not counted:
+        return []
+    lines = [f"jobs: {', '.join(counted)}"]
+    failure = jobs["last_failure"]
+    if failure is not None:
+        why = failure["error"] or "no error recorded (see the worker's log)"
+        lines.append(f"! job {failure['job_id']} failed at {failure['at']}: {why}")
+    return lines
 
 
 def _daemon(args: argparse.Namespace) -> int:

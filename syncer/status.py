@@ -10,6 +10,10 @@ schedule periods. A source that never succeeded counts from ``since``: the daemo
 passes its own start, so a fresh deployment is not flagged at once; the command line
 has no such moment, so for it a source that never succeeded is stale.
 
+With ``daemon.engine: procrastinate`` each row also counts the source's jobs: waiting
+(``queued``), ``running`` and ``failed``, with the newest failure's time and error, read
+from procrastinate's tables in the store's Postgres in one query (``Store.jobs``).
+
 ``source_detail`` adds what the daemon's page of one source shows: its recent runs and
 what one of them (the newest, unless asked) did with each document; ``last_reload``
 the newest config reload of any replica.
@@ -23,7 +27,8 @@ from typing import Any
 
 from syncer.config.schedule import period
 from syncer.config.settings import Settings, SourceSettings
-from syncer.store import RunDocument, RunSummary, Store
+from syncer.engine import TASK
+from syncer.store import JobCounts, RunDocument, RunSummary, Store
 from syncer.store.schema import DOCUMENT_ACTIONS, MAX_RUN_DOCUMENTS
 
 RECENT_RUNS = 20
@@ -60,6 +65,9 @@ def source_rows(
     last_runs = {run.source: run for run in store.runs.latest()}
     successes = store.runs.last_successes()
     leases = store.leases.all()
+    engine_jobs = store.jobs.counts(TASK) if settings.daemon.engine == "procrastinate" else None
+    # Split runs (syncer.engine.batches) hold no source lock while their batches go.
+    splitting = store.batches.splitting()
     rows = []
     for source in settings.sources:
         name = source.name
@@ -75,18 +83,23 @@ def source_rows(
                 "type": source.type,
                 "schedule": str(source.schedule),
                 "next_run": _iso(next_run),
-                "running": name in running_here or holder is not None,
+                "running": name in running_here or holder is not None or name in splitting,
                 "lock_holder": holder,
                 "lease": None
                 if lease is None or lease.expires_at <= now
                 else {"holder": lease.holder, "expires_at": _iso(lease.expires_at)},
                 "last_run": _run(run),
-                "abandoned": run is not None and run.status == "running" and holder is None,
+                "abandoned": run is not None
+                and run.status == "running"
+                and holder is None
+                and name not in splitting,
                 "last_success_at": _iso(success),
                 "stale": is_stale(success, since=since, now=now, limit=limit),
                 "stale_after_s": limit.total_seconds(),
             }
         )
+        if engine_jobs is not None:
+            rows[-1]["jobs"] = _jobs(engine_jobs.get(name, JobCounts()))
     return rows
 
 
@@ -146,6 +159,18 @@ def source_status(settings: Settings, *, now: datetime) -> list[dict[str, Any]]:
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
+
+
+def _jobs(counts: JobCounts) -> dict[str, Any]:
+    failure = counts.last_failure
+    return {
+        "queued": counts.queued,
+        "running": counts.running,
+        "failed": counts.failed,
+        "last_failure": None
+        if failure is None
+        else {"job_id": failure.job_id, "at": _iso(failure.at), "error": failure.error},
+    }
 
 
 def _grouped(documents: list[RunDocument]) -> list[dict[str, Any]]:

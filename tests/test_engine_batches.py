@@ -30,6 +30,7 @@ from syncer.config.settings import Settings
 from syncer.engine.jobs import SourceJobs
 from syncer.intercom.client import IntercomClient
 from syncer.intercom.publisher import IntercomPublisher
+from syncer.status import source_rows
 from syncer.store import Store
 from syncer.store.batches import BatchRow
 from tests.conftest import TOKEN
@@ -207,6 +208,8 @@ def test_nothing_lists_a_source_while_a_split_run_of_it_is_unfinished(
         jobs.run("docs")
         (run_id,) = store.batches.unfinished("docs")
         listed = len(fake.calls)
+        (row,) = source_rows(settings, store, now=datetime.now(UTC))
+        assert (row["running"], row["abandoned"]) == (True, False)  # its batches wait
         store.triggers.record("docs", datetime.now(UTC), "cli")
         jobs.run("docs")  # its batches wait: this one lists nothing, starts no run
         # Nor does a one-shot sync, beside the workers: it skips the source.

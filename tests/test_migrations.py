@@ -28,8 +28,9 @@ TABLES = {
     "alert_states",
     "config_reloads",
     "triggers",
+    "job_failures",
 }
-# Revision 0007: runs split into jobs (syncer.engine.batches), on every backend.
+# Revision 0008: runs split into jobs (syncer.engine.batches), on every backend.
 SPLIT_TABLES = {"run_listings", "run_batches", "run_claims"}
 ENGINE_TABLES = {
     "procrastinate_jobs",
@@ -63,10 +64,10 @@ def test_upgrade_downgrade_upgrade(
     assert migrate.current(store_url) == migrate.head()
     assert _tables(store_url) == _expected(store_url)
 
-    migrate.downgrade(store_url, "0006")  # the split runs' tables go
+    migrate.downgrade(store_url, "0007")  # the split runs' tables go
     assert _tables(store_url) == _expected(store_url) - SPLIT_TABLES
     migrate.downgrade(store_url, "0005")  # the engine's schema goes, the store's stays
-    assert _tables(store_url) == TABLES
+    assert _tables(store_url) == TABLES - {"job_failures"}
     migrate.upgrade(store_url)
     assert _tables(store_url) == _expected(store_url)
 
@@ -129,7 +130,7 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0007"
+    assert migrate.head() == "0008"
     assert migrate.known_revisions() == frozenset(
-        {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
     )

@@ -7,10 +7,10 @@ flavour, ``syncer.convert.site``, and its files, to check links). A file that ca
 become a page raises ``ValueError`` with a one-line reason (the connector turns it into a
 ``Failure``); a file that asks not to be published, or holds nothing to send (blank, or
 nothing left once rendered: an MkDocs redirect page is front matter alone), comes back as
-``Skipped``: a state of the file, remembered at its version, not an error to retry. A page that
-converted with a caveat (deep nesting flattened, a link to nothing in the source, an
-include left out) says so in its ``notes``; its links, images and anchors that point at
-nothing in the source are also its ``broken_links``.
+``Skipped``: a state of the file, remembered at its version, not an error to retry. A
+page that converted with a caveat (deep nesting flattened, a link to nothing in the
+source, an include left out) says so in its ``notes``; its links, images and anchors that
+point at nothing in the source are also its ``broken_links``.
 """
 
 from __future__ import annotations

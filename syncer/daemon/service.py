@@ -61,6 +61,7 @@ from syncer.store import Store, migrate
 from syncer.store import engine as engines
 
 if TYPE_CHECKING:
+    from syncer.engine.budget import BudgetShare
     from syncer.engine.deferring import Deferrer
 
 Clock = Callable[[], datetime]
@@ -101,6 +102,8 @@ class Daemon:
         self.started_at = clock()
         self.log = structlog.get_logger("syncer.daemon").bind(replica=self.holder)
         self.clients = ClientPool(settings, client)
+        # Replicas running their sources on one Postgres store share the app's window.
+        self.budget = _budget_share(settings, client, self.holder)
         self.metrics = Metrics(self.clients.totals)
         known = Redactor.from_settings(settings)
         self.redactor = redactor or (lambda: known)
@@ -219,6 +222,8 @@ class Daemon:
             self.leases.start()
         else:
             self.engine.start()
+        if self.budget is not None:
+            self.budget.start()
         self.schedules.start(self.settings)
         self.metrics.ready.set(1)
         self.log.info(
@@ -257,6 +262,8 @@ class Daemon:
             self.log.warning("shutdown_grace_expired", sources=left, grace_s=grace)
         if self.engine is not None:
             self.engine.close()
+        if self.budget is not None:
+            self.budget.close()
         self.endpoint.close()
         self.alerting.close()
         return not left
@@ -304,6 +311,11 @@ class Daemon:
         if needs_restart:
             self.log.warning("config_reload_needs_restart", keys=needs_restart)
         old = self.clients.replace(new, client)
+        if self.budget is not None and client is not old.client and new.intercom.token:
+            # Runs of the old client keep the share they had; new ones take this one's.
+            self.budget.follow(
+                client.transport.limiter, token=new.intercom.token.get_secret_value()
+            )
         self.metrics.forget_sources(self.schedules.reschedule(old.settings, new))
         self.alerting.reconfigure(new)
         self.metrics.reloads.labels("ok").inc()
@@ -354,6 +366,23 @@ class Daemon:
 
 
 # -- the command ---------------------------------------------------------------------------
+
+
+def _budget_share(settings: Settings, client: IntercomClient, holder: str) -> BudgetShare | None:
+    """The share of the app's window this replica sends in (``syncer.engine.budget``), on a
+    Postgres store where it runs its sources; None on SQLite (one replica) and when
+    workers do the sending."""
+    token = settings.intercom.token
+    url = settings.store.url
+    if (
+        settings.daemon.engine != "in_process"
+        or token is None
+        or engines.parse_url(url).get_backend_name() != "postgresql"
+    ):
+        return None
+    from syncer.engine.budget import BudgetShare
+
+    return BudgetShare(url, client.transport.limiter, token=token.get_secret_value(), holder=holder)
 
 
 def serve(

@@ -18,7 +18,11 @@ The parts: ``schema`` (which procrastinate the store's schema is, checked at sta
 locks and retries), ``jobs`` (what a job does: ``syncer.run.sync_source``, as the daemon
 runs it, with the worker's config), ``batches`` (a large run split into a listing job,
 batch jobs and a finishing job), ``deferring`` (the scheduler's side: a due source
-deferred once, however many daemons schedule it) and ``worker`` (``syncer worker``).
+deferred once, however many daemons schedule it), ``budget`` (one Intercom rate-limit
+window shared by every worker sending on it) and ``worker`` (``syncer worker``).
 This package's ``__init__`` imports nothing: procrastinate is loaded only by those
 that use it, so SQLite users and ``syncer --help`` never import it.
 """
+
+# The one task's name: the status counts its jobs without importing procrastinate.
+TASK = "syncer.sync_source"

@@ -32,11 +32,12 @@ from procrastinate import (
 )
 from procrastinate.jobs import Job
 
+import syncer.engine
 from syncer.engine import jobs
 from syncer.errors import UsageError
 from syncer.store import engine as engines
 
-TASK = "syncer.sync_source"
+TASK = syncer.engine.TASK
 BATCH_TASK = "syncer.sync_batch"
 FINISH_TASK = "syncer.finish_run"
 QUEUE = "sources"
@@ -96,21 +97,41 @@ def sync_source(context: JobContext, source: str, timestamp: int | None = None) 
     slot it was deferred for, None for a trigger; procrastinate keeps it once per slot)."""
     source_jobs = context.additional_context[JOBS]
     assert isinstance(source_jobs, jobs.SourceJobs)
-    source_jobs.run(source, job_id=context.job.id)
+    job = context.job
+    try:
+        source_jobs.run(source, job_id=job.id)
+    except Exception as exc:
+        # Not to be retried: the job stays failed, and the store says why (procrastinate
+        # keeps no error), for /status.
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
 
 
 def sync_batch(context: JobContext, source: str, run_id: int, number: int) -> None:
     """The task: one batch of a split run (``syncer.engine.batches``)."""
     source_jobs = context.additional_context[JOBS]
     assert isinstance(source_jobs, jobs.SourceJobs)
-    source_jobs.split().run_batch(source, run_id, number, job_id=context.job.id)
+    job = context.job
+    try:
+        source_jobs.split().run_batch(source, run_id, number, job_id=job.id)
+    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
 
 
 def finish_run(context: JobContext, source: str, run_id: int) -> None:
     """The task: a split run's finish, once every batch is done."""
     source_jobs = context.additional_context[JOBS]
     assert isinstance(source_jobs, jobs.SourceJobs)
-    source_jobs.split().finish(source, run_id, job_id=context.job.id)
+    job = context.job
+    try:
+        source_jobs.split().finish(source, run_id, job_id=job.id)
+    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
 
 
 def _tasks(app: App) -> App:

@@ -287,6 +287,7 @@ class Batches:
             return
         begun = Begun(split.trigger_serial, split.trigger_previous)
         served = record_served(self.store, name, begun, report, split.since, now=self._clock())
+        self.jobs.reported(report)  # the run-outcome alerts, once a run
         counts = report.counts
         log.info(
             "job_finished",

@@ -15,7 +15,11 @@ documents, recorded ``interrupted``: another worker picks it up at once),
 seconds), a ``StoreError`` (the store is unreachable: a few tries, backing off).
 Anything else is a bug: the job fails, the next scheduled one runs the source again. A
 worker that dies mid-run raises nothing: the others find its job by its silence
-(``syncer.engine.worker``).
+(``syncer.engine.worker``). A job that fails for good has its error kept in the store
+(``failed``: ``job_failures``), since procrastinate keeps only that it failed, and when.
+Each recorded run's report goes to ``on_report``: the worker's run-outcome alerts
+(``failed``, ``guard``, ``recovered``), by the store's compare-and-set as the daemon's,
+so a transition is told once whichever process ran the source.
 
 A run with more to read than ``daemon.batch_size`` is split (``syncer.engine.batches``):
 this job lists and plans, batch jobs send, a finishing job deletes and records; while
@@ -36,7 +40,7 @@ from syncer.daemon.runs import LOCKED_RETRY_S, finish_crashed, record_served
 from syncer.errors import StoreError
 from syncer.intercom.client import IntercomClient
 from syncer.intercom.publisher import IntercomPublisher
-from syncer.run import NoProgress, Options, sync_source
+from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.store import Store
 
 if TYPE_CHECKING:
@@ -68,6 +72,12 @@ def retry_in(exception: BaseException, attempts: int) -> float | None:
     return None
 
 
+def describe(exc: BaseException) -> str:
+    """A failed job's error as ``/status`` shows it: the exception's type and message."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -84,6 +94,7 @@ class SourceJobs:
         holder: str,
         stop: threading.Event,
         clock: Callable[[], datetime] = _utcnow,
+        on_report: Callable[[SourceReport], None] = lambda _report: None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -91,6 +102,7 @@ class SourceJobs:
         self.holder = holder
         self.stop = stop
         self._clock = clock
+        self._on_report = on_report  # the run-outcome alerts, as the daemon sends them
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
         self._split: Batches | None = None
 
@@ -101,6 +113,21 @@ class SourceJobs:
 
             self._split = Batches(self, clock=self._clock)
         return self._split
+
+    def reported(self, report: SourceReport) -> None:
+        """A run recorded by another job of this worker (a split run's finish): its
+        outcome's alerts, as ``run`` sends its own."""
+        self._on_report(report)
+
+    def failed(self, name: str, job_id: int, exc: BaseException) -> None:
+        """Job ``job_id`` of ``name`` failed for good with ``exc``: keep why, for
+        ``/status`` (best effort: the store may be why it failed)."""
+        try:
+            self.store.jobs.record_failure(name, job_id, self._clock(), describe(exc))
+        except StoreError as error:
+            self._log.warning(
+                "job_failure_unrecorded", source=name, job_id=job_id, error=str(error)
+            )
 
     def run(self, name: str, *, job_id: int | None = None) -> None:
         """Sync source ``name`` once; raise to have the job retried (see the module)."""
@@ -144,6 +171,7 @@ class SourceJobs:
         if report.status == SPLIT:  # batch jobs send it; its finish records it
             return
         served = record_served(self.store, name, begun, report, since, now=self._clock())
+        self._on_report(report)
         counts = report.counts
         log.info(
             "job_finished",

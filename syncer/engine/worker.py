@@ -21,6 +21,12 @@ handed back, to run at once on another worker; the worker exits 0 once they are,
 after ``daemon.shutdown_grace_seconds`` (their jobs are then retried as a dead worker's).
 A second signal exits at once. A config change needs a restart (SIGHUP is logged and
 ignored).
+
+Every worker paces its Intercom calls at its share of the app's rate-limit window, the
+share kept current by ``syncer.engine.budget`` (the workers sending, counted in Postgres),
+and sends the alerts on its runs' outcomes (``syncer.daemon.alerting``: ``failed``,
+``guard``, ``recovered``; the store's compare-and-set tells each transition once, whoever
+ran the source). Staleness alerts stay the daemon's: it checks every source's age.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +81,8 @@ def serve(
         raise UsageError(SQLITE)
     schema.check()
     # Only now: what a worker needs beyond its checks.
+    from syncer.daemon.alerting import Alerting
+    from syncer.engine.budget import BudgetShare
     from syncer.engine.jobs import SourceJobs
     from syncer.intercom.client import IntercomClient
     from syncer.redact import Redactor
@@ -87,17 +96,41 @@ def serve(
             "defers none; set daemon.engine: procrastinate for workers to run them",
         )
     # Migrated on purpose, as the daemon's Postgres store: `syncer db upgrade`.
-    store = Store.open(url, migrate=False, redact=Redactor.from_settings(settings).redact)
+    redactor = Redactor.from_settings(settings)
+    store = Store.open(url, migrate=False, redact=redactor.redact)
     try:
         client = IntercomClient.from_settings(settings.intercom)
     except BaseException:
         store.close()
         raise
     stop = threading.Event()
-    jobs = SourceJobs(settings, store, client, holder=process_holder("worker"), stop=stop)
+    holder = process_holder("worker")
+    # Run-outcome alerts as the daemon sends them (staleness stays the daemon's).
+    alerting = Alerting(
+        store,
+        settings,
+        holder=holder,
+        clock=lambda: datetime.now(UTC),
+        redactor=lambda: redactor,
+        log=structlog.get_logger("syncer.alerts").bind(worker=holder),
+    )
+    jobs = SourceJobs(
+        settings, store, client, holder=holder, stop=stop, on_report=alerting.run_finished
+    )
+    # The app's window is every worker's: this one spends its share (``budget``).
+    assert settings.intercom.token is not None  # from_settings refuses a missing one
+    share = BudgetShare(
+        url,
+        client.transport.limiter,
+        token=settings.intercom.token.get_secret_value(),
+        holder=jobs.holder,
+    )
     try:
+        share.start()
         asyncio.run(_work(url, jobs, settings, concurrency=concurrency, log=log))
     finally:
+        share.close()
+        alerting.close()  # what is queued goes out, for a few seconds at most
         store.close()
         client.close()
     return 0

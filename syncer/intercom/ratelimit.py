@@ -20,6 +20,13 @@ A reset is trusted only within a minute of our clock (``_header``): anything els
 current window's, or one window from now, so no header can hang a run or crash it.
 Thread-safe: callers reserve their slots under one lock and wait for them side by side.
 The clock and the sleep are injectable so tests control time.
+
+**Several processes on one app** (``syncer worker`` s) share its window: the headers are
+the app's, so every process reads the same ``Remaining``, and each would spend it all.
+``share(senders)`` makes this limiter spend its share, ``Remaining / senders`` less what
+it sent itself since (``syncer.engine.budget`` counts the senders in Postgres). Alone, the
+share is the whole window, and nothing else changes (``sending_at`` is one assignment a
+call).
 """
 
 from __future__ import annotations
@@ -119,6 +126,9 @@ class RateLimiter:
         self._skew_floor = -RESET_MARGIN
         self._dated = False
         self._reported = False  # has an untrusted reset been logged yet?
+        # Processes (this one included) sending on the app's window: each spends its share.
+        self._senders = 1
+        self.sending_at = -math.inf  # our clock when the latest call asked to go (or will)
         self.waited = 0.0
 
     def _header(self, reset: float) -> tuple[float, bool]:
@@ -154,6 +164,7 @@ class RateLimiter:
             with self._cond:
                 while True:
                     now = self._clock()
+                    self.sending_at = now
                     self._roll(now)
                     wait = self._wait_for(now)
                     if wait <= 0:
@@ -230,6 +241,22 @@ class RateLimiter:
             self._epoch += 1  # slots reserved until now were of a budget that is gone
             self._confirmed = True
             return max(0.0, self._end - self._clock())
+
+    def share(self, senders: int) -> None:
+        """Spend ``1 / senders`` of each window: ``senders`` processes, this one included,
+        send on the app's budget now."""
+        senders = max(1, senders)
+        with self._cond:
+            if senders == self._senders:
+                return
+            larger = senders < self._senders
+            self._senders = senders
+            if larger:
+                self._cond.notify_all()  # a larger share: a wait may be shorter now
+
+    @property
+    def senders(self) -> int:
+        return self._senders
 
     # ---- the window --------------------------------------------------------------------
 
@@ -325,8 +352,10 @@ class RateLimiter:
         self._next = -math.inf
 
     def _budget(self) -> int:
-        """Calls the current window still allows, less those sent since the newest reply."""
-        return self._remaining - (self._sent - self._seen)
+        """Calls the current window still allows this process: its share of what the
+        newest reply left, less what it sent since (the others' sends since are in their
+        shares)."""
+        return self._remaining // self._senders - (self._sent - self._seen)
 
     def _wait_for(self, now: float) -> float:
         """Seconds until a slot may be reserved (0: now): none while the window's budget,
@@ -343,6 +372,8 @@ class RateLimiter:
             return
         seconds = min(seconds, MAX_WAIT)
         self.waited += seconds
+        # A caller waiting a window out is still sending: its share is not the others'.
+        self.sending_at = self._clock() + seconds
         if self._sleep is None:
             self._cond.wait(seconds)
             return

@@ -168,6 +168,20 @@ class BatchTable:
                 return []
             return [int(run_id) for run_id in connection.execute(query).scalars()]
 
+    def splitting(self) -> set[str]:
+        """The sources with a split run not closed yet (its run row says ``running``
+        with no source lock held while its batches go: not an abandoned run)."""
+        query = (
+            select(sources_table.c.name)
+            .join(run_listings_table, run_listings_table.c.source_id == sources_table.c.id)
+            .where(run_listings_table.c.finished_at.is_(None))
+            .distinct()
+        )
+        with self._db.reading() as connection:
+            if connection is None:
+                return set()
+            return {str(name) for name in connection.execute(query).scalars()}
+
     def batches(self, run_id: int) -> list[BatchRow]:
         """Every batch of run ``run_id``, by number."""
         query = (

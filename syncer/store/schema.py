@@ -1,6 +1,6 @@
 """The store's tables: sources, the documents each one sent, and the runs that sent them
 (with what each recent run did per document); beside them the daemon's leases, alert
-states, config reloads and triggers.
+states, config reloads and triggers, and the task engine's failed jobs' errors.
 
 This module owns the shape of the database and nothing else: SQLAlchemy Core tables,
 which every query names (``runs_table.c.status``); the ORM is not used, so not imported.
@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -280,6 +281,18 @@ workspace_table = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     _required("value", Text),
+)
+
+# The newest task-engine job of each source that failed for good (syncer.store.jobs),
+# with its error: procrastinate keeps a failed job and when it failed, not why. Keyed
+# by source, so it holds one row a source; /status shows it while that job is failed.
+job_failures_table = Table(
+    "job_failures",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    _required("job_id", BigInteger),
+    _required("at", UTCDateTime()),
+    _required("error", Text),
 )
 
 # A run split into jobs (syncer.engine.batches): what its listing job saw, kept for its

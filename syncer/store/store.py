@@ -43,6 +43,7 @@ from syncer.store import locks as source_locks
 from syncer.store.batches import BatchTable
 from syncer.store.daemon_state import AlertStates, ReloadLog
 from syncer.store.database import Database, aware, source_row_id, unknown_source
+from syncer.store.jobs import JobTable
 from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.runs import RunLog
@@ -93,6 +94,7 @@ class Store:
         self.alerts = AlertStates(self._db)
         self.reloads = ReloadLog(self._db, self._redact)
         self.triggers = TriggerTable(self._db)
+        self.jobs = JobTable(self._db, self._redact)
         self.batches = BatchTable(self._db, self._redact)
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
