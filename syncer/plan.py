@@ -180,6 +180,27 @@ class Decision:
         return self.action in ("create", "update")
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a planner learnt from the documents it decided, as plain data: what
+    ``finish`` needs of them, so that batches of one listing decided by planners apart
+    (``syncer.engine.batches``) are finished by one (``Planner.absorb``).
+
+    ``fetch_failed``: keys whose fetch failed (their parts stay); ``failed``: every
+    failure decided (fetches and clashes, not the listing's own); ``settled``: documents
+    refreshed or adopted, which count as unchanged.
+    """
+
+    fetched: tuple[str, ...] = ()
+    claimed: tuple[str, ...] = ()
+    fetch_failed: tuple[str, ...] = ()
+    failed: tuple[Failure, ...] = ()
+    exclude: tuple[Excluded, ...] = ()
+    excluded_deletes: tuple[Record, ...] = ()
+    retire: tuple[Record, ...] = ()
+    settled: int = 0
+
+
 class Planner:
     """The decision table, one document at a time as fetches arrive; pure, no I/O.
 
@@ -205,8 +226,13 @@ class Planner:
         allow_mass_delete: bool = False,
         unfinished: Collection[str] = (),
         keep_bodies: bool = True,
+        known: int | None = None,
     ) -> None:
         self.records = records
+        # The guard's count of pages, when the records are newer than the listing (a
+        # split run's finish reads them after its batches wrote theirs): the count as the
+        # run began, so pages the run itself made do not dilute its deletes.
+        self.known = known
         self.listing = listing
         self.availability = availability
         self.full = full
@@ -250,6 +276,31 @@ class Planner:
     def to_fetch(self) -> list[Stub]:
         return to_fetch(self.records, self.listing, full=self.full)
 
+    def decided(self) -> Decided:
+        """What ``decide`` has learnt so far, as data for another planner's ``absorb``."""
+        listed = len(self.listing.failures)
+        return Decided(
+            fetched=tuple(sorted(self.fetched)),
+            claimed=tuple(sorted(self.claimed)),
+            fetch_failed=tuple(sorted(self._failed_keys)),
+            failed=tuple(self._failed[listed:]),
+            exclude=tuple(self._exclude),
+            excluded_deletes=tuple(self._excluded_deletes),
+            retire=tuple(self._retire),
+            settled=len(self._refresh) + len(self._adopt),
+        )
+
+    def absorb(self, decided: Decided) -> None:
+        """Take in what another planner of the same listing decided (a batch of it), so
+        that ``finish`` decides over every document as if this planner had decided them."""
+        self.fetched.update(decided.fetched)
+        self.claimed.update(decided.claimed)
+        self._failed_keys.update(decided.fetch_failed)
+        self._failed.extend(decided.failed)
+        self._exclude.extend(decided.exclude)
+        self._excluded_deletes.extend(decided.excluded_deletes)
+        self._retire.extend(decided.retire)
+
     def decide(self, result: Fetched) -> Decision:
         """The row of the table for one fetched document (see the module's table)."""
         key = result.key
@@ -269,7 +320,7 @@ class Planner:
         owner = self.owners.get(external_id) or (external_id if external_id in self.stubs else key)
         self.owners.setdefault(external_id, owner)
         if owner != key:
-            failure = Failure(key, _clash(external_id, key, owner))
+            failure = Failure(key, clash(external_id, key, owner))
             self._failed.append(failure)
             return Decision("failed", key, failure=failure)
         item = hashed(result, self.availability)
@@ -344,6 +395,15 @@ class Planner:
         read = parent in self.fetched and parent not in self._failed_keys
         return not read or key in self.fetched
 
+    def known_pages(self) -> int:
+        """The pages the guard weighs deletes against: the records' pages in Fin, but for
+        those a stopped run made (see ``_guard``)."""
+        return sum(
+            1
+            for r in self.records.values()
+            if r.in_fin and not (r.remote_digest is not None and r.external_id in self.unfinished)
+        )
+
     def _guard(self, delete: list[Record]) -> GuardTrip | None:
         # A page made by a run that died before recording it (an intent, adopted back)
         # is that run's unfinished work: undoing it loses nothing, so the guard leaves it.
@@ -351,7 +411,7 @@ class Planner:
             return record.remote_digest is not None and record.external_id in self.unfinished
 
         guarded = [r for r in delete if not unfinished(r)]
-        known = sum(1 for r in self.records.values() if r.in_fin and not unfinished(r))
+        known = self.known if self.known is not None else self.known_pages()
         fraction = self.max_delete_fraction
         too_many = len(guarded) >= known or len(guarded) > fraction * known
         if guarded and too_many and not self.allow_mass_delete:
@@ -393,7 +453,8 @@ def plan(
     return planner.finish()
 
 
-def _clash(external_id: str, key: str, owner: str | None) -> str:
+def clash(external_id: str, key: str, owner: str | None) -> str:
+    """The failure of ``key``, a document that claims ``owner`` 's ``external_id``."""
     return (
         f"external_id {external_id!r} is already used by {owner!r}; give {key!r} an "
         "external_id of its own (front matter external_id:), or remove it from one of them"

@@ -225,7 +225,7 @@ class SourceReport:
 
 
 @dataclass
-class _Tally:
+class Tally:
     """Counts and first errors gathered while a plan is applied."""
 
     created: int = 0
@@ -357,6 +357,7 @@ def sync_source(
     removed: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     diffs: Diffs | None = None,
+    split: Split | None = None,
 ) -> SourceReport:
     """One source, start to finish; never raises for a problem of the source itself.
 
@@ -367,7 +368,7 @@ def sync_source(
     nothing more). ``siblings`` are the other configured sources (a store source of
     another name holding this source's Content Import Source is a rename only if it is
     not one of them). ``lock_wait`` is how long to wait for a lock another run holds.
-    ``diffs``: a dry run's ``--diff``.
+    ``diffs``: a dry run's ``--diff``. ``split``: see ``SourceRun.execute``.
     """
     log = structlog.get_logger("syncer.run").bind(source=source.name)
     started = time.monotonic()
@@ -398,10 +399,37 @@ def sync_source(
             removed=removed,
         )
     try:
-        run = _Run(source, store, publisher, options, clock, progress, log, stop, lock, fence)
-        return run.execute(cache_dir, lookup, started, siblings, removed)
+        run = SourceRun(source, store, publisher, options, clock, progress, log, stop, lock, fence)
+        return run.execute(cache_dir, lookup, started, siblings, removed, split)
     finally:
         lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A run that has its identity, listing, drift check and planner, nothing sent
+    yet: what ``SourceRun.execute`` hands a split (``syncer.engine.batches``)."""
+
+    run: SourceRun
+    planner: Planner
+    connector: Connector
+    import_source_id: str
+    adoption: Adoption | None
+    started: float
+
+
+# Takes a prepared run over (returns its report) or leaves it to run whole (None).
+Split = Callable[[Prepared], "SourceReport | None"]
+
+
+def clean(the_plan: Plan, tally: Tally) -> bool:
+    """Whether a run saw and sent everything: only then does the cursor move."""
+    return (
+        the_plan.listing_complete
+        and not the_plan.failed
+        and not tally.failed
+        and not tally.interrupted
+    )
 
 
 def _lock(
@@ -432,8 +460,16 @@ def _holder(store: Store, name: str) -> str:
         return "unknown holder"
 
 
-class _Run:
-    """One locked run of one source: the state its steps share."""
+class SourceRun:
+    """One locked run of one source: the state its steps share.
+
+    ``execute`` runs every phase in one process. Its phases are also methods of their
+    own, so that ``syncer.engine.batches`` runs them apart, each in a job of its own:
+    ``execute`` with a ``split`` (identity, listing, drift check, the planner's inputs;
+    the split takes over from there), ``send`` (fetch, decide, send and record a list of
+    stubs), ``settle`` (the plan's deletes under the guard, excluded records, intents)
+    and ``conclude`` (counts, status, the run row).
+    """
 
     def __init__(
         self,
@@ -479,11 +515,16 @@ class _Run:
         started: float,
         siblings: Collection[str],
         removed: bool,
+        split: Split | None = None,
     ) -> SourceReport:
+        """Every phase of the run; with ``split``, the phases after planning are the
+        split's when it returns a report (``syncer.engine.batches``: jobs of batches)."""
         source, store, log = self.source, self.store, self.log
         import_source_id: str | None = None
         connector: Connector | None = None
         try:
+            if split is None and store.batches.hold(source.name, self.clock()):
+                return self._split_elsewhere(started, removed)
             store.ensure_source(source.name, source.type)
             abandoned = store.runs.interrupt_abandoned(source.name, self.clock(), ABANDONED)
             if abandoned:
@@ -509,37 +550,80 @@ class _Run:
                 unfinished=set(store.intents(source.name)),
                 keep_bodies=False,
             )
+            if split is not None:
+                handed = split(
+                    Prepared(self, planner, connector, import_source_id, adoption, started)
+                )
+                if handed is not None:
+                    return handed
             the_plan, tally = self._stream(planner, connector, import_source_id, adoption)
             drift = _drift_counts(drift, adoption, the_plan)
-            clean = (
-                the_plan.listing_complete
-                and not the_plan.failed
-                and not tally.failed
-                and not tally.interrupted
-            )
-            if clean and self.options.send:
+            if clean(the_plan, tally) and self.options.send:
                 store.set_cursor(source.name, connector.cursor())
             notes = _notes(connector)
-        except FatalIntercomError as exc:
-            return self._failed(str(exc), started, import_source_id, removed, fatal=True)
-        except StoreError as exc:
-            return self._failed(
-                f"the store failed mid-run: {exc}", started, import_source_id, removed
-            )
-        except SyncerError as exc:
-            return self._failed(str(exc), started, import_source_id, removed)
-        except Exception as exc:  # a bug or an unforeseen I/O error: stop this source only
-            log.exception("source_crashed")
-            return self._failed(f"{type(exc).__name__}: {exc}", started, import_source_id, removed)
+        except Exception as exc:
+            return self.failure(exc, started, import_source_id, removed)
         finally:
             if connector is not None:
                 connector.close()
+        return self.conclude(
+            the_plan, tally, started, import_source_id, notes, drift, removed, listing
+        )
 
+    def _split_elsewhere(self, started: float, removed: bool) -> SourceReport:
+        """Workers are running a split run of the source (``syncer.engine.batches``): this
+        run would list and sweep it beside them, so it does not run."""
+        name = self.source.name
+        self.log.warning("source_split_under_way")
+        message = f"a run of source {name} is under way on the workers; it was not synced"
+        return SourceReport(
+            name,
+            self.source.type,
+            "skipped",
+            Counts(),
+            None,
+            (message,),
+            time.monotonic() - started,
+            removed=removed,
+        )
+
+    def failure(
+        self, exc: Exception, started: float, import_source_id: str | None, removed: bool
+    ) -> SourceReport:
+        """The run's end when a phase raised ``exc`` (called while it is handled)."""
+        if isinstance(exc, FatalIntercomError):
+            return self._failed(str(exc), started, import_source_id, removed, fatal=True)
+        if isinstance(exc, StoreError):
+            return self._failed(
+                f"the store failed mid-run: {exc}", started, import_source_id, removed
+            )
+        if isinstance(exc, SyncerError):
+            return self._failed(str(exc), started, import_source_id, removed)
+        # A bug or an unforeseen I/O error: stop this source only.
+        self.log.exception("source_crashed")
+        return self._failed(f"{type(exc).__name__}: {exc}", started, import_source_id, removed)
+
+    def conclude(
+        self,
+        the_plan: Plan,
+        tally: Tally,
+        started: float,
+        import_source_id: str | None,
+        notes: tuple[tuple[str, int], ...],
+        drift: Drift,
+        removed: bool,
+        listing: Listing,
+        *,
+        settled: int = 0,
+    ) -> SourceReport:
+        """The run's counts and status, into its run row and its report (``settled``:
+        documents decided unchanged by planners other than ``the_plan`` 's)."""
+        source, store = self.source, self.store
         counts = Counts(
             created=tally.created,
             updated=tally.updated,
             deleted=tally.deleted,
-            unchanged=the_plan.unchanged_count,
+            unchanged=the_plan.unchanged_count + settled,
             excluded=the_plan.excluded_count,
             failed=tally.failed,
         )
@@ -705,7 +789,7 @@ class _Run:
         connector: Connector,
         import_source_id: str,
         adoption: Adoption | None,
-    ) -> tuple[Plan, _Tally]:
+    ) -> tuple[Plan, Tally]:
         """Fetch what changed and send each document as soon as it is decided.
 
         The main thread fetches and converts; workers talk to Intercom, at most
@@ -716,33 +800,67 @@ class _Run:
         decided, the listing's claims are not known, and writes go before deletes, so a
         run cut short never leaves Fin with less than the source has.
         """
-        source, store, options, log = self.source, self.store, self.options, self.log
-        name = source.name
         stubs = planner.to_fetch()
-        _listed(log, planner, stubs)
-        tally = _Tally()
+        _listed(self.log, planner, stubs)
+        tally = Tally()
         adopted = adoption.adopted if adoption else frozenset()
-        self.progress.phase(name, "syncing", len(stubs))
-        with ThreadPoolExecutor(max_workers=max(1, self.publisher.concurrency)) as pool:
-            uploads = _Uploads(self, pool, import_source_id, tally)
+        with self.pool() as pool:
             try:
-                decided = self._decide_all(planner, connector, stubs, uploads, adopted, tally)
-                uploads.finish()
-                the_plan = planner.finish()
-                for failure in the_plan.failed:
-                    tally.error(f"{failure.key}: {failure.message}", key=failure.key)
-                for skipped in the_plan.exclude:
-                    tally.did("skipped", skipped.key, reason=skipped.reason)
-                if not decided:
-                    # Stopped before every document was decided: which pages the source
-                    # still claims is not known, so nothing may be deleted or forgotten.
-                    return replace(the_plan, delete=(), forget=(), retire=()), tally
-                if the_plan.guard and options.delete:
-                    log.warning("mass_delete_guard", reason=str(the_plan.guard))
-                kept = self._delete(pool, the_plan, tally, adopted)
+                decided = self.send(
+                    pool, planner, connector, stubs, import_source_id, tally, adopted
+                )
+                the_plan = self.settle(pool, planner.finish(), tally, decided, adoption)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+        return the_plan, tally
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads that talk to Intercom, one per call in flight."""
+        return ThreadPoolExecutor(max_workers=max(1, self.publisher.concurrency))
+
+    def send(
+        self,
+        pool: ThreadPoolExecutor,
+        planner: Planner,
+        connector: Connector,
+        stubs: Sequence[Stub],
+        import_source_id: str,
+        tally: Tally,
+        adopted: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Fetch ``stubs``, decide each and send its writes, every answer recorded before
+        returning; False if stopped before every document was decided."""
+        self.progress.phase(self.source.name, "syncing", len(stubs))
+        uploads = _Uploads(self, pool, import_source_id, tally)
+        decided = self._decide_all(planner, connector, stubs, uploads, adopted, tally)
+        uploads.finish()
+        return decided
+
+    def settle(
+        self,
+        pool: ThreadPoolExecutor,
+        the_plan: Plan,
+        tally: Tally,
+        decided: bool,
+        adoption: Adoption | None,
+    ) -> Plan:
+        """Once every document was decided (``decided``): the plan's failures and skips
+        counted, its deletes (under the guard) and retired pages, excluded records, the
+        intents it settled."""
+        store, options, name = self.store, self.options, self.source.name
+        adopted = adoption.adopted if adoption else frozenset()
+        for failure in the_plan.failed:
+            tally.error(f"{failure.key}: {failure.message}", key=failure.key)
+        for skipped in the_plan.exclude:
+            tally.did("skipped", skipped.key, reason=skipped.reason)
+        if not decided:
+            # Stopped before every document was decided: which pages the source
+            # still claims is not known, so nothing may be deleted or forgotten.
+            return replace(the_plan, delete=(), forget=(), retire=())
+        if the_plan.guard and options.delete:
+            self.log.warning("mass_delete_guard", reason=str(the_plan.guard))
+        kept = self._delete(pool, the_plan, tally, adopted)
         if not options.send:
             self._remember_adopted(the_plan, adoption, self.clock())
         else:
@@ -753,7 +871,7 @@ class _Run:
         held = {r.external_id for r in the_plan.delete if r.key in kept}
         resolved = [e for e in adoption.resolved if e not in held] if adoption else []
         store.clear_intents(name, resolved + tally.unmade)
-        return the_plan, tally
+        return the_plan
 
     def _decide_all(
         self,
@@ -762,7 +880,7 @@ class _Run:
         stubs: Sequence[Stub],
         uploads: _Uploads,
         adopted: frozenset[str],
-        tally: _Tally,
+        tally: Tally,
     ) -> bool:
         """Every fetched document decided and its writes on their way; False if stopped."""
         batch: list[Decision] = []
@@ -809,7 +927,7 @@ class _Run:
             uploads.submit(decision.item, is_new=decision.action == "create")
 
     def _delete(
-        self, pool: ThreadPoolExecutor, the_plan: Plan, tally: _Tally, adopted: frozenset[str]
+        self, pool: ThreadPoolExecutor, the_plan: Plan, tally: Tally, adopted: frozenset[str]
     ) -> set[str]:
         """The plan's deletes (unless held) and retired pages; the keys that keep a page."""
         store, name, options = self.store, self.source.name, self.options
@@ -983,7 +1101,7 @@ class _Uploads:
     """
 
     def __init__(
-        self, run: _Run, pool: ThreadPoolExecutor, import_source_id: str, tally: _Tally
+        self, run: SourceRun, pool: ThreadPoolExecutor, import_source_id: str, tally: Tally
     ) -> None:
         self.run = run
         self.pool = pool

@@ -66,6 +66,8 @@ def source_rows(
     successes = store.runs.last_successes()
     leases = store.leases.all()
     engine_jobs = store.jobs.counts(TASK) if settings.daemon.engine == "procrastinate" else None
+    # Split runs (syncer.engine.batches) hold no source lock while their batches go.
+    splitting = store.batches.splitting()
     rows = []
     for source in settings.sources:
         name = source.name
@@ -81,13 +83,16 @@ def source_rows(
                 "type": source.type,
                 "schedule": str(source.schedule),
                 "next_run": _iso(next_run),
-                "running": name in running_here or holder is not None,
+                "running": name in running_here or holder is not None or name in splitting,
                 "lock_holder": holder,
                 "lease": None
                 if lease is None or lease.expires_at <= now
                 else {"holder": lease.holder, "expires_at": _iso(lease.expires_at)},
                 "last_run": _run(run),
-                "abandoned": run is not None and run.status == "running" and holder is None,
+                "abandoned": run is not None
+                and run.status == "running"
+                and holder is None
+                and name not in splitting,
                 "last_success_at": _iso(success),
                 "stale": is_stale(success, since=since, now=now, limit=limit),
                 "stale_after_s": limit.total_seconds(),

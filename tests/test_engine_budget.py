@@ -79,7 +79,8 @@ def test_three_workers_share_one_window_without_429s(
             store=postgres_url,
             sources=[(name, tmp_path / name) for name in SOURCES],
             schedule="every 1h",
-            daemon=ENGINE,
+            # Whole sources, one job each (runs split in batches: test_engine_batches.py).
+            daemon=ENGINE + f"  batch_size: {DOCS}\n",
             intercom="  concurrency: 16",
         )
         workers += [WorkerProcess(config, tmp_path / f"worker-{i}.log") for i in range(3)]

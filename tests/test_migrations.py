@@ -30,6 +30,8 @@ TABLES = {
     "triggers",
     "job_failures",
 }
+# Revision 0008: runs split into jobs (syncer.engine.batches), on every backend.
+SPLIT_TABLES = {"run_listings", "run_batches", "run_claims"}
 ENGINE_TABLES = {
     "procrastinate_jobs",
     "procrastinate_workers",
@@ -39,7 +41,7 @@ ENGINE_TABLES = {
 
 
 def _expected(url: str) -> set[str]:
-    return TABLES | (ENGINE_TABLES if url.startswith("postgresql") else set())
+    return TABLES | SPLIT_TABLES | (ENGINE_TABLES if url.startswith("postgresql") else set())
 
 
 def _tables(url: str) -> set[str]:
@@ -62,6 +64,8 @@ def test_upgrade_downgrade_upgrade(
     assert migrate.current(store_url) == migrate.head()
     assert _tables(store_url) == _expected(store_url)
 
+    migrate.downgrade(store_url, "0007")  # the split runs' tables go
+    assert _tables(store_url) == _expected(store_url) - SPLIT_TABLES
     migrate.downgrade(store_url, "0005")  # the engine's schema goes, the store's stays
     assert _tables(store_url) == TABLES - {"job_failures"}
     migrate.upgrade(store_url)
@@ -126,7 +130,7 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0007"
+    assert migrate.head() == "0008"
     assert migrate.known_revisions() == frozenset(
-        {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
     )

@@ -28,6 +28,10 @@ from syncer.model import Fetched, Listing, Stub
 class FilesystemConnector:
     """Reads one ``type: filesystem`` source; keeps no state between calls."""
 
+    # Each stub is read by its path: a batch of a split run fetches without listing the
+    # folder again (syncer.engine.batches).
+    fetches_unlisted = True
+
     def __init__(self, settings: FilesystemSettings) -> None:
         self.settings = settings
         # Caveats of conversion ("<key>: nesting flattened from line 40"), for the report.

@@ -177,6 +177,13 @@ class DaemonSettings(StrictModel):
         description="engine procrastinate: a worker silent this long is dead, and its job "
         "is retried by another worker (each worker beats every third of it)",
     )
+    batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="engine procrastinate: a run with more documents to read than this is "
+        "split into batch jobs of this many, which any worker may take, then one job "
+        "that deletes and records the run",
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Turns on the status page's 'sync now' buttons: whoever types this "

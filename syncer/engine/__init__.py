@@ -16,7 +16,8 @@ handed to another. It was the issue's pick (issue 14), over a home-made lease ta
 The parts: ``schema`` (which procrastinate the store's schema is, checked at start),
 ``app`` (the procrastinate App on the store's Postgres, the ``sync_source`` task, its
 locks and retries), ``jobs`` (what a job does: ``syncer.run.sync_source``, as the daemon
-runs it, with the worker's config), ``deferring`` (the scheduler's side: a due source
+runs it, with the worker's config), ``batches`` (a large run split into a listing job,
+batch jobs and a finishing job), ``deferring`` (the scheduler's side: a due source
 deferred once, however many daemons schedule it), ``budget`` (one Intercom rate-limit
 window shared by every worker sending on it) and ``worker`` (``syncer worker``).
 This package's ``__init__`` imports nothing: procrastinate is loaded only by those

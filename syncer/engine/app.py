@@ -1,4 +1,5 @@
-"""The procrastinate App on the store's Postgres, and its one task, ``sync_source``.
+"""The procrastinate App on the store's Postgres, and its tasks: ``sync_source`` and, for
+a run split by size (``syncer.engine.batches``), ``sync_batch`` and ``finish_run``.
 
 ``build`` makes the App from the store URL: procrastinate's ``PsycopgConnector`` with the
 URL's parts as a libpq connection string and the password beside it, as a connection
@@ -8,6 +9,11 @@ deferred with ``lock`` and ``queueing_lock`` set to the source's key (``key``): 
 of a source runs at a time, on any worker, and one waits at most. ``Retries`` asks
 ``syncer.engine.jobs.retry_in`` what each exception means.
 
+A batch's lock is its own (``batch_key``): batches of one source run in parallel, and
+one batch never twice at once. A run's finish takes the source's lock, as its listing
+does. ``build_sync`` is an App that only defers, on a connection the store hands it, so
+batch rows and their jobs are written in one commit.
+
 Importing this module imports procrastinate: only the worker and a deferring daemon do.
 """
 
@@ -16,7 +22,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate import (
+    App,
+    BaseRetryStrategy,
+    JobContext,
+    PsycopgConnector,
+    RetryDecision,
+    SyncPsycopgConnector,
+)
 from procrastinate.jobs import Job
 
 import syncer.engine
@@ -25,6 +38,8 @@ from syncer.errors import UsageError
 from syncer.store import engine as engines
 
 TASK = syncer.engine.TASK
+BATCH_TASK = "syncer.sync_batch"
+FINISH_TASK = "syncer.finish_run"
 QUEUE = "sources"
 # The key under which a worker's ``SourceJobs`` reach the task (``additional_context``).
 JOBS = "syncer_jobs"
@@ -34,6 +49,12 @@ def key(source: str) -> str:
     """The lock and queueing lock of ``source`` 's jobs (named, so later kinds of job
     get keys of their own)."""
     return f"source:{source}"
+
+
+def batch_key(source: str, run_id: int, number: int) -> str:
+    """The lock of one batch of run ``run_id`` (its prefix, without the number, finds
+    the run's batch jobs)."""
+    return f"batch:{source}:{run_id}:{number}"
 
 
 def connector_arguments(url: str, *, application_name: str) -> dict[str, Any]:
@@ -87,13 +108,56 @@ def sync_source(context: JobContext, source: str, timestamp: int | None = None) 
         raise
 
 
+def sync_batch(context: JobContext, source: str, run_id: int, number: int) -> None:
+    """The task: one batch of a split run (``syncer.engine.batches``)."""
+    source_jobs = context.additional_context[JOBS]
+    assert isinstance(source_jobs, jobs.SourceJobs)
+    job = context.job
+    try:
+        source_jobs.split().run_batch(source, run_id, number, job_id=job.id)
+    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
+
+
+def finish_run(context: JobContext, source: str, run_id: int) -> None:
+    """The task: a split run's finish, once every batch is done."""
+    source_jobs = context.additional_context[JOBS]
+    assert isinstance(source_jobs, jobs.SourceJobs)
+    job = context.job
+    try:
+        source_jobs.split().finish(source, run_id, job_id=job.id)
+    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
+        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+            source_jobs.failed(source, job.id, exc)
+        raise
+
+
+def _tasks(app: App) -> App:
+    app.task(name=TASK, queue=QUEUE, pass_context=True, retry=Retries())(sync_source)
+    app.task(name=BATCH_TASK, queue=QUEUE, pass_context=True, retry=Retries())(sync_batch)
+    app.task(name=FINISH_TASK, queue=QUEUE, pass_context=True, retry=Retries())(finish_run)
+    return app
+
+
 def build(url: str, *, application_name: str, max_connections: int = 4) -> App:
-    """The App on the store at ``url`` (not opened), with the ``sync_source`` task."""
+    """The App on the store at ``url`` (not opened), with the tasks."""
     connector = PsycopgConnector(
         **connector_arguments(url, application_name=application_name),
         min_size=1,
         max_size=max_connections,
     )
-    app = App(connector=connector)
-    app.task(name=TASK, queue=QUEUE, pass_context=True, retry=Retries())(sync_source)
-    return app
+    return _tasks(App(connector=connector))
+
+
+def build_sync(url: str, *, application_name: str) -> App:
+    """An App that defers only on connections it is given (``job_manager``'s
+    ``connection=``): never opened, it holds no connection of its own."""
+    return _tasks(
+        App(
+            connector=SyncPsycopgConnector(
+                **connector_arguments(url, application_name=application_name)
+            )
+        )
+    )

@@ -20,6 +20,10 @@ worker that dies mid-run raises nothing: the others find its job by its silence
 Each recorded run's report goes to ``on_report``: the worker's run-outcome alerts
 (``failed``, ``guard``, ``recovered``), by the store's compare-and-set as the daemon's,
 so a transition is told once whichever process ran the source.
+
+A run with more to read than ``daemon.batch_size`` is split (``syncer.engine.batches``):
+this job lists and plans, batch jobs send, a finishing job deletes and records; while
+such a run is unfinished, a job of its source lists nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -38,6 +43,10 @@ from syncer.intercom.publisher import IntercomPublisher
 from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.store import Store
 
+if TYPE_CHECKING:
+    from syncer.engine.batches import Batches
+
+SPLIT = "split"  # a report's status: the run was handed to batch jobs
 # A job whose store is unreachable is tried this many times in all, waiting 5, 10, 20 s.
 STORE_ATTEMPTS = 4
 STORE_WAIT_S = 5.0
@@ -95,6 +104,20 @@ class SourceJobs:
         self._clock = clock
         self._on_report = on_report  # the run-outcome alerts, as the daemon sends them
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
+        self._split: Batches | None = None
+
+    def split(self) -> Batches:
+        """This worker's side of split runs (made on first use)."""
+        if self._split is None:
+            from syncer.engine.batches import Batches
+
+            self._split = Batches(self, clock=self._clock)
+        return self._split
+
+    def reported(self, report: SourceReport) -> None:
+        """A run recorded by another job of this worker (a split run's finish): its
+        outcome's alerts, as ``run`` sends its own."""
+        self._on_report(report)
 
     def failed(self, name: str, job_id: int, exc: BaseException) -> None:
         """Job ``job_id`` of ``name`` failed for good with ``exc``: keep why, for
@@ -116,6 +139,8 @@ class SourceJobs:
             return
         if self.stop.is_set():
             raise HandedBackError(name)
+        if not self.split().may_list(name):
+            return
         begun = self.store.triggers.begin(name)
         since = self.store.runs.last_success_starts().get(name)
         log.info("job_started")
@@ -131,6 +156,7 @@ class SourceJobs:
                 stop=self.stop,
                 holder=self.holder,
                 siblings=[s.name for s in self.settings.sources if s.name != name],
+                split=self.split().splitter(source, begun, since),
             )
         except Exception as exc:  # a bug: this job fails; the next one runs the source
             log.exception("job_crashed", error=str(exc))
@@ -141,6 +167,8 @@ class SourceJobs:
             if begun.serial > begun.previous:  # its triggers are still to be served
                 self.store.triggers.rewind(name, begun)
                 raise SourceBusyError(name)
+            return
+        if report.status == SPLIT:  # batch jobs send it; its finish records it
             return
         served = record_served(self.store, name, begun, report, since, now=self._clock())
         self._on_report(report)

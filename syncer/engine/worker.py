@@ -221,7 +221,7 @@ async def _retry_stalled(
         await asyncio.sleep(stalled / 3)
         try:
             found = await manager.get_stalled_jobs(
-                task_name=engine_app.TASK, seconds_since_heartbeat=stalled
+                queue=engine_app.QUEUE, seconds_since_heartbeat=stalled
             )
         except exceptions.ConnectorException as exc:
             log.warning("stalled_jobs_unchecked", error=str(exc.__cause__ or exc))

@@ -294,3 +294,63 @@ job_failures_table = Table(
     _required("at", UTCDateTime()),
     _required("error", Text),
 )
+
+# A run split into jobs (syncer.engine.batches): what its listing job saw, kept for its
+# batches and its finishing job. ``stubs`` is the whole listing ([key, version,
+# changed_at] each), so the finish decides deletes from exactly the listing the batches
+# were cut from; ``cursor`` moves only if the whole run was clean. ``trigger_serial`` and
+# ``trigger_previous`` are what the listing job's ``triggers.begin`` saw, ``since`` the
+# start of the source's last success before it: the finish records the triggers served.
+# ``finished_at`` is set once, by the finish that closed the run row.
+run_listings_table = Table(
+    "run_listings",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    _required("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE")),
+    _required("stubs", JSON),
+    _required("complete", Boolean),
+    _required("failures", JSON),
+    _required("left_out", Integer, server_default=text("0")),
+    _optional("cursor", Text),
+    _required("import_source_id", String(64)),
+    _required("batches", Integer),
+    # The pages the mass-delete guard weighs the finish's deletes against, as listed.
+    _required("known", Integer, server_default=text("0")),
+    _required("trigger_serial", Integer, server_default=text("0")),
+    _required("trigger_previous", Integer, server_default=text("0")),
+    _optional("since", UTCDateTime()),
+    _required("created_at", UTCDateTime()),
+    _optional("finished_at", UTCDateTime()),
+    Index(None, "source_id", "finished_at"),
+)
+
+# One batch of such a run: the stubs it fetches, decides and sends. ``done`` turns true
+# once (UPDATE .. WHERE NOT done), with ``outcome``: what the finish needs of it (its
+# planner's ``Decided``, its counts, errors and document rows, as JSON). ``worker`` and
+# ``attempts``: who took it last and how many times it was taken (a worker killed
+# mid-batch leaves it undone; another takes it again).
+run_batches_table = Table(
+    "run_batches",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    _required("stubs", JSON),
+    _required("done", Boolean, server_default=false()),
+    _optional("worker", String(128)),
+    _required("attempts", Integer, server_default=text("0")),
+    _optional("taken_at", UTCDateTime()),
+    _optional("done_at", UTCDateTime()),
+    _optional("outcome", JSON),
+)
+
+# Which document of a split run claimed each external_id first: batches decided apart
+# cannot see each other's claims in a planner, so a second document claiming one (front
+# matter external_id) finds the first here and fails, as in one planner, rather than
+# overwrite its page. The primary key is the claim.
+run_claims_table = Table(
+    "run_claims",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("external_id", Text, primary_key=True),
+    _required("key", Text),
+)

@@ -5,7 +5,8 @@ the sources and their documents (and the intents and workspace facts beside them
 ``runs`` the run rows (syncer.store.runs), its ``leases`` the daemon's lease rows
 (syncer.store.leases), ``alerts`` and ``reloads`` the daemon's alert states and config
 reloads (syncer.store.daemon_state), ``triggers`` each source's last trigger and the run
-that served it (syncer.store.triggers), ``try_lock`` the per-source locks. It hands the planner
+that served it (syncer.store.triggers), ``batches`` the runs split into jobs
+(syncer.store.batches), ``try_lock`` the per-source locks. It hands the planner
 ``Record`` s (one SELECT per source), and the run writes back per document right after
 Intercom answers, each write committed at once, so a run killed at any moment leaves the
 store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
@@ -39,6 +40,7 @@ from syncer.errors import StoreError
 from syncer.model import Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store import locks as source_locks
+from syncer.store.batches import BatchTable
 from syncer.store.daemon_state import AlertStates, ReloadLog
 from syncer.store.database import Database, aware, source_row_id, unknown_source
 from syncer.store.jobs import JobTable
@@ -93,6 +95,7 @@ class Store:
         self.reloads = ReloadLog(self._db, self._redact)
         self.triggers = TriggerTable(self._db)
         self.jobs = JobTable(self._db, self._redact)
+        self.batches = BatchTable(self._db, self._redact)
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
     @classmethod

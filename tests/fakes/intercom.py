@@ -56,6 +56,7 @@ __all__ = [
     "FakeIntercom",
     "Faults",
     "Listing",
+    "PageWrite",
     "Quota",
     "RateLimiter",
     "Rejection",
@@ -96,6 +97,17 @@ Clock = Callable[[], float]
 
 
 # ---- observability ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageWrite:
+    """One change to an External Page as the fake applied it: ``action`` is created,
+    updated or deleted (an upsert that found its external_id is an update)."""
+
+    action: str
+    external_id: str
+    page_id: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -604,6 +616,7 @@ class FakeIntercom:
         self._keys: dict[tuple[int, str], str] = {}
         self._ids = itertools.count(1)
         self._calls: list[Call] = []
+        self._page_writes: list[PageWrite] = []
         self._violations: list[str] = []
         self._listings: dict[str, Listing] = {}
         self._contacts: dict[str, dict[str, Any]] = {}
@@ -721,6 +734,7 @@ class FakeIntercom:
             self._sources, self._pages, self._keys = {}, {}, {}
             self._ids = itertools.count(1)
             self._calls, self._violations = [], []
+            self._page_writes = []
             self._listings, self._contacts = {}, {}
         self.faults.clear()
         self.limiter.reset()
@@ -1091,6 +1105,7 @@ class FakeIntercom:
             return _error(400, "parameter_invalid", problem, request.request_id)
         self._forget_page(page)
         self._index_page(_apply_page_fields(page, body, self._now()))
+        self._wrote("updated", page)
         return _Reply(200, page, write=True)
 
     def _delete_page(self, request: _Request) -> _Reply:
@@ -1101,6 +1116,7 @@ class FakeIntercom:
         if rejected:
             return rejected
         self._forget_page(page)
+        self._wrote("deleted", page)
         # The spec's example reply to a delete is the page with its html emptied.
         return _Reply(200, {**page, "html": ""}, write=True)
 
@@ -1110,6 +1126,7 @@ class FakeIntercom:
         key = (body["source_id"], body["external_id"])
         existing = self._keys.get(key)
         if existing is not None:
+            self._wrote("updated", self._pages[existing])
             return _apply_page_fields(self._pages[existing], body, now)
         page: dict[str, Any] = {
             "id": str(next(self._ids)),
@@ -1123,7 +1140,18 @@ class FakeIntercom:
         }
         _apply_page_fields(page, body, now)
         self._index_page(page)
+        self._wrote("created", page)
         return page
+
+    def _wrote(self, action: str, page: Mapping[str, Any]) -> None:
+        self._page_writes.append(
+            PageWrite(action, str(page["external_id"]), str(page["id"]), self.clock())
+        )
+
+    def page_writes(self) -> list[PageWrite]:
+        """Every create, update and delete of a page, in the order applied."""
+        with self._lock:
+            return list(self._page_writes)
 
     def _index_page(self, page: dict[str, Any]) -> None:
         self._pages[page["id"]] = page
