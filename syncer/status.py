@@ -27,7 +27,7 @@ from typing import Any
 
 from syncer.config.schedule import period
 from syncer.config.settings import Settings, SourceSettings
-from syncer.engine import TASK
+from syncer.engine import TASKS
 from syncer.store import JobCounts, RunDocument, RunSummary, Store
 from syncer.store.schema import DOCUMENT_ACTIONS, MAX_RUN_DOCUMENTS
 
@@ -65,7 +65,7 @@ def source_rows(
     last_runs = {run.source: run for run in store.runs.latest()}
     successes = store.runs.last_successes()
     leases = store.leases.all()
-    engine_jobs = store.jobs.counts(TASK) if settings.daemon.engine == "procrastinate" else None
+    engine_jobs = store.jobs.counts(TASKS) if settings.daemon.engine == "procrastinate" else None
     # Split runs (syncer.engine.batches) hold no source lock while their batches go.
     splitting = store.batches.splitting()
     rows = []

@@ -22,6 +22,7 @@ import pytest
 from procrastinate import jobs as procrastinate_jobs
 
 from syncer.config import loader
+from syncer.engine import TASKS
 from syncer.engine import app as engine_app
 from syncer.engine.jobs import SourceJobs
 from syncer.intercom.client import IntercomClient
@@ -161,6 +162,35 @@ def test_queued_running_and_failed_jobs_show_per_source(
     assert "  jobs: 1 failed\n" in printed
     assert f"  ! job {failed_id} failed at {failure['at']}: RuntimeError: a bug" in printed
     assert json.loads(_syncer_status(config, "--json"))["sources"][2]["jobs"] == broken
+
+
+@postgres
+def test_a_split_runs_batch_and_finish_jobs_count_for_their_source(postgres_url: str) -> None:
+    """A split run's jobs are ``sync_batch`` and ``finish_run`` ones: its source's
+    counts hold them too, or a source halfway through a split run showed no job."""
+    migrate.upgrade(postgres_url)
+
+    async def defer() -> None:
+        app = engine_app.build(postgres_url, application_name="test")
+        async with app.open_async():
+            for number in range(3):
+                await app.configure_task(
+                    engine_app.BATCH_TASK,
+                    lock=engine_app.batch_key("docs", 7, number),
+                    task_kwargs={"source": "docs", "run_id": 7, "number": number},
+                ).defer_async()
+            await app.configure_task(
+                engine_app.FINISH_TASK,
+                lock=engine_app.key("docs"),
+                task_kwargs={"source": "docs", "run_id": 7},
+            ).defer_async()
+
+    asyncio.run(defer())
+    _take(postgres_url, fail=False)  # one batch under way
+    with Store.open(postgres_url) as store:
+        counts = store.jobs.counts(TASKS)
+    assert set(counts) == {"docs"}
+    assert (counts["docs"].queued, counts["docs"].running, counts["docs"].failed) == (3, 1, 0)
 
 
 @postgres

@@ -24,5 +24,10 @@ This package's ``__init__`` imports nothing: procrastinate is loaded only by tho
 that use it, so SQLite users and ``syncer --help`` never import it.
 """
 
-# The one task's name: the status counts its jobs without importing procrastinate.
+# The tasks' names: the status counts their jobs without importing procrastinate. A
+# source's run is a ``sync_source`` job, or, split, one of it, ``sync_batch`` jobs and
+# a ``finish_run`` job (``batches``).
 TASK = "syncer.sync_source"
+BATCH_TASK = "syncer.sync_batch"
+FINISH_TASK = "syncer.finish_run"
+TASKS = (TASK, BATCH_TASK, FINISH_TASK)

@@ -38,8 +38,8 @@ from syncer.errors import UsageError
 from syncer.store import engine as engines
 
 TASK = syncer.engine.TASK
-BATCH_TASK = "syncer.sync_batch"
-FINISH_TASK = "syncer.finish_run"
+BATCH_TASK = syncer.engine.BATCH_TASK
+FINISH_TASK = syncer.engine.FINISH_TASK
 QUEUE = "sources"
 # The key under which a worker's ``SourceJobs`` reach the task (``additional_context``).
 JOBS = "syncer_jobs"

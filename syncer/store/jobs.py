@@ -11,7 +11,7 @@ procrastinate does not keep why a job failed. A failure shows while its job is s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,7 +29,7 @@ _COUNTS = text(
     WITH live AS (
         SELECT id, args->>'source' AS source, status
         FROM procrastinate_jobs
-        WHERE task_name = :task AND status IN ('todo', 'doing', 'failed')
+        WHERE task_name = ANY(:tasks) AND status IN ('todo', 'doing', 'failed')
     ),
     counted AS (
         SELECT source,
@@ -89,12 +89,13 @@ class JobTable:
                 )
             )
 
-    def counts(self, task: str) -> dict[str, JobCounts]:
-        """Every source with a job of ``task`` waiting, running or failed, and its counts."""
+    def counts(self, tasks: Sequence[str]) -> dict[str, JobCounts]:
+        """Every source with a job of ``tasks`` (a split run's batches and finish too)
+        waiting, running or failed, and its counts."""
         with self._db.reading() as connection:
             if connection is None:
                 return {}
-            rows = connection.execute(_COUNTS, {"task": task}).all()
+            rows = connection.execute(_COUNTS, {"tasks": list(tasks)}).all()
         found = {}
         for source, queued, running, failed, job_id, at, error in rows:
             failure = None
