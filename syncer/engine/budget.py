@@ -44,9 +44,8 @@ import time
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from syncer.intercom.ratelimit import RateLimiter
 from syncer.store import engine as engines
@@ -64,7 +63,6 @@ _COUNT = text(
 )
 _JOIN = text("SELECT pg_try_advisory_lock_shared(:c, :o)")
 _LEAVE = text("SELECT pg_advisory_unlock_shared(:c, :o)")
-_APPLICATION_NAME_MAX = 63
 
 
 def app_key(token: str) -> int:
@@ -167,15 +165,7 @@ class BudgetShare:
     def _connect(self) -> Connection:
         if self._connection is not None:
             return self._connection
-        # Its own engine: a session lock must live on a connection no pool lends out.
-        self._engine = create_engine(
-            self._url,
-            poolclass=NullPool,
-            connect_args={
-                "connect_timeout": engines.CONNECT_TIMEOUT_S,
-                "application_name": f"syncer {self._holder} budget"[:_APPLICATION_NAME_MAX],
-            },
-        )
+        self._engine = engines.session_engine(self._url, f"syncer {self._holder} budget")
         self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return self._connection
 

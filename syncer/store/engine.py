@@ -143,6 +143,24 @@ def _recover_hot_journal(path: Path) -> None:
         ) from None
 
 
+# Postgres truncates application_name to 63 bytes.
+_APPLICATION_NAME_MAX = 63
+
+
+def session_engine(url: URL | str, application_name: str) -> Engine:
+    """An unpooled engine for one Postgres connection held for its session locks (a
+    source's lock, the senders of a budget): no pool may lend it to anyone else, and
+    ``pg_stat_activity`` names it ``application_name``."""
+    return create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": application_name[:_APPLICATION_NAME_MAX],
+        },
+    )
+
+
 def _create_postgres(url: URL, *, read_only: bool) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:

@@ -34,9 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
 
 from syncer.store import engine as engines
 
@@ -45,8 +44,6 @@ from syncer.store import engine as engines
 _PG_CLASS = 0x73796E63
 # How long a Postgres lock counts as confirmed before a write asks the server again.
 CONFIRM_S = 5.0
-# Postgres truncates application_name to 63 bytes.
-_APPLICATION_NAME_MAX = 63
 
 
 def process_holder(role: str) -> str:
@@ -299,15 +296,7 @@ class PostgresLocks:
     def _connect(self, holder: str) -> Connection:
         if self._connection is not None:
             return self._connection
-        # Its own engine: the lock must live on a connection no pool hands to anyone else.
-        self._lock_engine = create_engine(
-            self._url,
-            poolclass=NullPool,
-            connect_args={
-                "connect_timeout": engines.CONNECT_TIMEOUT_S,
-                "application_name": f"syncer {holder}"[:_APPLICATION_NAME_MAX],
-            },
-        )
+        self._lock_engine = engines.session_engine(self._url, f"syncer {holder}")
         self._connection = self._lock_engine.connect().execution_options(
             isolation_level="AUTOCOMMIT"
         )
