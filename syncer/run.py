@@ -388,16 +388,7 @@ def sync_source(
         holder_now = _holder(store, source.name)
         message = f"another run holds source {source.name} ({holder_now}); it was not synced"
         log.warning("source_locked", holder=holder_now)
-        return SourceReport(
-            source.name,
-            source.type,
-            "skipped",
-            Counts(),
-            None,
-            (message,),
-            time.monotonic() - started,
-            removed=removed,
-        )
+        return _report_without_run(source, "skipped", message, started, removed=removed)
     try:
         run = SourceRun(source, store, publisher, options, clock, progress, log, stop, lock, fence)
         return run.execute(cache_dir, lookup, started, siblings, removed, split)
@@ -576,16 +567,7 @@ class SourceRun:
         name = self.source.name
         self.log.warning("source_split_under_way")
         message = f"a run of source {name} is under way on the workers; it was not synced"
-        return SourceReport(
-            name,
-            self.source.type,
-            "skipped",
-            Counts(),
-            None,
-            (message,),
-            time.monotonic() - started,
-            removed=removed,
-        )
+        return _report_without_run(self.source, "skipped", message, started, removed=removed)
 
     def failure(
         self, exc: Exception, started: float, import_source_id: str | None, removed: bool
@@ -1346,10 +1328,18 @@ def _report_failure(
     source: SourceSettings, message: str, started: float, *, removed: bool
 ) -> SourceReport:
     structlog.get_logger("syncer.run").error("source_failed", source=source.name, error=message)
+    return _report_without_run(source, "failed", message, started, removed=removed)
+
+
+def _report_without_run(
+    source: SourceSettings, status: str, message: str, started: float, *, removed: bool
+) -> SourceReport:
+    """The report of a source that did nothing but say why (``message``): no counts, no
+    import source."""
     return SourceReport(
         source.name,
         source.type,
-        "failed",
+        status,
         Counts(),
         None,
         (message,),
