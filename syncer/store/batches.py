@@ -58,6 +58,14 @@ class BatchRow:
     outcome: dict[str, Any] | None
 
 
+def _undone(run_id: int) -> tuple[Any, ...]:
+    """Where a batch of run ``run_id`` is not done yet."""
+    return (
+        run_batches_table.c.run_id == run_id,
+        run_batches_table.c.done == False,  # noqa: E712 - SQL, not Python
+    )
+
+
 def stubs_to_json(stubs: Sequence[Stub]) -> list[list[Any]]:
     return [[s.key, s.version, s.changed_at.isoformat() if s.changed_at else None] for s in stubs]
 
@@ -207,11 +215,7 @@ class BatchTable:
         with self._db.writing() as connection:
             row = connection.execute(
                 update(run_batches_table)
-                .where(
-                    run_batches_table.c.run_id == run_id,
-                    run_batches_table.c.number == number,
-                    run_batches_table.c.done == False,  # noqa: E712 - SQL, not Python
-                )
+                .where(*_undone(run_id), run_batches_table.c.number == number)
                 .values(
                     worker=worker,
                     attempts=run_batches_table.c.attempts + 1,
@@ -268,23 +272,14 @@ class BatchTable:
             self._lock_run(connection, run_id)
             done = connection.execute(
                 update(run_batches_table)
-                .where(
-                    run_batches_table.c.run_id == run_id,
-                    run_batches_table.c.number == number,
-                    run_batches_table.c.done == False,  # noqa: E712 - SQL, not Python
-                )
+                .where(*_undone(run_id), run_batches_table.c.number == number)
                 .values(done=True, done_at=aware(at), outcome=outcome)
                 .returning(run_batches_table.c.number)
             ).one_or_none()
             if done is None:
                 return False
             left = connection.execute(
-                select(func.count())
-                .select_from(run_batches_table)
-                .where(
-                    run_batches_table.c.run_id == run_id,
-                    run_batches_table.c.done == False,  # noqa: E712 - SQL, not Python
-                )
+                select(func.count()).select_from(run_batches_table).where(*_undone(run_id))
             ).scalar_one()
             if left:
                 return False
