@@ -14,13 +14,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from tests.fakes.intercom import FakeIntercom
+
+if TYPE_CHECKING:
+    from tests.test_engine import WorkerProcess
 
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
@@ -157,3 +160,13 @@ def workspace(
     space = Workspace(tmp_path, docs, tmp_path / "syncer.yaml", fake_intercom)
     space.configure()
     return space
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """``syncer worker`` processes a test starts (``tests.test_engine.WorkerProcess``),
+    each closed at its end."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.close()

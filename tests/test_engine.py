@@ -82,14 +82,6 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.close()
-
-
-@pytest.fixture
 def fake() -> Iterator[FakeIntercom]:
     with FakeIntercom(TOKEN, window=1.0) as server:
         yield server

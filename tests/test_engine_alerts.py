@@ -28,14 +28,6 @@ def hooks() -> Iterator[Receiver]:
         yield receiver
 
 
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.close()
-
-
 @postgres
 @pytest.mark.slow
 def test_a_workers_failed_and_recovered_runs_are_told_once(

@@ -354,14 +354,6 @@ def _finished_run(url: str, timeout: float) -> Any:
     return wait_for("the run finished", finished, timeout, every=0.5)
 
 
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.close()
-
-
 @postgres
 @pytest.mark.slow
 def test_three_workers_share_a_20000_document_source(

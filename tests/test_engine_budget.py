@@ -14,7 +14,6 @@ sources on one Postgres store share it too (without: 10 429s in 7 windows; with:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,14 +35,6 @@ DOCS = 1200
 SOURCES = ("alpha", "beta", "gamma")
 
 postgres = pytest.mark.postgres
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.close()
 
 
 def windows_spent(calls: list[Call], fake: FakeIntercom) -> list[float]:
