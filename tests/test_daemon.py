@@ -369,7 +369,13 @@ def test_a_run_that_outlasts_the_grace_period_is_recorded_and_the_exit_is_still_
     fake.faults.slow_down(3.0, method="POST", path_prefix="/ai/external_pages")
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     daemons.append(daemon)
-    wait_for("a page write under way", lambda: daemon.status()["sources"][0]["running"], 20)
+    # Under way at the fake, not only running: a run stopped before its first write
+    # would stop within the grace.
+    wait_for(
+        "a page write under way",
+        lambda: ("POST", "/ai/external_pages") in fake.arrived,
+        20,
+    )
     time.sleep(0.3)
     signalled = time.monotonic()
     daemon.send(signal.SIGTERM)

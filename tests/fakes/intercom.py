@@ -616,6 +616,9 @@ class FakeIntercom:
         self._keys: dict[tuple[int, str], str] = {}
         self._ids = itertools.count(1)
         self._calls: list[Call] = []
+        # (method, path) of each request as its headers arrive, before any latency: what
+        # is under way, where ``calls`` says only what was answered.
+        self._arrived: list[tuple[str, str]] = []
         self._page_writes: list[PageWrite] = []
         self._violations: list[str] = []
         self._listings: dict[str, Listing] = {}
@@ -700,6 +703,12 @@ class FakeIntercom:
     def calls(self) -> list[Call]:
         with self._lock:
             return list(self._calls)
+
+    @property
+    def arrived(self) -> list[tuple[str, str]]:
+        """(method, path) of every request so far as it arrived, answered or not yet."""
+        with self._lock:
+            return list(self._arrived)
 
     @property
     def writes(self) -> int:
@@ -830,6 +839,8 @@ class FakeIntercom:
             self.clock(),
         )
         body = handler.read_body()
+        with self._lock:
+            self._arrived.append((incoming.method, incoming.path))
         if self._control and incoming.path.startswith("/__fake__/"):
             self._send(handler, self._control_reply(incoming.path), incoming, None)
             return
