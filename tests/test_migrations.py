@@ -130,7 +130,7 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0008"
+    assert migrate.head() == "0009"
     assert migrate.known_revisions() == frozenset(
-        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
+        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"}
     )

@@ -301,7 +301,9 @@ job_failures_table = Table(
 # were cut from; ``cursor`` moves only if the whole run was clean. ``trigger_serial`` and
 # ``trigger_previous`` are what the listing job's ``triggers.begin`` saw, ``since`` the
 # start of the source's last success before it: the finish records the triggers served.
-# ``finished_at`` is set once, by the finish that closed the run row.
+# ``finished_at`` is set once, by the finish that closed the run row. ``connector_state``
+# is what the batches' connectors resume from instead of listing again
+# (``syncer.connector.Resumable``; revision 0009), null when the connector cannot.
 run_listings_table = Table(
     "run_listings",
     metadata,
@@ -321,6 +323,7 @@ run_listings_table = Table(
     _optional("since", UTCDateTime()),
     _required("created_at", UTCDateTime()),
     _optional("finished_at", UTCDateTime()),
+    _optional("connector_state", Text),
     Index(None, "source_id", "finished_at"),
 )
 
