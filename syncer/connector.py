@@ -81,6 +81,27 @@ class QuickCheck(Protocol):
         ...
 
 
+@runtime_checkable
+class Resumable(Protocol):
+    """A connector whose fetch can go on elsewhere from what its listing kept.
+
+    A split run (``syncer.engine.batches``) keeps ``fetch_state`` with its listing; each
+    of its batch jobs, perhaps on another machine, builds a fresh connector, ``resume`` s
+    it from that state instead of listing the source again, and fetches its share of
+    the stubs as the listing connector would have. A connector without it lists again
+    in every batch.
+    """
+
+    def fetch_state(self) -> str:
+        """After ``list``: what a fetch needs of this listing, as text (JSON, a commit)."""
+        ...
+
+    def resume(self, state: str) -> None:
+        """Instead of ``list``: be ready to fetch the stubs of the listing that said
+        ``state``. May raise as ``list`` does (``SourceError``) if it cannot."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """A command a connector type adds to the command line: ``syncer <type> <name>``.

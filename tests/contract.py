@@ -13,6 +13,9 @@ it can write to, and a way to build its connector over it) and a subclass of
 * a listing that cannot be finished raises a ``SyncerError`` or says it is incomplete:
   never a "complete" listing with documents missing;
 * the cursor a run keeps gives the next connector the same listing;
+* a connector that can resume (``Resumable``: every built-in one) fetches, from its
+  listing's ``fetch_state`` on a fresh connector with a cache of its own (a split run's
+  batch on another machine), any subset as the listing connector does;
 * ``notes`` are counts, and ``close`` may be called twice.
 """
 
@@ -24,7 +27,7 @@ from typing import Protocol
 
 import pytest
 
-from syncer.connector import Connector
+from syncer.connector import Connector, Resumable
 from syncer.errors import SyncerError
 from syncer.model import Document, Excluded, Failure, Listing, Stub
 
@@ -48,11 +51,16 @@ class Harness(Protocol):
     def break_document(self, name: str) -> None:
         """Make document ``name`` unreadable (it stays in the listing)."""
 
-    def connector(self, cursor: str | None = None) -> Connector: ...
+    def connector(self, cursor: str | None = None, *, elsewhere: bool = False) -> Connector:
+        """A connector over the source; ``elsewhere``: with a cache folder of its own, as
+        on another machine."""
 
 
 class ConnectorContract:
     """Subclass per connector and provide the ``harness`` fixture."""
+
+    # Whether the connector is ``Resumable``: said, so that losing it fails a test.
+    resumable = True
 
     @pytest.fixture
     def harness(self, tmp_path: Path) -> Harness:
@@ -161,6 +169,33 @@ class ConnectorContract:
         others = [r for key, r in results.items() if key != broken]
         assert others
         assert all(isinstance(r, Document) for r in others)
+
+    def test_a_resumed_connector_fetches_as_the_listing_one(self, harness: Harness) -> None:
+        self.fill(harness, 8)
+        lister = harness.connector()
+        try:
+            listing = lister.list()
+            assert isinstance(lister, Resumable) is self.resumable
+            if not isinstance(lister, Resumable):
+                return  # its batches list again: tests/test_engine_batches.py
+            state = lister.fetch_state()
+            listed = {result.key: result for result in lister.fetch(listing.stubs)}
+        finally:
+            lister.close()
+        assert isinstance(state, str)
+        rng = random.Random(5)
+        for _ in range(2):
+            subset = rng.sample(list(listing.stubs), rng.randint(1, len(listing.stubs)))
+            resumed = harness.connector(elsewhere=True)
+            assert isinstance(resumed, Resumable)
+            try:
+                resumed.resume(state)
+                results = list(resumed.fetch(subset))
+            finally:
+                resumed.close()
+            assert sorted(r.key for r in results) == sorted(s.key for s in subset)
+            for result in results:
+                assert result == listed[result.key]
 
     # -- cursor, notes, close -----------------------------------------------------------
 

@@ -45,7 +45,7 @@ class MemoryHarness:
     def break_document(self, name: str) -> None:
         self.source.broken.add(self.key_of(name))
 
-    def connector(self, cursor: str | None = None) -> Connector:
+    def connector(self, cursor: str | None = None, *, elsewhere: bool = False) -> Connector:
         return MemoryConnector(self.source)
 
 
@@ -86,8 +86,9 @@ class FilesystemHarness:
     def break_document(self, name: str) -> None:
         (self.root / self.key_of(name)).write_bytes(b"\x00\x01 binary, not text")
 
-    def connector(self, cursor: str | None = None) -> Connector:
-        return FILESYSTEM.create(self.settings, Context(self.root.parent / "cache", cursor))
+    def connector(self, cursor: str | None = None, *, elsewhere: bool = False) -> Connector:
+        cache = self.root.parent / ("cache-elsewhere" if elsewhere else "cache")
+        return FILESYSTEM.create(self.settings, Context(cache, cursor))
 
 
 class GitHarness:
@@ -127,8 +128,9 @@ class GitHarness:
         self.repo.write(self.key_of(name), b"\x00\x01 binary, not text")
         self.repo.commit(f"break {name}")
 
-    def connector(self, cursor: str | None = None) -> Connector:
-        return GIT.create(self.settings, Context(self.cache, cursor))
+    def connector(self, cursor: str | None = None, *, elsewhere: bool = False) -> Connector:
+        cache = self.cache.with_name("cache-elsewhere") if elsewhere else self.cache
+        return GIT.create(self.settings, Context(cache, cursor))
 
 
 class ConfluenceHarness:
@@ -168,11 +170,14 @@ class ConfluenceHarness:
     def break_document(self, name: str) -> None:
         self.fake.restrict(self.ids[name])  # a page the bot may not publish
 
-    def connector(self, cursor: str | None = None) -> Connector:
-        return CONFLUENCE.create(self.settings, Context(self.root / "cache", cursor))
+    def connector(self, cursor: str | None = None, *, elsewhere: bool = False) -> Connector:
+        cache = self.root / ("cache-elsewhere" if elsewhere else "cache")
+        return CONFLUENCE.create(self.settings, Context(cache, cursor))
 
 
 class TestMemory(ConnectorContract):
+    resumable = False  # the one that lists again in each batch of a split run
+
     @pytest.fixture
     def harness(self, tmp_path: Path) -> Harness:
         return MemoryHarness()

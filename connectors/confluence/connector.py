@@ -28,6 +28,10 @@ another page or a renamed page fetches it again. It is downloaded, converted by
 attached to; an attachment of a restricted page is excluded like the page. One that is
 deleted, or moved out of scope, is no longer listed and leaves Fin like a page; a
 listing of attachments that fails marks the spaces incomplete, so nothing is deleted.
+
+A split run's batch jobs (``syncer.engine.batches``) do not list the spaces again: the
+listing's pages and attachments travel with the run (``fetch_state``, one JSON
+document) and each batch's connector starts from them (``resume``).
 """
 
 from __future__ import annotations
@@ -73,9 +77,12 @@ from syncer.connectors.confluence.settings import ConfluenceSettings
 from syncer.convert import CONVERTER_VERSION as FILES_CONVERTER_VERSION
 from syncer.convert.documents.files import convert_document, each
 from syncer.convert.site import render_stamp
+from syncer.errors import SourceError
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 
 CURSOR_FORMAT = 1
+# The shape of ``fetch_state``: a split run's batches resume from it (``resume``).
+STATE_FORMAT = 1
 FETCH_BATCH = 250
 RESTRICTED = "read-restricted pages skipped"
 _USER = re.compile(r"<ri:user\b([^>]*)>")
@@ -221,11 +228,7 @@ class ConfluenceConnector:
             listed = self.listed.get(stub.key)
             space_key = listed.space_key if listed else _space_of(stub.version)
             self.known.setdefault(space_key, {})[stub.key] = stub.version
-        self.resolver.titles = {
-            title_key(item.space_key, item.title): item.id
-            for item in self.listed.values()
-            if item.kind == "page"
-        }
+        self._index_titles()
         self._log.info(
             "confluence_listed",
             spaces=len(settings.spaces),
@@ -235,6 +238,48 @@ class ConfluenceConnector:
         )
         ordered = sorted(stubs.values(), key=lambda stub: (len(stub.key), stub.key))
         return Listing(tuple(ordered), complete, tuple(failures))
+
+    def _index_titles(self) -> None:
+        """Links by title (``ri:content-title``) find the listed pages without a lookup."""
+        self.resolver.titles = {
+            title_key(item.space_key, item.title): item.id
+            for item in self.listed.values()
+            if item.kind == "page"
+        }
+
+    def fetch_state(self) -> str:
+        """What a fetch needs of the listing: each page's kind, space and title (its links
+        by title), each attachment and its page; one JSON document."""
+        pages = [
+            [item.id, item.kind, item.space_key, item.title, item.version, item.parent_id]
+            for item in self.listed.values()
+        ]
+        attachments = [
+            [a.id, a.container_id, a.title, a.media_type, a.version, a.size, a.download]
+            for a in self.attachments.values()
+        ]
+        state = {"format": STATE_FORMAT, "pages": pages, "attachments": attachments}
+        return json.dumps(state, separators=(",", ":"))
+
+    def resume(self, state: str) -> None:
+        """The listing's pages and attachments from ``fetch_state``: no Confluence call."""
+        try:
+            kept = json.loads(state)
+            shown = kept.get("format") if isinstance(kept, dict) else type(kept).__name__
+            if shown != STATE_FORMAT:
+                raise ValueError(f"format {shown!r}, not {STATE_FORMAT}")
+            self.listed = {
+                page[0]: Listed(page[0], page[1], page[2], page[3], page[4], page[5])
+                for page in kept["pages"]
+            }
+            self.attachments = {a[0]: Attachment(*a) for a in kept["attachments"]}
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise SourceError(
+                f"source {self.settings.name}: the split run's listing cannot be read "
+                f"({exc}); the next run lists the source again",
+                source=self.settings.name,
+            ) from None
+        self._index_titles()
 
     def _list_space(
         self, space: Space, kinds: Sequence[Kind], cql: str | None, stubs: dict[str, Stub]

@@ -28,10 +28,6 @@ from syncer.model import Fetched, Listing, Stub
 class FilesystemConnector:
     """Reads one ``type: filesystem`` source; keeps no state between calls."""
 
-    # Each stub is read by its path: a batch of a split run fetches without listing the
-    # folder again (syncer.engine.batches).
-    fetches_unlisted = True
-
     def __init__(self, settings: FilesystemSettings) -> None:
         self.settings = settings
         # Caveats of conversion ("<key>: nesting flattened from line 40"), for the report.
@@ -113,6 +109,13 @@ class FilesystemConnector:
 
     def cursor(self) -> str | None:
         return None
+
+    def fetch_state(self) -> str:
+        """Nothing: each stub is read by its path (``syncer.connector.Resumable``)."""
+        return ""
+
+    def resume(self, state: str) -> None:
+        """A batch of a split run fetches without listing the folder again."""
 
     def notes(self) -> dict[str, int]:
         """What conversion had to change, by document, and what the site's config could

@@ -116,9 +116,27 @@ class GitConnector:
     # -- the Connector protocol -----------------------------------------------------------
 
     def list(self) -> Listing:
+        return self._take_snapshot(None).listing
+
+    def fetch_state(self) -> str:
+        """The commit listed: a batch of a split run reads its files at that commit."""
+        if self.snapshot is None:
+            raise RuntimeError("GitConnector.fetch_state called before list")
+        return self.snapshot.commit
+
+    def resume(self, state: str) -> None:
+        """The files of commit ``state`` (fetched by SHA if this mirror lacks it), as the
+        listing that said it saw them, without asking the remote where the ref is."""
+        if not SHA.match(state):
+            raise self._error(f"a split run's commit {state!r} is not a full SHA")
+        self._take_snapshot(state)
+
+    def _take_snapshot(self, listed: str | None) -> Snapshot:
         try:
             with self.mirror.locked():
-                self.snapshot = self._with_fresh_mirror_on_corruption(self._snapshot)
+                self.snapshot = self._with_fresh_mirror_on_corruption(
+                    lambda: self._snapshot(listed)
+                )
         except TimeoutError as error:
             raise self._error(str(error)) from None
         except OSError as error:  # the cache folder itself: permissions, a full disk
@@ -131,7 +149,7 @@ class GitConnector:
                 f"cannot use the cache folder {self.mirror.folder}: {error.strerror or error}; "
                 "make it writable, or set cache_dir"
             ) from None
-        return self.snapshot.listing
+        return self.snapshot
 
     def fetch(self, stubs: Sequence[Stub]) -> Iterator[Fetched]:
         snapshot = self.snapshot
@@ -198,17 +216,25 @@ class GitConnector:
                 f"again: {error}"
             ) from None
 
-    def _snapshot(self) -> Snapshot:
+    def _snapshot(self, listed: str | None = None) -> Snapshot:
+        """The files of the ref's current commit (fetched if need be), or of ``listed``:
+        a split run's commit, fetched by SHA into a mirror that does not hold it yet."""
         started = time.monotonic()
         created = not self.mirror.git_dir.exists()
+        cursor: str | None = None
         try:
             if created:
                 self.mirror.create()
-            # Checked before fetching: until refs move, the last listed commit (normally
-            # the cursor) is still what refs/syncer/current holds, safe from gc.
-            cursor = self._cursor_in_mirror()
-            commit = self._current_commit()
-            self.mirror.keep({CURRENT: commit, **({CURSOR: cursor} if cursor else {})})
+            if listed is None:
+                # Checked before fetching: until refs move, the last listed commit
+                # (normally the cursor) is still what refs/syncer/current holds, safe
+                # from gc.
+                cursor = self._cursor_in_mirror()
+                commit = self._current_commit()
+                self.mirror.keep({CURRENT: commit, **({CURSOR: cursor} if cursor else {})})
+            else:
+                commit = self.mirror.local_commit(listed) or self._fetch_listed(listed)
+                self.mirror.keep({CURRENT: commit})
             entries = self.mirror.tree(commit, self.settings.subpath)
             if (
                 self.settings.subpath
@@ -261,7 +287,7 @@ class GitConnector:
                 failures.append(Failure(path, followed.problem or "unreadable symlink"))
             else:
                 files[path] = Blob(followed.sha, followed.size)
-        changes = self._changes(commit, cursor)
+        changes = self._changes(commit, cursor) if listed is None else None
         stamp = self._stamp(commit)
         # The mirror is shallow: the head commit is the newest a changed file can be from.
         changed_at = self.mirror.committed_at(commit)
@@ -338,6 +364,20 @@ class GitConnector:
             seconds=round(time.monotonic() - started, 3),
         )
         return commit
+
+    def _fetch_listed(self, commit: str) -> str:
+        """A split run's commit, into a mirror (another machine's) that lacks it."""
+        try:
+            fetched = self.mirror.fetch(commit)
+        except GitError as error:
+            if error.kind != "other":
+                raise
+            raise self._error(
+                f"{self._shown_repo()} no longer serves commit {commit[:12]}, which this "
+                f"run listed ({error.message}); the next run lists the ref again"
+            ) from None
+        self.log.info("git_fetched", commit=fetched, listed=True)
+        return fetched
 
     def _cursor_in_mirror(self) -> str | None:
         """The last synced commit, if the mirror still holds it."""
