@@ -40,12 +40,15 @@ the next listing job of the source closes it ``interrupted`` and lists afresh. W
 split run is unfinished, a listing job of its source lists nothing (it defers the finish
 if every batch is done); a trigger it carried is served by a run the finish defers.
 
-A batch lists its source again before fetching (git and Confluence fetch only what
-their listing saw; a git ref that moved meanwhile is read at its new commit, recorded as
-read, and the listing's commit is the cursor), unless its connector says it fetches
-stubs as they are (``fetches_unlisted``: the filesystem). Each batch loads the source's
-records and the run's listing, so its cost has a part in the size of the source beside
-the part in its own: batches of a few hundred keep it small.
+A batch does not list its source again: a connector fetches only what its listing saw,
+and the listing job keeps what a fetch needs of it with the run (``Resumable``: nothing
+for the filesystem, the commit for git, the pages' kinds, spaces and titles for
+Confluence), from which each batch's connector resumes: git reads the listed commit
+(fetched by SHA on a machine whose mirror lacks it), however the ref moved since. A
+connector that cannot resume (a plugin's) lists again in each batch. Each batch loads
+the source's records and the run's listing (a document moved to another external id is
+found among records the batch does not read), so its cost has a part in the size of
+the source beside the part in its own: batches of a few hundred keep it small.
 
 What a killed batch cannot hand on: a document whose external id moved (front matter)
 and was recorded under its new id before the kill leaves its old page to the next
@@ -73,7 +76,7 @@ import structlog
 
 from syncer import registry
 from syncer.config.settings import SourceSettings
-from syncer.connector import Connector, Context
+from syncer.connector import Connector, Context, Resumable
 from syncer.daemon.runs import record_served
 from syncer.engine import app as engine_app
 from syncer.engine.jobs import SPLIT, HandedBackError, SourceBusyError
@@ -166,6 +169,11 @@ class Batches:
                 source.name,
                 prepared.planner.listing,
                 cursor=prepared.connector.cursor(),
+                connector_state=(
+                    prepared.connector.fetch_state()
+                    if isinstance(prepared.connector, Resumable)
+                    else None
+                ),
                 import_source_id=prepared.import_source_id,
                 batches=cut,
                 known=prepared.planner.known_pages(),
@@ -223,9 +231,11 @@ class Batches:
                     cursor=state.cursor if state else None,
                 ),
             )
-            # Listed again unless the connector reads stubs as they are (``fetches_unlisted``,
-            # the filesystem's): git and Confluence fetch only what their listing saw.
-            if not getattr(connector, "fetches_unlisted", False):
+            # What the listing saw, from the run (every built-in connector), or listed
+            # again (one that cannot resume): a connector fetches only what it listed.
+            if split.connector_state is not None and isinstance(connector, Resumable):
+                connector.resume(split.connector_state)
+            else:
                 connector.list()
             claiming = _Claiming(connector, planner, self.store, run_id)
             with run.pool() as pool:

@@ -44,6 +44,9 @@ class SplitRun:
     trigger_previous: int
     since: datetime | None
     finished_at: datetime | None
+    # What the batches' connectors resume from (``syncer.connector.Resumable``); None:
+    # each batch lists the source again.
+    connector_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class BatchTable:
         listing: Listing,
         *,
         cursor: str | None,
+        connector_state: str | None,
         import_source_id: str,
         batches: Sequence[Sequence[Stub]],
         known: int,
@@ -112,6 +116,7 @@ class BatchTable:
                     failures=[[f.key, f.message] for f in listing.failures],
                     left_out=listing.left_out,
                     cursor=cursor,
+                    connector_state=connector_state,
                     import_source_id=import_source_id,
                     batches=len(batches),
                     known=known,
@@ -161,6 +166,7 @@ class BatchTable:
             trigger_previous=int(row["trigger_previous"]),
             since=row["since"],
             finished_at=row["finished_at"],
+            connector_state=row["connector_state"],
         )
 
     def unfinished(self, source: str) -> list[int]:
