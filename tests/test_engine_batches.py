@@ -8,7 +8,8 @@ and one whose jobs are gone is closed and listed again. With real ``syncer
 worker`` processes on the real Postgres: three workers share a 20,000-document source
 (every page exactly once, batches taken by more than one worker, no write before the
 listing wrote its batches nor after the last batch was done); a worker SIGKILLed
-mid-batch has its batch finished by another, with no page created twice.
+mid-batch (found by its silence) or sent SIGTERM (it hands its batch back and exits 0)
+has its batch finished by another, with no page created twice.
 """
 
 from __future__ import annotations
@@ -412,8 +413,9 @@ def test_three_workers_share_a_20000_document_source(
 
 @postgres
 @pytest.mark.slow
-def test_a_worker_killed_mid_batch_has_its_batch_finished_by_another(
-    tmp_path: Path, postgres_url: str, workers: list[WorkerProcess]
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_worker_killed_or_stopped_mid_batch_has_its_batch_finished_by_another(
+    tmp_path: Path, postgres_url: str, workers: list[WorkerProcess], stop: signal.Signals
 ) -> None:
     from syncer.store import migrate
 
@@ -446,15 +448,15 @@ def test_a_worker_killed_mid_batch_has_its_batch_finished_by_another(
 
         batch = wait_for("a batch under way", under_way, 30, every=0.05)
         victim = holders[str(batch.worker)]
-        victim.proc.send_signal(signal.SIGKILL)
-        victim.proc.wait(10)
+        victim.proc.send_signal(stop)
+        code = victim.proc.wait(30)
         fake.faults.clear()
         (run,) = _finished_run(postgres_url, 60)
         writes = fake.page_writes()
         pages = fake.pages()
     assert run.status == "succeeded"
     assert sorted(p["external_id"] for p in pages) == names
-    # No page made twice: what the dead worker sent unrecorded went again as an update.
+    # No page made twice: what the victim sent unrecorded went again as an update.
     assert creates_per_page(writes) == Counter(dict.fromkeys(names, 1))
     assert run.counts.created + run.counts.unchanged == 300
     redone = [b for b in _batches_of(postgres_url, run.id) if b.number == batch.number]
@@ -462,7 +464,13 @@ def test_a_worker_killed_mid_batch_has_its_batch_finished_by_another(
     assert redone[0].attempts >= 2
     assert redone[0].worker != batch.worker
     survivors = [w for w in workers if w is not victim]
-    assert any(w.events("stalled_job_retried") for w in survivors)
+    if stop == signal.SIGKILL:  # found by its silence
+        assert any(w.events("stalled_job_retried") for w in survivors)
+    else:  # handed back at once, its answers in flight recorded; it exits 0
+        assert code == 0
+        handed = victim.events("batch_handed_back")
+        assert [(e["run_id"], e["batch"]) for e in handed] == [(run.id, batch.number)]
+        assert not any(w.events("stalled_job_retried") for w in survivors)
 
 
 @postgres
