@@ -274,6 +274,14 @@ def _parser(*, plugins: bool = True) -> argparse.ArgumentParser:
         metavar="N",
         help="sources this worker syncs at once (default 1)",
     )
+    sub.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve /healthz, /readyz and /metrics on this port of daemon.host "
+        "(default daemon.port; 0: any free port)",
+    )
 
     sub = command(
         "trigger",
@@ -843,6 +851,7 @@ def _worker(args: argparse.Namespace) -> int:
     return worker.serve(
         args.config or loader.default_config_path(),
         concurrency=args.concurrency,
+        port=args.port,
         on_settings=args.on_settings,
     )
 

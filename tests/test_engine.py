@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from syncer.config import loader
@@ -283,6 +284,21 @@ def test_a_daemon_defers_and_a_worker_runs_the_source_into_intercom(
         assert (run.status, run.counts.created) == ("succeeded", 5)
         assert not daemon.events("run_finished")  # the daemon ran nothing itself
         assert worker.events("job_finished")[0]["status"] == "succeeded"
+        # The worker's own endpoint: alive, ready, and its job and run in its metrics.
+        (served,) = worker.events("worker_endpoint")
+        own = f"http://127.0.0.1:{served['port']}"
+        assert httpx.get(f"{own}/healthz").json()["status"] == "alive"
+        assert httpx.get(f"{own}/readyz").status_code == 200
+
+        def counted() -> str | None:
+            text = httpx.get(f"{own}/metrics").text
+            done = 'syncer_jobs_total{outcome="done",task="syncer.sync_source"} 1.0'
+            return text if done in text else None
+
+        metrics = wait_for("the job counted", counted, 10)
+        assert 'syncer_runs_total{source="docs",status="succeeded"} 1.0' in metrics
+        assert 'syncer_documents_total{action="created",source="docs"} 5.0' in metrics
+        assert 'syncer_jobs_running{task="syncer.sync_source"} 0.0' in metrics
 
         # `syncer trigger --wait`: the daemon defers, the worker's run serves it.
         (tmp_path / "docs" / "doc-000.md").write_text("# doc 0\n\nEdited.\n")

@@ -19,6 +19,7 @@ Importing this module imports procrastinate: only the worker and a deferring dae
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,43 +96,48 @@ class Retries(BaseRetryStrategy):
 def sync_source(context: JobContext, source: str, timestamp: int | None = None) -> None:
     """The task: sync ``source`` with the worker's config (``timestamp``: the schedule
     slot it was deferred for, None for a trigger; procrastinate keeps it once per slot)."""
-    source_jobs = context.additional_context[JOBS]
-    assert isinstance(source_jobs, jobs.SourceJobs)
-    job = context.job
-    try:
-        source_jobs.run(source, job_id=job.id)
-    except Exception as exc:
-        # Not to be retried: the job stays failed, and the store says why (procrastinate
-        # keeps no error), for /status.
-        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
-            source_jobs.failed(source, job.id, exc)
-        raise
+    _run(context, TASK, source, lambda worker, job_id: worker.run(source, job_id=job_id))
 
 
 def sync_batch(context: JobContext, source: str, run_id: int, number: int) -> None:
     """The task: one batch of a split run (``syncer.engine.batches``)."""
-    source_jobs = context.additional_context[JOBS]
-    assert isinstance(source_jobs, jobs.SourceJobs)
-    job = context.job
-    try:
-        source_jobs.split().run_batch(source, run_id, number, job_id=job.id)
-    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
-        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
-            source_jobs.failed(source, job.id, exc)
-        raise
+    _run(
+        context,
+        BATCH_TASK,
+        source,
+        lambda worker, job_id: worker.split().run_batch(source, run_id, number, job_id=job_id),
+    )
 
 
 def finish_run(context: JobContext, source: str, run_id: int) -> None:
     """The task: a split run's finish, once every batch is done."""
+    _run(
+        context,
+        FINISH_TASK,
+        source,
+        lambda worker, job_id: worker.split().finish(source, run_id, job_id=job_id),
+    )
+
+
+def _run(
+    context: JobContext,
+    task: str,
+    source: str,
+    call: Callable[[jobs.SourceJobs, int | None], None],
+) -> None:
+    """One job of ``task`` on the worker's ``SourceJobs``, counted in its metrics."""
     source_jobs = context.additional_context[JOBS]
     assert isinstance(source_jobs, jobs.SourceJobs)
     job = context.job
-    try:
-        source_jobs.split().finish(source, run_id, job_id=job.id)
-    except Exception as exc:  # as sync_source: a failure for good is kept, for /status
-        if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
-            source_jobs.failed(source, job.id, exc)
-        raise
+    with source_jobs.counted(task):
+        try:
+            call(source_jobs, job.id)
+        except Exception as exc:
+            # Not to be retried: the job stays failed, and the store says why
+            # (procrastinate keeps no error), for /status.
+            if job.id is not None and jobs.retry_in(exc, job.attempts) is None:
+                source_jobs.failed(source, job.id, exc)
+            raise
 
 
 def _tasks(app: App) -> App:

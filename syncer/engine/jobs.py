@@ -28,8 +28,10 @@ such a run is unfinished, a job of its source lists nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,7 @@ from syncer.store import Store
 
 if TYPE_CHECKING:
     from syncer.engine.batches import Batches
+    from syncer.engine.endpoint import WorkerMetrics
 
 SPLIT = "split"  # a report's status: the run was handed to batch jobs
 # A job whose store is unreachable is tried this many times in all, waiting 5, 10, 20 s.
@@ -72,6 +75,19 @@ def retry_in(exception: BaseException, attempts: int) -> float | None:
     return None
 
 
+def outcome_of(exc: BaseException | None) -> str:
+    """How a job that raised ``exc`` (None: nothing) ended, for the worker's metrics."""
+    if exc is None:
+        return "done"
+    if isinstance(exc, HandedBackError):
+        return "handed_back"
+    if isinstance(exc, SourceBusyError):
+        return "busy"
+    if isinstance(exc, StoreError):
+        return "store_error"
+    return "failed"
+
+
 def describe(exc: BaseException) -> str:
     """A failed job's error as ``/status`` shows it: the exception's type and message."""
     message = str(exc)
@@ -95,6 +111,7 @@ class SourceJobs:
         stop: threading.Event,
         clock: Callable[[], datetime] = _utcnow,
         on_report: Callable[[SourceReport], None] = lambda _report: None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -105,6 +122,13 @@ class SourceJobs:
         self._on_report = on_report  # the run-outcome alerts, as the daemon sends them
         self._log = structlog.get_logger("syncer.worker").bind(worker=holder)
         self._split: Batches | None = None
+        self._metrics = metrics
+
+    def counted(self, task: str) -> AbstractContextManager[None]:
+        """Around one job of ``task``: counted in the worker's metrics, if it has them."""
+        if self._metrics is None:
+            return contextlib.nullcontext()
+        return self._metrics.job(task, outcome_of)
 
     def split(self) -> Batches:
         """This worker's side of split runs (made on first use)."""

@@ -27,6 +27,8 @@ share kept current by ``syncer.engine.budget`` (the workers sending, counted in 
 and sends the alerts on its runs' outcomes (``syncer.daemon.alerting``: ``failed``,
 ``guard``, ``recovered``; the store's compare-and-set tells each transition once, whoever
 ran the source). Staleness alerts stay the daemon's: it checks every source's age.
+It serves ``/healthz``, ``/readyz`` and ``/metrics`` on ``daemon.port`` or ``--port``
+(``syncer.engine.endpoint``), from the moment its checks pass until it exits.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ from syncer.store import engine as engines
 if TYPE_CHECKING:
     from procrastinate import App
 
+    from syncer.engine.endpoint import Pulse, WorkerEndpoint
     from syncer.engine.jobs import SourceJobs
+    from syncer.run import SourceReport
 
 SQLITE = (
     "syncer worker needs a PostgreSQL store; with SQLite, syncer daemon runs everything "
@@ -68,9 +72,11 @@ def serve(
     config_path: Path,
     *,
     concurrency: int = 1,
+    port: int | None = None,
     on_settings: Callable[[Settings], None] = lambda _settings: None,
 ) -> int:
-    """``syncer worker``: run jobs until SIGTERM/SIGINT; 0 after a graceful stop."""
+    """``syncer worker``: run jobs until SIGTERM/SIGINT; 0 after a graceful stop.
+    ``port``: of its endpoint (``syncer.engine.endpoint``), ``daemon.port`` if None."""
     log = structlog.get_logger("syncer.worker")
     if concurrency < 1:
         raise UsageError("--concurrency must be 1 or more")
@@ -83,6 +89,7 @@ def serve(
     # Only now: what a worker needs beyond its checks.
     from syncer.daemon.alerting import Alerting
     from syncer.engine.budget import BudgetShare
+    from syncer.engine.endpoint import Pulse, WorkerEndpoint, WorkerMetrics
     from syncer.engine.jobs import SourceJobs
     from syncer.intercom.client import IntercomClient
     from syncer.redact import Redactor
@@ -105,6 +112,26 @@ def serve(
         raise
     stop = threading.Event()
     holder = process_holder("worker")
+    metrics = WorkerMetrics(lambda: client.transport.stats)
+    pulse = Pulse()
+    try:
+        endpoint = WorkerEndpoint(
+            settings.daemon.host,
+            settings.daemon.port if port is None else port,
+            holder=holder,
+            metrics=metrics,
+            pulse=pulse,
+            ping=store.ping,
+            stopping=stop,
+        )
+    except OSError as exc:
+        store.close()
+        client.close()
+        shown = f"{settings.daemon.host}:{settings.daemon.port if port is None else port}"
+        raise UsageError(
+            f"the worker cannot serve /healthz and /metrics on {shown}: {exc.strerror or exc}; "
+            "give it another port with --port (a daemon on this machine has daemon.port)"
+        ) from None
     # Run-outcome alerts as the daemon sends them (staleness stays the daemon's).
     alerting = Alerting(
         store,
@@ -112,10 +139,16 @@ def serve(
         holder=holder,
         clock=lambda: datetime.now(UTC),
         redactor=lambda: redactor,
+        on_result=lambda target, kind, result: metrics.alerts.labels(target, kind, result).inc(),
         log=structlog.get_logger("syncer.alerts").bind(worker=holder),
     )
+
+    def reported(report: SourceReport) -> None:
+        metrics.observe(report)
+        alerting.run_finished(report)
+
     jobs = SourceJobs(
-        settings, store, client, holder=holder, stop=stop, on_report=alerting.run_finished
+        settings, store, client, holder=holder, stop=stop, on_report=reported, metrics=metrics
     )
     # The app's window is every worker's: this one spends its share (``budget``).
     assert settings.intercom.token is not None  # from_settings refuses a missing one
@@ -127,8 +160,11 @@ def serve(
     )
     try:
         share.start()
-        asyncio.run(_work(url, jobs, settings, concurrency=concurrency, log=log))
+        endpoint.start()
+        log.info("worker_endpoint", host=settings.daemon.host, port=endpoint.port)
+        asyncio.run(_work(url, jobs, settings, concurrency=concurrency, log=log, endpoint=endpoint))
     finally:
+        endpoint.close()
         share.close()
         alerting.close()  # what is queued goes out, for a few seconds at most
         store.close()
@@ -143,6 +179,7 @@ async def _work(
     *,
     concurrency: int,
     log: structlog.typing.FilteringBoundLogger,
+    endpoint: WorkerEndpoint,
 ) -> None:
     from syncer.engine import app as engine_app
 
@@ -191,10 +228,13 @@ async def _work(
             )
         )
         rescuer = asyncio.create_task(_retry_stalled(application, stalled, log))
+        beating = asyncio.create_task(_beat(endpoint.pulse))
         log.info("worker_started", worker=jobs.holder, concurrency=concurrency, pid=os.getpid())
+        endpoint.running.set()
         stop = asyncio.create_task(stopping.wait())
         await asyncio.wait({worker, stop}, return_when=asyncio.FIRST_COMPLETED)
         rescuer.cancel()
+        beating.cancel()
         stop.cancel()
         if worker.done():  # it stopped by itself: procrastinate lost the database
             error = worker.exception()
@@ -206,6 +246,13 @@ async def _work(
             log.warning("shutdown_grace_expired", grace_s=grace)
             _exit_now(0)
     log.info("worker_stopped", worker=jobs.holder)
+
+
+async def _beat(pulse: Pulse) -> None:
+    """Tell the endpoint's ``/healthz`` that the event loop runs, every second."""
+    while True:
+        pulse.beat()
+        await asyncio.sleep(1.0)
 
 
 async def _retry_stalled(
