@@ -117,7 +117,7 @@ class Figures:
     worker_cpu: list[float]  # each worker's, trigger to finish
     confluence_cpu: float  # the fake Confluence's process
     intercom_cpu: float  # the fake Intercom's process
-    bench_cpu: float  # this process (polling)
+    bench_cpu: float  # this process (the trigger and the polling)
     postgres_cpu: float  # the backends serving the scratch database
     machine_cpu: float  # every core of the machine, busy
     confluence_requests: int
@@ -332,21 +332,25 @@ def show(f: Figures, base: Figures | None) -> None:
         print(f"     error: {error[:300]}")
 
 
-def binds(f: Figures, machine: int) -> str:
-    """What bound this run (the limit, the machine's cores, or neither), and where the
-    cores went, in cores busy on average."""
-    share, busy = f.rate / LIMIT, f.machine_cpu / f.wall
-    if share >= BINDING:
-        verdict = "the rate limit binds"
-    elif busy >= BINDING * machine:
-        verdict = "the cores bind"
-    else:
-        verdict = "neither binds: the time goes in waiting (latency, pacing, the engine)"
+def bound_by(f: Figures, machine: int) -> str:
+    """What bound this run: the limit, the machine's cores, or neither."""
+    if f.rate / LIMIT >= BINDING:
+        return "the limit"
+    if f.machine_cpu / f.wall >= BINDING * machine:
+        return "the cores"
+    return "neither (the time goes in waiting: latency, pacing, the engine)"
+
+
+def explain(f: Figures, machine: int, at_limit: float) -> str:
+    """The run's calls against the limit, where the cores went (cores busy on average),
+    the cores its measured processes would need at the limit's pace, and what bound it."""
+    measured = sum(f.worker_cpu) + f.fakes_cpu + f.bench_cpu + f.postgres_cpu
     return (
-        f"calls at {share:.2f} of the limit, {busy:.2f} of {machine} cores busy (the "
-        f"workers {sum(f.worker_cpu) / f.wall:.2f}, the fakes {f.fakes_cpu / f.wall:.2f}, "
-        f"Postgres {f.postgres_cpu / f.wall:.2f}, the rest of the machine "
-        f"{f.rest_cpu / f.wall:.2f}): {verdict}"
+        f"calls at {f.rate / LIMIT:.2f} of the limit; {f.machine_cpu / f.wall:.2f} of "
+        f"{machine} cores busy (the workers {sum(f.worker_cpu) / f.wall:.2f}, the fakes "
+        f"{f.fakes_cpu / f.wall:.2f}, Postgres {f.postgres_cpu / f.wall:.2f}, the rest of the "
+        f"machine {f.rest_cpu / f.wall:.2f}); at the limit's pace the measured processes "
+        f"need {measured / at_limit:.2f} cores: bound by {bound_by(f, machine)}"
     )
 
 
@@ -354,28 +358,30 @@ def conclude(runs: list[Figures], page_count: int, convert: float, machine: int)
     at_limit = page_count / LIMIT
     print(f"conclusion, on {machine} cores ({page_count} upserts at the limit: {at_limit:.1f} s):")
     for f in runs:
-        print(f"  W={f.workers}: {f.wall:.1f} s; {binds(f, machine)}")
+        print(f"  W={f.workers}: {f.wall:.1f} s; {explain(f, machine, at_limit)}")
     base = next((f for f in runs if f.workers == 1), None)
     if base is None:
         return
     if len(runs) > 1:
         times = ", ".join(f"W={f.workers} {f.wall / base.wall:.2f}" for f in runs if f is not base)
         print(f"  time against W=1: {times}")
-    per_page = sum(base.worker_cpu) / page_count * 1000
     print(
-        f"  one worker: {per_page:.2f} CPU ms a page, {convert / page_count * 1000:.2f} of them "
-        f"converting (the reference), so {sum(base.worker_cpu) / at_limit:.2f} of a core "
-        "at the limit's pace"
+        f"  one worker: {sum(base.worker_cpu) / page_count * 1000:.2f} CPU ms a page, "
+        f"{convert / page_count * 1000:.2f} of them converting (the reference): "
+        f"{sum(base.worker_cpu) / at_limit:.2f} of a core at the limit's pace"
     )
-    if base.rate / LIMIT >= BINDING:
+    limited = next((f.workers for f in runs if bound_by(f, machine) == "the limit"), None)
+    if limited == 1:
+        print("  the limit binds from one worker on: more workers share its budget, no faster")
+    elif limited is not None:
+        print(f"  the limit binds from W={limited} on; W=1 was bound by {bound_by(base, machine)}")
+    else:
+        print(f"  the limit bound no run: {bound_by(base, machine)} held W=1")
+    if bound_by(base, machine) == "the cores":
         print(
-            "  the limit binds from one worker on: more workers share its budget, they "
-            "cannot shorten the run"
-        )
-    elif base.machine_cpu / base.wall >= BINDING * machine:
-        print(
-            f"  the cores bind before the limit: with {machine} cores busy, more workers "
-            "only divide them further (the rest of the machine's share is other work)"
+            f"  the cores: the machine's {machine} were busy, "
+            f"{base.rest_cpu / base.wall:.2f} of them with work this bench did not measure "
+            "(other jobs on the machine, Postgres' own processes, the kernel)"
         )
 
 
