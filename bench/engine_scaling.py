@@ -5,31 +5,34 @@ The fake Confluence Cloud (tests/fakes/confluence.py) holds one space of N pages
 (``../shared/corpus/confluence``): the 38 that convert to something, cycled, each copy
 a page of its own (its own id and title), so conversion costs what real pages cost.
 The fake Intercom (tests/fakes/intercom.py) keeps its real default limit: 1,666 calls
-per 10 s window, resets in whole seconds, 429 ``rate_limit_exceeded`` past it. Both
-fakes run in this process (threads sharing one GIL; the fake Intercom checks every
-request against the OpenAPI spec): on a machine with few cores they compete for CPU
-with the workers. Each batch job lists the space again (``syncer.engine.batches``: 80
-listing requests of 250 for 20,000 pages), which the fake as it stands answers in time
-quadratic in the space (it builds every page's item for each listing page); the fake
-here (``ListingConfluence``) keeps those items once made, so the figures are not the
-fake's listing cost.
+per 10 s window, resets in whole seconds, 429 ``rate_limit_exceeded`` past it, every
+request checked against the OpenAPI spec. Each fake runs in a process of its own
+(``bench/engine_harness.py``: spawned, so it shares no GIL with the bench or the other
+fake), and this process only orchestrates: it defers the run, polls for its end and
+reads CPU from ``/proc``; the fake Intercom hands back its call log when told to stop.
 
 For each W in ``--workers``: a scratch Postgres database at 127.0.0.1:5432 (trust auth,
 user postgres, made and dropped here) and fresh fakes, W ``syncer worker`` processes
 (each ``--concurrency`` jobs at once), one trigger deferred, and the wait for the run's
-row to finish. Printed per W, beside the limit (the reference):
+row to finish. Printed per W, beside the references:
 
 - wall time from the trigger to the run finished, and the speed-up against W=1;
 - calls Intercom accepted (429s not counted) per second, first call to last, and as a
-  fraction of the limit (as bench/pacing.py counts them);
+  fraction of the limit (as bench/pacing.py counts them; a run of a few windows can
+  pass 1, its first window being a whole one);
 - 429s; the longest pause between two calls after the first upload;
-- batches (``daemon.batch_size``) each worker took; the workers' CPU seconds (user +
-  system, from ``/proc`` before they are stopped) and this process's (the fakes').
+- batches (``daemon.batch_size``) each worker took;
+- CPU seconds (user + system, trigger to finish, from ``/proc``) of the workers (each),
+  of each fake's process, of this process, of the Postgres backends serving the scratch
+  database, and of the whole machine (``/proc/stat``; what none of those used is the
+  rest of Postgres and whatever else runs on the machine), and so the cores kept busy
+  on average: against the cores the machine has, what binds.
 
-The reference lines: the limit in calls per second, the time N upserts take at exactly
-the limit, and the CPU seconds to convert the N pages once in this process with
-syncer's Confluence converter (``convert_page``), so a reader sees whether one worker
-is CPU-bound rather than rate-bound.
+The references, measured in the same run: the limit in calls per second, the time N
+upserts take at exactly the limit, the CPU seconds to convert the N pages once in this
+process with syncer's Confluence converter (``convert_page``), and the cores. The
+conclusion says per W what bound it: the limit (calls at 0.9 of it or more), the cores
+(the machine busy on 0.9 of them or more, whoever kept them busy), or neither.
 
     .venv/bin/python bench/engine_scaling.py [--pages 20000] [--workers 1,2,3]
 """
@@ -43,12 +46,10 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,21 +57,48 @@ os.environ.setdefault("PYTHONPATH", str(ROOT))
 
 import psycopg  # noqa: E402
 
+from bench.engine_harness import (  # noqa: E402
+    FakeProcess,
+    IntercomReport,
+    backends,
+    cores,
+    cpu_of,
+    machine_busy,
+    scratch_database,
+    serve_intercom,
+    trigger,
+    workers,
+)
 from syncer.connectors.confluence.convert import PageRef, convert_page  # noqa: E402
 from syncer.connectors.confluence.resolve import SiteResolver  # noqa: E402
 from syncer.connectors.confluence.site import Site  # noqa: E402
-from syncer.store import Store, migrate  # noqa: E402
+from syncer.store import Store  # noqa: E402
 from tests.conftest import TOKEN  # noqa: E402
-from tests.fakes.confluence import Content, FakeConfluence  # noqa: E402
-from tests.fakes.intercom import DEFAULT_LIMIT, WINDOW_SECONDS, Call, FakeIntercom  # noqa: E402
+from tests.fakes.confluence import FakeConfluence  # noqa: E402
+from tests.fakes.intercom import DEFAULT_LIMIT, WINDOW_SECONDS, Call  # noqa: E402
 from tests.test_daemon import runs_of, wait_for  # noqa: E402
-from tests.test_engine import ENGINE, WorkerProcess, _deferrer, _source  # noqa: E402
+from tests.test_engine import ENGINE  # noqa: E402
 
-ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 CORPUS = ROOT.parent / "shared" / "corpus" / "confluence"
 SPACE = "SUP"
 UPSERT = "createExternalPage"
 LIMIT = DEFAULT_LIMIT / WINDOW_SECONDS
+BINDING = 0.9  # of the limit, or of the machine's cores: what binds
+
+
+@dataclass(frozen=True)
+class Confluence:
+    """What a worker needs to reach the fake Confluence."""
+
+    base_url: str
+    email: str
+    token: str
+
+
+@dataclass(frozen=True)
+class ConfluenceReport:
+    requests: int
+    violations: list[str]
 
 
 @dataclass(frozen=True)
@@ -86,43 +114,25 @@ class Figures:
     longest_pause: float
     takers: list[int]
     batches: int
-    worker_cpu: float
-    bench_cpu: float
+    worker_cpu: list[float]  # each worker's, trigger to finish
+    confluence_cpu: float  # the fake Confluence's process
+    intercom_cpu: float  # the fake Intercom's process
+    bench_cpu: float  # this process (the trigger and the polling)
+    postgres_cpu: float  # the backends serving the scratch database
+    machine_cpu: float  # every core of the machine, busy
     confluence_requests: int
     counts: dict[str, int]
     errors: tuple[str, ...]
 
+    @property
+    def fakes_cpu(self) -> float:
+        return self.confluence_cpu + self.intercom_cpu
 
-class ListingConfluence(FakeConfluence):
-    """The fake Confluence, its listing items kept once made.
-
-    The fake builds every page's listing item for each page of a listing it serves, so
-    one listing of 20,000 pages (80 requests of 250) builds 1.6 million items, about 30
-    s of this process's CPU; and each batch lists the space again. Kept by what they
-    show (id, version, title, status, space, parent), the same items are served, at the
-    cost of a lookup: what is left is the fake's filtering, paging and logging.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._items: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-    def _v2_item(self, content: Content, with_body: bool) -> dict[str, Any]:
-        if with_body:
-            return super()._v2_item(content, with_body)
-        key = (
-            content.id,
-            content.type,
-            content.version,
-            content.title,
-            content.status,
-            content.space_key,
-            content.parent_id,
-        )
-        item = self._items.get(key)
-        if item is None:
-            item = self._items[key] = super()._v2_item(content, with_body)
-        return item
+    @property
+    def rest_cpu(self) -> float:
+        """The machine's busy CPU seconds that none of the processes measured used."""
+        measured = sum(self.worker_cpu) + self.fakes_cpu + self.bench_cpu + self.postgres_cpu
+        return self.machine_cpu - measured
 
 
 def corpus() -> list[tuple[str, str]]:
@@ -164,8 +174,20 @@ def conversion_reference(pages: list[tuple[str, str]]) -> float:
     return time.process_time() - started
 
 
+def serve_confluence(connection: Connection, pages: int) -> None:
+    """The fake Confluence with its space of ``pages`` copies, for `FakeProcess`: sends
+    its `Confluence`, then its `ConfluenceReport` once told to stop."""
+    with FakeConfluence("cloud", strict=False) as confluence:
+        confluence.add_space(SPACE)
+        for title, body in copies(pages):
+            confluence.add_page(SPACE, title, body)
+        connection.send(Confluence(confluence.base_url, confluence.email, confluence.token))
+        connection.recv()
+        connection.send(ConfluenceReport(confluence.requests, confluence.violations))
+
+
 def write_config(
-    path: Path, *, intercom: str, confluence: FakeConfluence, store: str, extra: str, daemon: str
+    path: Path, *, intercom: str, confluence: Confluence, store: str, extra: str, daemon: str
 ) -> None:
     path.write_text(
         "intercom:\n"
@@ -191,104 +213,83 @@ def write_config(
     )
 
 
-def cpu_of(pid: int) -> float:
-    """User + system seconds of process ``pid`` so far (``/proc/PID/stat``)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def accepted(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.status is not None and c.outcome != "rate_limited"]
 
 
+def bench_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one(
-    pages: list[tuple[str, str]],
-    work: Path,
-    workers: int,
-    concurrency: int,
-    extra: str,
-    daemon: str,
+    page_count: int, work: Path, count: int, concurrency: int, extra: str, daemon: str
 ) -> Figures:
-    name = f"scaling_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    started: list[WorkerProcess] = []
-    try:
-        migrate.upgrade(url)
+    with (
+        scratch_database("scaling_bench") as url,
+        FakeProcess[ConfluenceReport](serve_confluence, page_count) as confluence,
+        FakeProcess[IntercomReport](serve_intercom, TOKEN, DEFAULT_LIMIT) as intercom,
+    ):
+        os.environ["BENCH_CONFLUENCE_TOKEN"] = confluence.address.token
+        config = work / f"{url.rpartition('/')[2]}.yaml"
+        write_config(
+            config,
+            intercom=intercom.address,
+            confluence=confluence.address,
+            store=url,
+            extra=extra,
+            daemon=daemon,
+        )
         with (
-            ListingConfluence("cloud") as confluence,
-            FakeIntercom(TOKEN, rate_limit=DEFAULT_LIMIT) as fake,
+            workers(config, count, work, "--concurrency", str(concurrency)) as started,
+            # One connection, one cheap query a poll (runs_of opens an engine and checks
+            # the revision each time).
+            psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as poll,
         ):
-            confluence.add_space(SPACE)
-            for title, body in pages:
-                confluence.add_page(SPACE, title, body)
-            os.environ["BENCH_CONFLUENCE_TOKEN"] = confluence.token
-            config = work / f"{name}.yaml"
-            write_config(
-                config,
-                intercom=fake.url,
-                confluence=confluence,
-                store=url,
-                extra=extra,
-                daemon=daemon,
+
+            def finished() -> bool:
+                row = poll.execute(
+                    "SELECT count(*) FILTER (WHERE status <> 'running') FROM runs"
+                ).fetchone()
+                poll.rollback()
+                return bool(row and row[0])
+
+            pids = [w.proc.pid for w in started]
+            before = [cpu_of(pid) for pid in pids]
+            fakes_before = confluence.cpu(), intercom.cpu()
+            postgres_before = {pid: cpu_of(pid) for pid in backends(poll)}
+            self_before, machine_before = bench_cpu(), machine_busy()
+            began = trigger(url, ["wiki"])
+            wait_for("the run", finished, 3600, every=0.25)
+            took = time.monotonic() - began
+            machine_cpu = machine_busy() - machine_before
+            self_cpu = bench_cpu() - self_before
+            worker_cpu = [cpu_of(pid) - cpu for pid, cpu in zip(pids, before, strict=True)]
+            confluence_cpu = confluence.cpu() - fakes_before[0]
+            intercom_cpu = intercom.cpu() - fakes_before[1]
+            # A backend that started after the trigger counts from 0; one that ended
+            # before the finish is missed (the workers' pools keep theirs).
+            postgres_cpu = sum(
+                cpu_of(pid) - postgres_before.get(pid, 0.0) for pid in backends(poll)
             )
-            started += [
-                WorkerProcess(config, work / f"{name}-{i}.log", "--concurrency", str(concurrency))
-                for i in range(workers)
-            ]
-            for worker in started:
-                wait_for("a worker up", worker.started, 60)
-            cpu_before = {w.proc.pid: cpu_of(w.proc.pid) for w in started}
-            self_before = resource.getrusage(resource.RUSAGE_SELF)
-            scheduler = _deferrer(
-                url, "bench", {"wiki": _source("wiki", "every 1h")}, datetime.now(UTC)
-            )
-            scheduler.start()
-            began = time.monotonic()
-            try:
-                scheduler.trigger("wiki")
-            finally:
-                scheduler.close()
-
-            # One connection, one cheap query: the polling shares this process's CPU
-            # with the fakes (runs_of opens an engine and checks the revision each time).
-            with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}") as poll:
-
-                def finished() -> bool:
-                    row = poll.execute(
-                        "SELECT count(*) FILTER (WHERE status <> 'running') FROM runs"
-                    ).fetchone()
-                    poll.rollback()
-                    return bool(row and row[0])
-
-                wait_for("the run", finished, 3600, every=0.25)
-                took = time.monotonic() - began
-            self_after = resource.getrusage(resource.RUSAGE_SELF)
-            worker_cpu = sum(cpu_of(pid) - cpu for pid, cpu in cpu_before.items())
-            (run,) = runs_of(url, "wiki")
-            held = len(fake.pages())
-            calls = sorted(fake.calls, key=lambda c: c.received or c.at)
-            requests = confluence.requests
+        (run,) = runs_of(url, "wiki")
         with Store.open_read_only(url) as store:
             batches = store.batches.batches(run.id)
-    finally:
-        for worker in started:
-            worker.close()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        log = intercom.stop()
+        served = confluence.stop()
+    violations = [*log.violations, *served.violations]
+    if violations:
+        print(f"     {len(violations)} requests broke a spec; the first: {violations[0][:300]}")
+    calls = sorted(log.calls, key=lambda c: c.received or c.at)
     times = [c.received or c.at for c in calls]
     uploads = [c for c in calls if c.operation_id == UPSERT]
     first_upload = min((c.received or c.at for c in uploads), default=times[0] if times else 0.0)
     after_first = [t for t in times if t >= first_upload]
     return Figures(
-        workers=workers,
+        workers=count,
         wall=took,
         status=run.status,
-        pages=held,
+        pages=log.pages,
         calls=len(calls),
         uploads=len(uploads),
         rate=len(accepted(calls)) / (times[-1] - times[0]) if len(times) > 1 else 0.0,
@@ -297,9 +298,12 @@ def one(
         takers=sorted(Counter(b.worker for b in batches).values(), reverse=True),
         batches=len(batches),
         worker_cpu=worker_cpu,
-        bench_cpu=(self_after.ru_utime - self_before.ru_utime)
-        + (self_after.ru_stime - self_before.ru_stime),
-        confluence_requests=requests,
+        confluence_cpu=confluence_cpu,
+        intercom_cpu=intercom_cpu,
+        bench_cpu=self_cpu,
+        postgres_cpu=postgres_cpu,
+        machine_cpu=machine_cpu,
+        confluence_requests=served.requests,
         counts={k: v for k, v in run.counts.as_dict().items() if v},
         errors=run.errors,
     )
@@ -310,12 +314,75 @@ def show(f: Figures, base: Figures | None) -> None:
     print(
         f"  {f.workers:>2} {f.wall:>8.1f} s {speedup:>7} {f.rate:>7.1f}/s {f.rate / LIMIT:>6.3f} "
         f"{f.rate_limited:>5} {f.longest_pause:>7.2f} s {f.calls:>6} {f.uploads:>6} "
-        f"{f.pages:>6} {f.confluence_requests:>6} {f.worker_cpu:>7.1f} s {f.bench_cpu:>7.1f} s  "
+        f"{f.pages:>6} {f.confluence_requests:>6}  "
+        f"{sum(f.worker_cpu):>6.1f} {f.confluence_cpu:>6.1f} {f.intercom_cpu:>6.1f} "
+        f"{f.bench_cpu:>5.1f} {f.postgres_cpu:>6.1f} {f.machine_cpu:>7.1f} "
+        f"{f.machine_cpu / f.wall:>5.2f}  "
         f"{f.status}, {f.batches} batches {f.takers or '(whole)'}"
+    )
+    each = " + ".join(f"{cpu:.1f}" for cpu in f.worker_cpu)
+    print(
+        f"     CPU s: workers {each} ({sum(f.worker_cpu) / max(f.uploads, 1) * 1000:.2f} ms "
+        f"a page); fake Confluence {f.confluence_cpu:.1f}, fake Intercom {f.intercom_cpu:.1f} "
+        f"({f.intercom_cpu / max(f.calls, 1) * 1000:.2f} ms a call); bench {f.bench_cpu:.1f}; "
+        f"Postgres backends {f.postgres_cpu:.1f}; the rest of the machine {f.rest_cpu:.1f}"
     )
     print(f"     run counts {f.counts}; {len(f.errors)} errors")
     for error in f.errors[:3]:
         print(f"     error: {error[:300]}")
+
+
+def bound_by(f: Figures, machine: int) -> str:
+    """What bound this run: the limit, the machine's cores, or neither."""
+    if f.rate / LIMIT >= BINDING:
+        return "the limit"
+    if f.machine_cpu / f.wall >= BINDING * machine:
+        return "the cores"
+    return "neither (the time goes in waiting: latency, pacing, the engine)"
+
+
+def explain(f: Figures, machine: int, at_limit: float) -> str:
+    """The run's calls against the limit, where the cores went (cores busy on average),
+    the cores its measured processes would need at the limit's pace, and what bound it."""
+    measured = sum(f.worker_cpu) + f.fakes_cpu + f.bench_cpu + f.postgres_cpu
+    return (
+        f"calls at {f.rate / LIMIT:.2f} of the limit; {f.machine_cpu / f.wall:.2f} of "
+        f"{machine} cores busy (the workers {sum(f.worker_cpu) / f.wall:.2f}, the fakes "
+        f"{f.fakes_cpu / f.wall:.2f}, Postgres {f.postgres_cpu / f.wall:.2f}, the rest of the "
+        f"machine {f.rest_cpu / f.wall:.2f}); at the limit's pace the measured processes "
+        f"need {measured / at_limit:.2f} cores: bound by {bound_by(f, machine)}"
+    )
+
+
+def conclude(runs: list[Figures], page_count: int, convert: float, machine: int) -> None:
+    at_limit = page_count / LIMIT
+    print(f"conclusion, on {machine} cores ({page_count} upserts at the limit: {at_limit:.1f} s):")
+    for f in runs:
+        print(f"  W={f.workers}: {f.wall:.1f} s; {explain(f, machine, at_limit)}")
+    base = next((f for f in runs if f.workers == 1), None)
+    if base is None:
+        return
+    if len(runs) > 1:
+        times = ", ".join(f"W={f.workers} {f.wall / base.wall:.2f}" for f in runs if f is not base)
+        print(f"  time against W=1: {times}")
+    print(
+        f"  one worker: {sum(base.worker_cpu) / page_count * 1000:.2f} CPU ms a page, "
+        f"{convert / page_count * 1000:.2f} of them converting (the reference): "
+        f"{sum(base.worker_cpu) / at_limit:.2f} of a core at the limit's pace"
+    )
+    limited = next((f.workers for f in runs if bound_by(f, machine) == "the limit"), None)
+    if limited == 1:
+        print("  the limit binds from one worker on: more workers share its budget, no faster")
+    elif limited is not None:
+        print(f"  the limit binds from W={limited} on; W=1 was bound by {bound_by(base, machine)}")
+    else:
+        print(f"  the limit bound no run: {bound_by(base, machine)} held W=1")
+    if bound_by(base, machine) == "the cores":
+        print(
+            f"  the cores: the machine's {machine} were busy, "
+            f"{base.rest_cpu / base.wall:.2f} of them with work this bench did not measure "
+            "(other jobs on the machine, Postgres' own processes, the kernel)"
+        )
 
 
 def main() -> None:
@@ -335,13 +402,17 @@ def main() -> None:
     if args.batch_size is not None:
         daemon += f"  batch_size: {args.batch_size}\n"
     pages = copies(args.pages)
+    machine, usable = cores()
     print(
         f"{args.pages} Confluence pages ({len({b for _, b in pages})} of the "
         f"{len(corpus())} corpus pages cycled, "
-        f"{sum(len(b.encode()) for _, b in pages) / 1e6:.1f} MB of storage format); "
-        f"{os.cpu_count()} CPUs"
+        f"{sum(len(b.encode()) for _, b in pages) / 1e6:.1f} MB of storage format)"
     )
     convert = conversion_reference(pages)
+    print(
+        f"reference: {machine} cores (os.cpu_count), {usable} this process may use "
+        "(os.sched_getaffinity)"
+    )
     print(
         f"reference: the limit {DEFAULT_LIMIT} calls per {WINDOW_SECONDS:.0f} s = {LIMIT:.1f} "
         f"calls/s; {args.pages} upserts at exactly the limit take {args.pages / LIMIT:.1f} s"
@@ -350,19 +421,22 @@ def main() -> None:
         f"reference: converting the {args.pages} pages once in this process (convert_page): "
         f"{convert:.1f} CPU s ({args.pages / convert:.0f} pages/s)"
     )
-    print(
+    del pages  # the fake Confluence's process makes its own
+    left = (
         f"  {'W':>2} {'wall':>10} {'speedup':>7} {'accepted':>9} {'/limit':>6} {'429s':>5} "
-        f"{'pause':>9} {'calls':>6} {'upsert':>6} {'in Fin':>6} {'Cf req':>6} "
-        f"{'wrk CPU':>9} {'fakes CPU':>9}  run, batches per worker"
+        f"{'pause':>9} {'calls':>6} {'upsert':>6} {'in Fin':>6} {'Cf req':>6}  "
     )
-    base = None
+    cpu = f"{'wrk':>6} {'Cf':>6} {'Ic':>6} {'bench':>5} {'pg':>6} {'machine':>7}"
+    print(" " * len(left) + f"{' CPU s, trigger to finish ':-^{len(cpu)}}")
+    print(f"{left}{cpu} {'cores':>5}  run, batches per worker")
+    runs: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="syncer-scaling-") as scratch:
-        for workers in (int(w) for w in args.workers.split(",") if w):
-            figures = one(pages, Path(scratch), workers, args.concurrency, extra, daemon)
-            show(figures, base)
-            if base is None and workers == 1:
-                base = figures
+        for count in (int(w) for w in args.workers.split(",") if w):
+            figures = one(args.pages, Path(scratch), count, args.concurrency, extra, daemon)
+            show(figures, next((f for f in runs if f.workers == 1), None))
+            runs.append(figures)
             sys.stdout.flush()
+    conclude(runs, args.pages, convert, machine)
 
 
 if __name__ == "__main__":

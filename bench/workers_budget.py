@@ -21,74 +21,47 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
 
-from syncer.store import migrate  # noqa: E402
+from bench.engine_harness import scratch_database, trigger, workers  # noqa: E402
 from tests.conftest import TOKEN  # noqa: E402
 from tests.fakes.intercom import FakeIntercom  # noqa: E402
 from tests.test_daemon import make_docs, wait_for, write_config  # noqa: E402
-from tests.test_engine import ENGINE, WorkerProcess, _deferrer, _source  # noqa: E402
+from tests.test_engine import ENGINE  # noqa: E402
 from tests.test_engine_budget import windows_spent  # noqa: E402
 
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
-
-def one_round(workers: int, args: argparse.Namespace, folder: Path) -> dict[str, float]:
-    name = f"syncer_budget_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    started: list[WorkerProcess] = []
-    try:
-        migrate.upgrade(url)
-        sources = [f"source{i}" for i in range(workers)]
-        for source in sources:
-            make_docs(folder / source, args.docs)
-        config = folder / "syncer.yaml"
-        with FakeIntercom(TOKEN, window=args.window, rate_limit=args.limit) as fake:
-            write_config(
-                config,
-                fake=fake,
-                store=url,
-                sources=[(source, folder / source) for source in sources],
-                schedule="every 1h",
-                daemon=ENGINE,
-                intercom=f"  concurrency: {args.concurrency}",
-            )
-            started += [WorkerProcess(config, folder / f"worker-{i}.log") for i in range(workers)]
-            for worker in started:
-                wait_for("a worker up", worker.started, 60)
-            scheduler = _deferrer(
-                url, "bench", {s: _source(s, "every 1h") for s in sources}, datetime.now(UTC)
-            )
-            scheduler.start()
-            try:
-                for source in sources:
-                    scheduler.trigger(source)
-            finally:
-                scheduler.close()
+def one_round(count: int, args: argparse.Namespace, folder: Path) -> dict[str, float]:
+    sources = [f"source{i}" for i in range(count)]
+    for source in sources:
+        make_docs(folder / source, args.docs)
+    config = folder / "syncer.yaml"
+    with (
+        scratch_database("syncer_budget") as url,
+        FakeIntercom(TOKEN, window=args.window, rate_limit=args.limit) as fake,
+    ):
+        write_config(
+            config,
+            fake=fake,
+            store=url,
+            sources=[(source, folder / source) for source in sources],
+            schedule="every 1h",
+            daemon=ENGINE,
+            intercom=f"  concurrency: {args.concurrency}",
+        )
+        with workers(config, count, folder) as started:
+            trigger(url, sources)
             wait_for(
                 "the runs finished",
-                lambda: sum(len(w.events("job_finished")) for w in started) == workers,
+                lambda: sum(len(w.events("job_finished")) for w in started) == count,
                 600,
                 every=0.2,
             )
-            calls = fake.calls
-    finally:
-        for worker in started:
-            worker.close()
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-            admin.execute(drop.format(sql.Identifier(name)))
+        calls = fake.calls
     spent = windows_spent(calls, fake)
     uploads = [c.received for c in calls if c.method == "POST" and c.path == "/ai/external_pages"]
     return {
@@ -110,12 +83,12 @@ def main() -> int:
     rate = args.limit / args.window
     print(f"limit: {args.limit} calls per {args.window:g} s window ({rate:.0f} calls/s)")
     print(f"{'workers':>7}  {'mean':>6}  {'fullest':>7}  {'429s':>5}  {'upload s':>8}")
-    for workers in (int(n) for n in args.workers.split(",")):
+    for count in (int(n) for n in args.workers.split(",")):
         with tempfile.TemporaryDirectory(prefix="syncer-budget-") as folder:
             began = time.monotonic()
-            got = one_round(workers, args, Path(folder))
+            got = one_round(count, args, Path(folder))
         print(
-            f"{workers:>7}  {got['mean']:>6.2f}  {got['fullest']:>7.2f}  "
+            f"{count:>7}  {got['mean']:>6.2f}  {got['fullest']:>7.2f}  "
             f"{got['rate_limited']:>5.0f}  {got['upload_s']:>8.1f}"
             f"   ({time.monotonic() - began:.0f} s in all)",
             flush=True,

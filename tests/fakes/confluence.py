@@ -41,12 +41,12 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from .intercom import Faults
@@ -63,6 +63,7 @@ DEFAULT_TOKEN = "confluence-token-1234"
 
 Deployment = Literal["cloud", "datacenter"]
 Json = Any
+T = TypeVar("T")
 
 
 # ---- state --------------------------------------------------------------------------
@@ -214,6 +215,13 @@ class FakeConfluence:
         self._content_ids = itertools.count(1_000_001)
         self._calls: list[Call] = []
         self._violations: list[str] = []
+        # A space of N pages is listed in N/250 requests, and a split run lists it once
+        # per batch: what a v2 listing shows (its content, oldest first) and each item's
+        # fields are kept until the state changes (`_changed`), so a listing page costs
+        # time in its own size, not the space's.
+        self._listed: dict[tuple[Any, ...], list[Content]] = {}
+        self._items: dict[int, dict[str, Any]] = {}
+        self._titles: dict[str, list[Content]] | None = None  # casefolded title -> content
         self._truncations: list[tuple[str, int]] = []  # (path prefix, remaining)
         self._revoked = False
         self._media: Running | None = None
@@ -305,6 +313,7 @@ class FakeConfluence:
         with self._lock:
             space = Space(next(self._space_ids), key, name or f"Space {key}")
             self.spaces[key] = space
+            self._changed()
             return space
 
     def add_page(
@@ -333,6 +342,7 @@ class FakeConfluence:
                 modified=_iso(self.clock()),
             )
             self.contents[content.id] = content
+            self._changed()
             return content
 
     def edit(self, content_id: int, *, body: str | None = None, title: str | None = None) -> None:
@@ -343,6 +353,7 @@ class FakeConfluence:
             content.title = title if title is not None else content.title
             content.version += 1
             content.modified = _iso(self.clock())
+            self._changed()
 
     def move(self, content_id: int, space_key: str, parent: int | None = None) -> None:
         """Move to another space; Confluence keeps the version number."""
@@ -351,16 +362,19 @@ class FakeConfluence:
                 self.add_space(space_key)
             content = self.contents[content_id]
             content.space_key, content.parent_id = space_key, parent
+            self._changed()
 
     def set_status(self, content_id: int, status: str) -> None:
         """``trashed`` (in the space's trash), ``archived``, or back to ``current``."""
         with self._lock:
             self.contents[content_id].status = status
+            self._changed()
 
     def purge(self, content_id: int) -> None:
         """Deleted for good (emptied from the trash)."""
         with self._lock:
             del self.contents[content_id]
+            self._changed()
 
     def restrict(
         self, content_id: int, users: tuple[str, ...] = ("admin",), groups: tuple[str, ...] = ()
@@ -369,6 +383,7 @@ class FakeConfluence:
         with self._lock:
             content = self.contents[content_id]
             content.read_users, content.read_groups = list(users), list(groups)
+            self._changed()
 
     def label(self, content_id: int, *labels: str, remove: bool = False) -> None:
         with self._lock:
@@ -377,6 +392,13 @@ class FakeConfluence:
                 content.labels -= set(labels)
             else:
                 content.labels |= set(labels)
+            self._changed()
+
+    def _changed(self) -> None:
+        """Forget the kept listings, items and titles: a space or its content changed."""
+        self._listed.clear()
+        self._items.clear()
+        self._titles = None
 
     def add_attachment(
         self,
@@ -641,20 +663,19 @@ class FakeConfluence:
             return self._error(405, f"{method} is not served by the fake")
         if local == "/rest/api/space":
             keys = query.get("spaceKey", [])
-            found = [self._v1_space(s) for s in self.spaces.values() if not keys or s.key in keys]
-            return self._offset_page(path, query, found, self.page_cap, totals=False)
+            spaces = [s for s in self.spaces.values() if not keys or s.key in keys]
+            return self._offset_page(path, query, spaces, self._v1_space, self.page_cap)
         if match := re.fullmatch(r"/rest/api/space/([^/]+)", local):
             space = self.spaces.get(match[1])
             return _Reply(200, self._v1_space(space)) if space else self._error(404, "No space")
         if local == "/rest/api/content":
             return self._dc_content_list(path, query)
         if match := re.fullmatch(r"/rest/api/content/(\d+)/child/attachment", local):
-            found = [
-                self._v1_attachment(a, _expand(query))
-                for a in self._current_attachments()
-                if a.content_id == int(match[1])
-            ]
-            return self._offset_page(path, query, found, self.page_cap, totals=False)
+            expand = _expand(query)
+            files = [a for a in self._current_attachments() if a.content_id == int(match[1])]
+            return self._offset_page(
+                path, query, files, lambda a: self._v1_attachment(a, expand), self.page_cap
+            )
         if match := re.fullmatch(r"/rest/api/content/(\d+)", local):
             content = self.contents.get(int(match[1]))
             if content is None or not self._visible(content) or content.status != "current":
@@ -675,39 +696,47 @@ class FakeConfluence:
     def _v2_spaces(self, path: str, query: dict[str, list[str]]) -> _Reply:
         keys = set(query.get("keys", []))
         spaces = [s for s in self.spaces.values() if not keys or s.key in keys]
-        items = [
-            {
-                "id": str(s.id),
-                "key": s.key,
-                "name": s.name,
-                "type": "global",
-                "status": "current",
-                "_links": {"webui": f"/spaces/{s.key}"},
-            }
-            for s in sorted(spaces, key=lambda s: s.id)
-        ]
-        return self._cursor_page(path, query, items)
+        return self._cursor_page(path, query, sorted(spaces, key=lambda s: s.id), self._v2_space)
+
+    def _v2_space(self, space: Space) -> dict[str, Any]:
+        return {
+            "id": str(space.id),
+            "key": space.key,
+            "name": space.name,
+            "type": "global",
+            "status": "current",
+            "_links": {"webui": f"/spaces/{space.key}"},
+        }
 
     def _v2_contents(
         self, path: str, query: dict[str, list[str]], kind: str, space_key: str | None
     ) -> _Reply:
         default = ["current", "archived"] if kind == "page" else ["current"]
-        statuses = set(query.get("status") or default)
-        ids = {int(i) for i in query.get("id", [])}
-        space_ids = {int(i) for i in query.get("space-id", [])}
-        found = [
-            c
-            for c in sorted(self.contents.values(), key=lambda c: c.id)
-            if c.type == kind
-            and c.status in statuses
-            and self._visible(c)
-            and (space_key is None or c.space_key == space_key)
-            and (not ids or c.id in ids)
-            and (not space_ids or self.spaces[c.space_key].id in space_ids)
-        ]
+        statuses = frozenset(query.get("status") or default)
+        ids = frozenset(int(i) for i in query.get("id", []))
+        space_ids = frozenset(int(i) for i in query.get("space-id", []))
+        key = (kind, statuses, space_key, ids, space_ids)
+        found = self._listed.get(key)
+        if found is None:
+            # Content asked for by id is looked up, not found by a scan of the site.
+            candidates = (
+                [self.contents[i] for i in sorted(ids) if i in self.contents]
+                if ids
+                else sorted(self.contents.values(), key=lambda c: c.id)
+            )
+            found = [
+                c
+                for c in candidates
+                if c.type == kind
+                and c.status in statuses
+                and self._visible(c)
+                and (space_key is None or c.space_key == space_key)
+                and (not space_ids or self.spaces[c.space_key].id in space_ids)
+            ]
+            if not ids:  # a bulk read by id is asked once; a listing, page by page
+                self._listed[key] = found
         with_body = query.get("body-format", [""])[-1] == "storage"
-        items = [self._v2_item(c, with_body) for c in found]
-        reply = self._cursor_page(path, query, items)
+        reply = self._cursor_page(path, query, found, lambda c: self._v2_item(c, with_body))
         if with_body:
             reply = _Reply(reply.status, reply.body, reply.headers, len(reply.body["results"]))
         return reply
@@ -720,6 +749,15 @@ class FakeConfluence:
         return _Reply(200, self._v2_item(content, with_body), bodies=int(with_body))
 
     def _v2_item(self, content: Content, with_body: bool) -> dict[str, Any]:
+        item = self._items.get(content.id)
+        if item is None:
+            item = self._items[content.id] = self._v2_fields(content)
+        if with_body:
+            body = {"storage": {"representation": "storage", "value": content.body}}
+            return {**item, "body": body}
+        return item
+
+    def _v2_fields(self, content: Content) -> dict[str, Any]:
         item: dict[str, Any] = {
             "id": str(content.id),
             "status": content.status,
@@ -739,8 +777,6 @@ class FakeConfluence:
         if content.parent_id is not None and content.type == "page":
             item["parentId"] = str(content.parent_id)
             item["parentType"] = "page"
-        if with_body:
-            item["body"] = {"storage": {"representation": "storage", "value": content.body}}
         return item
 
     def _current_attachments(self) -> list[Attachment]:
@@ -758,14 +794,14 @@ class FakeConfluence:
     ) -> _Reply:
         media_type = query.get("mediaType", [None])[-1]
         statuses = set(query.get("status") or ["current"])
-        items = [
-            self._v2_attachment(a)
+        found = [
+            a
             for a in self._current_attachments()
             if "current" in statuses
             and (media_type is None or a.media_type == media_type)
             and (content_id is None or a.content_id == content_id)
         ]
-        return self._cursor_page(path, query, items)
+        return self._cursor_page(path, query, found, self._v2_attachment)
 
     def _v2_attachment(self, attachment: Attachment) -> dict[str, Any]:
         page = self.contents[attachment.content_id]
@@ -837,19 +873,27 @@ class FakeConfluence:
         return _Reply(200, {"results": found, "_links": {"base": self.base_url}})
 
     def _cursor_page(
-        self, path: str, query: dict[str, list[str]], items: list[dict[str, Any]]
+        self,
+        path: str,
+        query: dict[str, list[str]],
+        found: Sequence[T],
+        show: Callable[[T], dict[str, Any]],
     ) -> _Reply:
-        """One page of a Cloud cursor listing: ``_links.next`` and a ``Link`` header."""
+        """One page of a Cloud cursor listing of ``found``, each shown by ``show`` (only
+        the page's own): ``_links.next`` and a ``Link`` header."""
         limit = int(query.get("limit", ["25"])[-1])
         offset = _decode_cursor(query.get("cursor", [""])[-1])
         size = min(limit, self.page_cap)
-        chunk = items[offset : offset + size]
+        chunk = found[offset : offset + size]
         if self._take_truncation(path) and len(chunk) > 1:
             chunk = chunk[: len(chunk) // 2]
-        body: dict[str, Any] = {"results": chunk, "_links": {"base": self.base_url}}
+        body: dict[str, Any] = {
+            "results": [show(x) for x in chunk],
+            "_links": {"base": self.base_url},
+        }
         headers: dict[str, str] = {}
         end = offset + len(chunk)
-        if end < len(items):
+        if end < len(found):
             rest = {k: v for k, v in query.items() if k != "cursor"}
             rest["cursor"] = [_encode_cursor(end)]
             following = f"{path}?{urlencode(rest, doseq=True)}"
@@ -871,20 +915,39 @@ class FakeConfluence:
             content.parent_id = self.attachments[file_id].content_id
         found = [
             c
-            for c in [*self.contents.values(), *files.values()]
+            for c in self._searched(cql, files)
             if c.status == "current" and self._visible(c) and predicate(_Facts(self, c))
         ]
         found.sort(key=order)
         cap = self.body_search_cap if "body.storage" in expand else self.search_cap
-        items = [
-            self._v1_attachment(self.attachments[c.id], expand)
-            if c.type == "attachment"
-            else self._v1_content(c, expand)
-            for c in found
-        ]
-        reply = self._offset_page(path, query, items, cap, totals=True)
+
+        def show(c: Content) -> dict[str, Any]:
+            if c.type == "attachment":
+                return self._v1_attachment(self.attachments[c.id], expand)
+            return self._v1_content(c, expand)
+
+        reply = self._offset_page(path, query, found, show, cap, totals=True)
         bodies = len(reply.body["results"]) if "body.storage" in expand else 0
         return _Reply(reply.status, reply.body, reply.headers, bodies)
+
+    def _searched(self, cql: str, files: Mapping[int, Content]) -> list[Content]:
+        """What a search may find: the content and ``files`` of the ids or titles the
+        query is narrowed to (`_narrowing`), looked up, else the whole site. The connector
+        asks by ids for restrictions and by title for included pages, a few queries per
+        batch it fetches: those do not scan the site. The predicate still decides."""
+        narrowed = _narrowing(cql)
+        if narrowed is None:
+            return [*self.contents.values(), *files.values()]
+        name, values = narrowed
+        if name == "id":
+            ids = {int(v) for v in values if v.isdigit()}
+            return [c for i in ids for c in (self.contents.get(i), files.get(i)) if c]
+        if self._titles is None:
+            self._titles = {}
+            for content in self.contents.values():
+                self._titles.setdefault(content.title.casefold(), []).append(content)
+        found = [c for v in values for c in self._titles.get(v, [])]
+        return found + [f for f in files.values() if f.title.casefold() in values]
 
     def _dc_content_list(self, path: str, query: dict[str, list[str]]) -> _Reply:
         space_key = query.get("spaceKey", [""])[-1]
@@ -899,33 +962,36 @@ class FakeConfluence:
             and self._visible(c)
             and (not space_key or c.space_key == space_key)
         ]
-        items = [self._v1_content(c, expand) for c in found]
-        return self._offset_page(path, query, items, self.page_cap, totals=False)
+        return self._offset_page(
+            path, query, found, lambda c: self._v1_content(c, expand), self.page_cap
+        )
 
     def _offset_page(
         self,
         path: str,
         query: dict[str, list[str]],
-        items: list[dict[str, Any]],
+        found: Sequence[T],
+        show: Callable[[T], dict[str, Any]],
         cap: int,
         *,
-        totals: bool,
+        totals: bool = False,
     ) -> _Reply:
-        """One page of a v1 listing: Cloud search pages by cursor, Data Center by offset."""
+        """One page of a v1 listing of ``found``, each shown by ``show`` (only the page's
+        own): Cloud search pages by cursor, Data Center by offset."""
         limit = min(int(query.get("limit", ["25"])[-1]), cap)
         cursor = self.deployment == "cloud"
         start = _decode_cursor(query.get("cursor", [""])[-1]) if cursor else 0
         if not cursor:
             start = int(query.get("start", ["0"])[-1])
-        chunk = items[start : start + limit]
+        chunk = found[start : start + limit]
         truncation = self._take_truncation(path)
         if truncation == -1:
-            chunk = []
+            chunk = found[:0]
         elif truncation and len(chunk) > 1:
             chunk = chunk[: len(chunk) // 2]
         end = start + len(chunk)
         links: dict[str, Any] = {"base": self.base_url, "context": self.context}
-        if end < len(items) and not (truncation and not cursor):
+        if end < len(found) and not (truncation and not cursor):
             rest = {k: v for k, v in query.items() if k not in ("cursor", "start")}
             if cursor:
                 rest["cursor"] = [_encode_cursor(end)]
@@ -935,14 +1001,14 @@ class FakeConfluence:
             local = path[len(self.context) :]
             links["next"] = f"{local}?{urlencode(rest, doseq=True)}"
         body: dict[str, Any] = {
-            "results": chunk,
+            "results": [show(x) for x in chunk],
             "start": start,
             "limit": limit,
             "size": len(chunk),
             "_links": links,
         }
         if totals:
-            body["totalSize"] = len(items)
+            body["totalSize"] = len(found)
         return _Reply(200, body)
 
     def _v1_space(self, space: Space) -> dict[str, Any]:
@@ -1246,6 +1312,7 @@ _TOKEN = re.compile(
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*|-?\d+))"
 )
 Predicate = Callable[[_Facts], bool]
+_NARROWING = {"id": "id", "content": "id", "title": "title"}  # CQL field -> what it names
 
 
 def parse_cql(cql: str) -> tuple[Predicate, Callable[[Content], Any]]:
@@ -1257,6 +1324,26 @@ def parse_cql(cql: str) -> tuple[Predicate, Callable[[Content], Any]]:
     if parser.peek() is not None:
         raise CqlError(f"unexpected {parser.peek()!r}")
     return predicate, order
+
+
+def _narrowing(cql: str) -> tuple[str, frozenset[str]] | None:
+    """(``id`` or ``title``, casefolded values) when ``cql`` joins its clauses by AND
+    alone and one of them is ``id``/``content``/``title`` ``=`` a value or ``IN`` a list:
+    whatever it matches has one of those values. None: it narrows nothing."""
+    tokens = _tokens(cql)
+    if any(kind == "word" and value.upper() in ("OR", "NOT") for kind, value in tokens):
+        return None
+    for at, (kind, value) in enumerate(tokens[:-2]):
+        name = _NARROWING.get(value.lower()) if kind == "word" else None
+        if name is None:
+            continue
+        op = tokens[at + 1]
+        if op == ("op", "="):
+            return name, frozenset({tokens[at + 2][1].casefold()})
+        if op[0] == "word" and op[1].upper() == "IN" and tokens[at + 2] == ("op", "("):
+            listed = itertools.takewhile(lambda t: t != ("op", ")"), tokens[at + 3 :])
+            return name, frozenset(v.casefold() for k, v in listed if (k, v) != ("op", ","))
+    return None
 
 
 def _tokens(cql: str) -> list[tuple[str, str]]:
