@@ -34,7 +34,11 @@ process with syncer's Confluence converter (``convert_page``), and the cores. Th
 conclusion says per W what bound it: the limit (calls at 0.9 of it or more), the cores
 (the machine busy on 0.9 of them or more, whoever kept them busy), or neither.
 
-    .venv/bin/python bench/engine_scaling.py [--pages 20000] [--workers 1,2,3]
+``--limit N`` gives the fake Intercom another window (calls per 10 s): with one the
+workers cannot reach (``--limit 100000``), the figures show how the split run scales
+with workers where only the cores bind.
+
+    .venv/bin/python bench/engine_scaling.py [--pages 20000] [--workers 1,2,3] [--limit 1666]
 """
 
 from __future__ import annotations
@@ -82,7 +86,6 @@ from tests.test_engine import ENGINE  # noqa: E402
 CORPUS = ROOT.parent / "shared" / "corpus" / "confluence"
 SPACE = "SUP"
 UPSERT = "createExternalPage"
-LIMIT = DEFAULT_LIMIT / WINDOW_SECONDS
 BINDING = 0.9  # of the limit, or of the machine's cores: what binds
 
 
@@ -104,6 +107,7 @@ class ConfluenceReport:
 @dataclass(frozen=True)
 class Figures:
     workers: int
+    limit: float  # the fake Intercom's, in calls per second
     wall: float
     status: str
     pages: int  # in the fake Intercom at the end
@@ -223,12 +227,18 @@ def bench_cpu() -> float:
 
 
 def one(
-    page_count: int, work: Path, count: int, concurrency: int, extra: str, daemon: str
+    page_count: int,
+    work: Path,
+    count: int,
+    concurrency: int,
+    extra: str,
+    daemon: str,
+    window_limit: int,
 ) -> Figures:
     with (
         scratch_database("scaling_bench") as url,
         FakeProcess[ConfluenceReport](serve_confluence, page_count) as confluence,
-        FakeProcess[IntercomReport](serve_intercom, TOKEN, DEFAULT_LIMIT) as intercom,
+        FakeProcess[IntercomReport](serve_intercom, TOKEN, window_limit) as intercom,
     ):
         os.environ["BENCH_CONFLUENCE_TOKEN"] = confluence.address.token
         config = work / f"{url.rpartition('/')[2]}.yaml"
@@ -287,6 +297,7 @@ def one(
     after_first = [t for t in times if t >= first_upload]
     return Figures(
         workers=count,
+        limit=window_limit / WINDOW_SECONDS,
         wall=took,
         status=run.status,
         pages=log.pages,
@@ -312,7 +323,7 @@ def one(
 def show(f: Figures, base: Figures | None) -> None:
     speedup = f"{base.wall / f.wall:5.2f}x" if base else "    -"
     print(
-        f"  {f.workers:>2} {f.wall:>8.1f} s {speedup:>7} {f.rate:>7.1f}/s {f.rate / LIMIT:>6.3f} "
+        f"  {f.workers:>2} {f.wall:>8.1f} s {speedup:>7} {f.rate:>7.1f}/s {f.rate / f.limit:>6.3f} "
         f"{f.rate_limited:>5} {f.longest_pause:>7.2f} s {f.calls:>6} {f.uploads:>6} "
         f"{f.pages:>6} {f.confluence_requests:>6}  "
         f"{sum(f.worker_cpu):>6.1f} {f.confluence_cpu:>6.1f} {f.intercom_cpu:>6.1f} "
@@ -334,7 +345,7 @@ def show(f: Figures, base: Figures | None) -> None:
 
 def bound_by(f: Figures, machine: int) -> str:
     """What bound this run: the limit, the machine's cores, or neither."""
-    if f.rate / LIMIT >= BINDING:
+    if f.rate / f.limit >= BINDING:
         return "the limit"
     if f.machine_cpu / f.wall >= BINDING * machine:
         return "the cores"
@@ -346,7 +357,7 @@ def explain(f: Figures, machine: int, at_limit: float) -> str:
     the cores its measured processes would need at the limit's pace, and what bound it."""
     measured = sum(f.worker_cpu) + f.fakes_cpu + f.bench_cpu + f.postgres_cpu
     return (
-        f"calls at {f.rate / LIMIT:.2f} of the limit; {f.machine_cpu / f.wall:.2f} of "
+        f"calls at {f.rate / f.limit:.2f} of the limit; {f.machine_cpu / f.wall:.2f} of "
         f"{machine} cores busy (the workers {sum(f.worker_cpu) / f.wall:.2f}, the fakes "
         f"{f.fakes_cpu / f.wall:.2f}, Postgres {f.postgres_cpu / f.wall:.2f}, the rest of the "
         f"machine {f.rest_cpu / f.wall:.2f}); at the limit's pace the measured processes "
@@ -355,7 +366,7 @@ def explain(f: Figures, machine: int, at_limit: float) -> str:
 
 
 def conclude(runs: list[Figures], page_count: int, convert: float, machine: int) -> None:
-    at_limit = page_count / LIMIT
+    at_limit = page_count / runs[0].limit
     print(f"conclusion, on {machine} cores ({page_count} upserts at the limit: {at_limit:.1f} s):")
     for f in runs:
         print(f"  W={f.workers}: {f.wall:.1f} s; {explain(f, machine, at_limit)}")
@@ -394,7 +405,16 @@ def main() -> None:
     parser.add_argument(
         "--intercom-concurrency", type=int, help="intercom.concurrency (default: syncer's)"
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"the fake Intercom's calls per {WINDOW_SECONDS:.0f} s window (default "
+        f"{DEFAULT_LIMIT}, Intercom's): a higher one shows how the workers scale where "
+        "the limit does not bind",
+    )
     args = parser.parse_args()
+    limit = args.limit / WINDOW_SECONDS
     extra = ""
     if args.intercom_concurrency is not None:
         extra += f"  concurrency: {args.intercom_concurrency}\n"
@@ -414,8 +434,8 @@ def main() -> None:
         "(os.sched_getaffinity)"
     )
     print(
-        f"reference: the limit {DEFAULT_LIMIT} calls per {WINDOW_SECONDS:.0f} s = {LIMIT:.1f} "
-        f"calls/s; {args.pages} upserts at exactly the limit take {args.pages / LIMIT:.1f} s"
+        f"reference: the limit {args.limit} calls per {WINDOW_SECONDS:.0f} s = {limit:.1f} "
+        f"calls/s; {args.pages} upserts at exactly the limit take {args.pages / limit:.1f} s"
     )
     print(
         f"reference: converting the {args.pages} pages once in this process (convert_page): "
@@ -432,7 +452,9 @@ def main() -> None:
     runs: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="syncer-scaling-") as scratch:
         for count in (int(w) for w in args.workers.split(",") if w):
-            figures = one(args.pages, Path(scratch), count, args.concurrency, extra, daemon)
+            figures = one(
+                args.pages, Path(scratch), count, args.concurrency, extra, daemon, args.limit
+            )
             show(figures, next((f for f in runs if f.workers == 1), None))
             runs.append(figures)
             sys.stdout.flush()
