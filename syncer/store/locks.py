@@ -18,6 +18,15 @@ restarted), and a paused process does not notice. ``SourceLock.check`` is theref
 asked before every write: a confirmation older than ``CONFIRM_S`` is renewed with a
 round trip on the lock's own connection, and if that fails the lock may be someone
 else's now, so the run sends nothing more.
+
+A holder whose machine vanishes (a power cut, a network partition) never closes its
+connection, so the server has to notice: the lock's connection keeps TCP keepalives on
+both ends (``engine.session_engine``), and the server drops it, and its locks, after
+``engine.DEAD_PEER_S`` (25 s) without a word from the holder. Another replica takes the
+source over at its next try after that. A holder that is alive but cut off has stopped
+writing long before: a write leaves only within ``CONFIRM_S`` (5 s) of the server's last
+answer, and the next check waits on the server (the writes behind it too) until its
+round trip fails.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ from syncer.store import engine as engines
 # The advisory-lock namespace of syncer's source locks ("sync"); the migration lock in
 # ``syncer.store.migrate`` uses the one-argument form, so the two never meet.
 _PG_CLASS = 0x73796E63
-# How long a Postgres lock counts as confirmed before a write asks the server again.
+# How long a Postgres lock counts as confirmed before a write asks the server again; well
+# under engine.DEAD_PEER_S, the silence after which the server frees the locks of a holder.
 CONFIRM_S = 5.0
 
 
