@@ -85,6 +85,10 @@ class Locks(Protocol):
         """Who holds ``source`` 's lock now (None: nobody, or it cannot be told)."""
         ...
 
+    def holds(self, source: str) -> bool:
+        """Whether a run of this process holds ``source`` 's lock (no query is made)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -153,6 +157,9 @@ class ProcessLocks:
 
     def holder_of(self, source: str) -> str | None:
         return self._holders.get(source) if source in self._held else None
+
+    def holds(self, source: str) -> bool:
+        return source in self._held
 
     def close(self) -> None:
         pass
@@ -226,6 +233,9 @@ class FileLocks:
         finally:
             os.close(fd)
 
+    def holds(self, source: str) -> bool:
+        return source in self._held
+
     def close(self) -> None:
         pass
 
@@ -298,6 +308,10 @@ class PostgresLocks:
             return None
         name = str(row[0] or "")
         return name.removeprefix("syncer ") or "another process"
+
+    def holds(self, source: str) -> bool:
+        with self._mutex:
+            return source in self._held
 
     def close(self) -> None:
         with self._mutex:

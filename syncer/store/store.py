@@ -525,6 +525,11 @@ class Store:
         self._require_open()
         return self._locks.holder_of(source)
 
+    def holds_lock(self, source: str) -> bool:
+        """Whether a run of this process holds ``source`` 's lock."""
+        self._require_open()
+        return self._locks.holds(source)
+
     def _insert(self, table: Any) -> Any:
         return self._db.insert(table)
 
