@@ -23,6 +23,8 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,33 @@ class RecordingIntercom(FakeIntercom):
         return reply
 
 
+@contextmanager
+def _replicas(
+    root: Path, store_url: str, names: list[str]
+) -> Iterator[tuple[RecordingIntercom, list[DaemonProcess]]]:
+    """Two replicas on ``store_url``, each source of ``names`` a folder of three documents
+    synced into one fake Intercom; those still running at the end are killed."""
+    for name in names:
+        make_docs(root / name, 3)
+    config = root / "syncer.yaml"
+    with RecordingIntercom(TOKEN) as fake:
+        write_config(
+            config,
+            fake=fake,
+            store=store_url,
+            sources=[(name, root / name) for name in names],
+            run_on_start=True,
+            daemon="  shutdown_grace_seconds: 5",
+            intercom=f"  concurrency: {CONCURRENCY}",
+        )
+        daemons = [DaemonProcess(config, root / f"replica-{i}.log") for i in range(2)]
+        try:
+            yield fake, daemons
+        finally:
+            for daemon in daemons:
+                daemon.close()
+
+
 def _runs(store_url: str, names: list[str] = SOURCES) -> dict[str, list[RunSummary]]:
     with Store.open_read_only(store_url) as store:
         return {name: list(reversed(store.runs.of(name, limit=1000))) for name in names}
@@ -82,25 +111,8 @@ def _edit_until(stop: threading.Event, root: Path) -> int:
 def test_two_replicas_never_sync_one_source_at_once_and_take_over_a_dead_one(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    for name in SOURCES:
-        make_docs(tmp_path / name, 3)
-    config = tmp_path / "syncer.yaml"
-    with RecordingIntercom(TOKEN) as fake:
-        write_config(
-            config,
-            fake=fake,
-            store=postgres_url,
-            sources=[(name, tmp_path / name) for name in SOURCES],
-            run_on_start=True,
-            daemon="  shutdown_grace_seconds: 5",
-            intercom=f"  concurrency: {CONCURRENCY}",
-        )
-        daemons = [DaemonProcess(config, tmp_path / f"replica-{i}.log") for i in range(2)]
-        try:
-            _exercise(tmp_path, postgres_url, fake, daemons)
-        finally:
-            for daemon in daemons:
-                daemon.close()
+    with _replicas(tmp_path, postgres_url, SOURCES) as (fake, daemons):
+        _exercise(tmp_path, postgres_url, fake, daemons)
 
 
 def _exercise(
@@ -178,24 +190,8 @@ def _deep_in_a_long_run(root: Path, store_url: str, fake: RecordingIntercom) -> 
 def test_a_paused_replica_whose_lock_was_cut_sends_nothing_after_waking(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    make_docs(tmp_path / "s0", 3)
-    config = tmp_path / "syncer.yaml"
-    with RecordingIntercom(TOKEN) as fake:
-        write_config(
-            config,
-            fake=fake,
-            store=postgres_url,
-            sources=[("s0", tmp_path / "s0")],
-            run_on_start=True,
-            daemon="  shutdown_grace_seconds: 5",
-            intercom=f"  concurrency: {CONCURRENCY}",
-        )
-        daemons = [DaemonProcess(config, tmp_path / f"replica-{i}.log") for i in range(2)]
-        try:
-            _pause_and_cut(tmp_path, postgres_url, fake, daemons)
-        finally:
-            for daemon in daemons:
-                daemon.close()
+    with _replicas(tmp_path, postgres_url, ["s0"]) as (fake, daemons):
+        _pause_and_cut(tmp_path, postgres_url, fake, daemons)
 
 
 def _pause_and_cut(
