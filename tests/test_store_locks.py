@@ -1,23 +1,26 @@
 """The per-source locks on the real Postgres (``syncer.store.locks``).
 
-A lock is one holder's; the server frees it the moment its session ends, and the
-holder's next check says so. The lock's connection asks both ends to watch it with TCP
-keepalives, so a holder whose machine vanishes loses its locks in seconds, not hours:
-the server's side is read back with ``SHOW`` on the lock's own session, the client's
-from its socket.
+A lock is one holder's, in its store's database only; the server frees it the moment
+its session ends, and the holder's next check says so. The lock's connection asks both
+ends to watch it with TCP keepalives, so a holder whose machine vanishes loses its locks
+in seconds, not hours: the server's side is read back with ``SHOW`` on the lock's own
+session, the client's from its socket.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import uuid
 
+import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import Connection, text
 
 from syncer.store import engine as engines
 from syncer.store.locks import CONFIRM_S, PostgresLocks
-from tests.conftest import terminate_session
+from tests.conftest import POSTGRES_ADMIN_DB, terminate_session
 
 pytestmark = pytest.mark.postgres
 
@@ -106,3 +109,25 @@ def test_a_session_keeps_the_options_of_its_url(postgres_url: str) -> None:
         "statement_timeout": "1234ms",
         "tcp_keepalives_idle": str(engines.KEEPALIVE_IDLE_S),
     }
+
+
+def test_a_lock_in_another_database_on_the_server_is_not_this_stores(postgres_url: str) -> None:
+    other = f"syncer_locks_{uuid.uuid4().hex[:8]}"
+    server = postgres_url.replace("+psycopg", "").rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/{POSTGRES_ADMIN_DB}", autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(other)))
+    elsewhere = PostgresLocks(engines.parse_url(postgres_url).set(database=other), None)
+    engine = engines.create(postgres_url)
+    here = PostgresLocks(engines.parse_url(postgres_url), engine)
+    try:
+        assert elsewhere.try_acquire("docs", "another store's run") is not None
+        assert here.holder_of("docs") is None
+        assert here.try_acquire("docs", "replica a") is not None  # no conflict either
+        assert here.holder_of("docs") == "replica a"
+    finally:
+        here.close()
+        elsewhere.close()
+        engine.dispose()
+        with psycopg.connect(f"{server}/{POSTGRES_ADMIN_DB}", autocommit=True) as admin:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            admin.execute(drop.format(sql.Identifier(other)))

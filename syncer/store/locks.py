@@ -300,7 +300,10 @@ class PostgresLocks:
         query = text(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = :c AND l.objid = :o AND l.objsubid = 2"
+            "AND l.classid = :c AND l.objid = :o AND l.objsubid = 2 "
+            # Advisory locks are per database: another database's store on the server
+            # may hold the same key.
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         with engines.translated_errors(self._url), self._engine.connect() as connection:
             row = connection.execute(query, {"c": _PG_CLASS, "o": _object_id(source)}).first()
