@@ -175,12 +175,14 @@ def _deep_in_a_long_run(root: Path, store_url: str, fake: RecordingIntercom) -> 
     """Give s0 a long run (150 new documents, a slow Intercom); the replica holding it
     once ten of them are sent."""
     fake.faults.slow_down(0.05, method="POST", path_prefix="/ai/external_pages")
-    make_docs(root / "s0", 150, prefix="bulk")
+    # Made aside and moved in at once: a run listing s0 sees all of them or none.
+    make_docs(root / "bulk", 150, prefix="bulk")
+    (root / "bulk").rename(root / "s0" / "bulk")
 
     def s0_held() -> str | None:
         with Store.open_read_only(store_url) as store:
             holder = store.lock_holder("s0")
-        busy = sum(1 for _, source_id, eid, _ in fake.upserts if eid.startswith("bulk-"))
+        busy = sum(1 for _, source_id, eid, _ in fake.upserts if eid.startswith("bulk/"))
         return holder if busy >= 10 else None
 
     holder: str = wait_for("a replica deep in s0's long run", s0_held, 20, every=0.05)
@@ -218,8 +220,8 @@ def _pause_and_cut(
     victim.send(signal.SIGSTOP)
     paused = time.time()
     fake.faults.clear()
+    cut = datetime.now(UTC)  # before: the other replica may take s0 before it returns
     terminate_session(store_url, f"syncer {holder}")
-    cut = datetime.now(UTC)
 
     def taken_over() -> RunSummary | None:
         runs = _runs(store_url, ["s0"])["s0"]
@@ -321,5 +323,6 @@ def _assert_converged(
     for page in fake.pages():
         pages[names[int(page["source_id"])]].append(page["external_id"])
     for name in sources:
-        on_disk = sorted(p.name for p in (root / name).glob("*.md"))
+        folder = root / name
+        on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.md"))
         assert sorted(pages[name]) == on_disk, name
