@@ -17,9 +17,8 @@ triggers costs at most two runs. A run that finds the source locked gives back t
 triggers it began (``rewind``) and tries again ``LOCKED_RETRY_S`` later if they are
 still unserved then: a one-shot ``syncer sync`` serves none, another replica's run
 serves them when it ends (it finds them pending). Each finished run's report goes to
-``on_report``
-(alerts). ``stop_all`` sets every run's stop event (documents in flight finish and are
-recorded) and ``wait`` waits for them.
+``on_report`` (alerts). ``stop_all`` sets every run's stop event (documents in flight
+finish and are recorded) and ``wait`` waits for them.
 """
 
 from __future__ import annotations

@@ -9,14 +9,13 @@ failing source never holds up another), ``scheduling``, ``housekeeping``,
 ``alerting`` (webhooks on a change of a source's health), ``routes`` (the status page
 and the JSON endpoints), ``hooks`` (inbound push and page webhooks, which trigger a
 source through ``Daemon.trigger``, as "sync now", ``syncer trigger`` and
-``quick_checks``, a source's cheap question between scheduled runs, do),
-and ``clients``. SIGHUP reloads the config: a valid
-one replaces the schedules, an invalid one is logged and the old one kept; either way
-the store remembers the reload, so every replica's page shows a failed one. Shutdown
-stops scheduling, sets every run's stop event (documents in flight finish and are
-recorded, the run is ``interrupted``), waits up to ``daemon.shutdown_grace_seconds``
-and exits 0 (a run still going then is recorded ``interrupted``, and its source lock
-goes with the process).
+``quick_checks``, a source's cheap question between scheduled runs, do), and
+``clients``. SIGHUP reloads the config: a valid one replaces the schedules, an invalid
+one is logged and the old one kept; either way the store remembers the reload, so
+every replica's page shows a failed one. Shutdown stops scheduling, sets every run's
+stop event (documents in flight finish and are recorded, the run is ``interrupted``),
+waits up to ``daemon.shutdown_grace_seconds`` and exits 0 (a run still going then is
+recorded ``interrupted``, and its source lock goes with the process).
 
 With ``daemon.engine: procrastinate`` (Postgres) the daemon schedules but does not run:
 each source's job, and each trigger, defers a job (``syncer.engine.deferring``) that a
@@ -77,9 +76,9 @@ class Daemon:
     """One replica: its parts, started, reloaded and stopped together.
 
     ``clients`` (the Intercom client of the current config), ``runs`` (what a source's
-    job does), ``schedules`` (APScheduler),
-    ``housekeeping`` (gauges and staleness), ``alerting`` (webhooks) and ``routes`` (the
-    HTTP endpoint). ``redactor`` gives the secrets of every config loaded so far.
+    job does), ``schedules`` (APScheduler), ``housekeeping`` (gauges and staleness),
+    ``alerting`` (webhooks) and ``routes`` (the HTTP endpoint). ``redactor`` gives the
+    secrets of every config loaded so far.
     """
 
     def __init__(

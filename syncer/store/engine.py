@@ -169,16 +169,18 @@ def session_engine(url: URL | str, application_name: str) -> Engine:
     next round trip in as long rather than hanging on it.
     """
     parsed = make_url(url)
-    server = {
-        "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
-        "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
-        "tcp_keepalives_count": KEEPALIVE_COUNT,
-        "tcp_user_timeout": DEAD_PEER_S * 1000,  # milliseconds
+    # libpq's parameter names; the server's settings are the same names after "tcp_".
+    watch = {
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": KEEPALIVE_INTERVAL_S,
+        "keepalives_count": KEEPALIVE_COUNT,
     }
+    user_timeout_ms = DEAD_PEER_S * 1000
     # The URL's own options (a search_path, say) are kept: connect_args would replace them.
     given = parsed.query.get("options", ())
     options = [*((given,) if isinstance(given, str) else given)]
-    options += [f"-c {name}={value}" for name, value in server.items()]
+    options += [f"-c tcp_{name}={value}" for name, value in watch.items()]
+    options.append(f"-c tcp_user_timeout={user_timeout_ms}")
     return create_engine(
         parsed,
         poolclass=NullPool,
@@ -187,10 +189,8 @@ def session_engine(url: URL | str, application_name: str) -> Engine:
             "application_name": application_name[:_APPLICATION_NAME_MAX],
             "options": " ".join(options),
             "keepalives": 1,
-            "keepalives_idle": KEEPALIVE_IDLE_S,
-            "keepalives_interval": KEEPALIVE_INTERVAL_S,
-            "keepalives_count": KEEPALIVE_COUNT,
-            "tcp_user_timeout": DEAD_PEER_S * 1000,
+            **watch,
+            "tcp_user_timeout": user_timeout_ms,
         },
     )
 
