@@ -137,7 +137,12 @@ def test_a_trigger_taken_by_another_replica_is_served_by_the_one_running_the_sou
     fake_intercom.faults.slow_down(3.0, method="POST", path_prefix="/ai/external_pages")
     with running(config, "replica-a") as a, running(config, "replica-b") as b:
         a.trigger("docs", "cli", kind="cli")
-        wait_for("a's run under way", lambda: _begun(a) == 1, 20)
+        # Under way: it began the trigger and holds the source's lock, taken just after.
+        wait_for(
+            "a's run under way",
+            lambda: _begun(a) == 1 and a.store.lock_holder("docs") == "replica-a",
+            20,
+        )
         # b does not run it (a holds the source's lock) but counts it in the store.
         assert b.trigger("docs", "webhook github push 1", kind="webhook").outcome == "started"
         wait_for(
