@@ -19,12 +19,14 @@ and checks after each that Fin equals the sources *exactly* (`check_exact`):
    keeps its pages; ``sync --allow-mass-delete`` exits 0 and removes them and its
    Content Import Source; a plain sync after that exits 0 and writes nothing.
 
-7. ``paused-replica``: a daemon replica (lease 3 s) is paused with SIGSTOP in the
-   middle of a run for twice its lease while documents are edited, then woken: every
-   call decided after waking is refused (the lease is checked right before each write
-   leaves), so at most the calls already past that check when it froze (one per worker
-   in flight, ``PAUSE_CONCURRENCY``) may still go; the figure is printed. A sync
-   afterwards must leave Fin exact.
+7. ``paused-replica``: a daemon replica on Postgres is paused with SIGSTOP in the middle
+   of a run while documents are edited and its source lock's session is cut from the
+   server's side (``pg_terminate_backend``: the lock may be another replica's by now),
+   then woken: every call decided after waking is refused (the lock is checked right
+   before each write leaves, with the server once the pause outlasts
+   ``locks.CONFIRM_S``), so at most the calls already past that check when it froze
+   (one per worker in flight, ``PAUSE_CONCURRENCY``) may still go; the figure is
+   printed. A sync afterwards must leave Fin exact.
 
 Exact means: every configured source has exactly one Content Import Source (found by its
 ``url``); under it, each document of the source's folder is one page (external_id = its
@@ -90,8 +92,9 @@ KINDS = (
     "removed-source",
     "paused-replica",
 )
-# paused-replica: the daemon's lease (it is paused for twice that), its calls in flight.
-LEASE_S = 3.0
+# paused-replica: how long it is paused (past locks.CONFIRM_S, 5 s, after which a write
+# asks the server whether the lock is still held), its calls in flight.
+PAUSE_S = 6.0
 PAUSE_CONCURRENCY = 4
 
 
@@ -677,29 +680,39 @@ def removed_source(trials: Trials) -> list[Outcome]:
         return [outcome]
 
 
-# ---- 7. a replica paused past its lease --------------------------------------------------
+# ---- 7. a replica paused while its lock's session is cut ----------------------------------
 
 
 def paused_replica(trials: Trials, pauses: int) -> list[Outcome]:
     outcomes = []
-    for trial in range(pauses):
-        with fake_intercom(trials.seed + trial) as fake:
-            work = trials.work / f"pause-{trial}"
-            work.mkdir()
-            source = Source("docs", work / "docs", "https://docs.example.com/")
-            docs = Docs(source.folder, trials.rng)
-            docs.fill(trials.docs)
-            outcomes.append(pause_once(fake, work, source, docs, trial))
-            outcomes[-1].show()
+    with ScratchPostgres() as database:
+        print(f"  scratch database {database.name}")
+        for trial in range(pauses):
+            with fake_intercom(trials.seed + trial) as fake:
+                work = trials.work / f"pause-{trial}"
+                work.mkdir()
+                source = Source("docs", work / "docs", "https://docs.example.com/")
+                docs = Docs(source.folder, trials.rng)
+                docs.fill(trials.docs)
+                database.empty()
+                outcomes.append(pause_once(fake, work, database, source, docs, trial))
+                outcomes[-1].show()
     return outcomes
 
 
-def pause_once(fake: FakeIntercom, work: Path, source: Source, docs: Docs, trial: int) -> Outcome:
-    config = write_config(work / "syncer.yaml", fake, sqlite_url(work / "store.db"), [source])
+def pause_once(
+    fake: FakeIntercom,
+    work: Path,
+    database: ScratchPostgres,
+    source: Source,
+    docs: Docs,
+    trial: int,
+) -> Outcome:
+    config = write_config(work / "syncer.yaml", fake, database.url, [source])
     config.write_text(
         config.read_text().replace("store:", f"  concurrency: {PAUSE_CONCURRENCY}\nstore:", 1)
         + "defaults:\n  schedule: every 1h\n  run_on_start: true\n"
-        + f"daemon:\n  host: 127.0.0.1\n  port: 0\n  lease_seconds: {LEASE_S}\n"
+        + "daemon:\n  host: 127.0.0.1\n  port: 0\n"
     )
     fake.faults.slow_down(0.03, method="POST", path_prefix="/ai/external_pages")
     outcome = Outcome(f"pause {trial + 1}")
@@ -715,9 +728,10 @@ def pause_once(fake: FakeIntercom, work: Path, source: Source, docs: Docs, trial
             wait_for_fake_writes(fake, 20, daemon)
             daemon.send_signal(signal.SIGSTOP)
             paused = time.time()
+            cut = cut_lock_session(database, events(log, "daemon_started")[0]["replica"])
             for n in trials_sample(docs, 20):
                 docs.write(n, 1)  # newer content, while the replica sleeps
-            time.sleep(2 * LEASE_S)
+            time.sleep(max(0.0, paused + PAUSE_S - time.time()))
             daemon.send_signal(signal.SIGCONT)
             woke = time.time()
             ended = wait_for_event(log, "source_synced", daemon)
@@ -744,23 +758,39 @@ def pause_once(fake: FakeIntercom, work: Path, source: Source, docs: Docs, trial
     before = [c for c in fake.calls if c.operation_id == "createExternalPage" and c.at < paused]
     # A call past its last check when the process froze may still leave on waking (the
     # gap between the check and the socket write); one decided after waking may not.
+    if not cut:
+        outcome.problems.append("fence: the daemon's lock session was not found to cut")
     if len(after) > PAUSE_CONCURRENCY:
         outcome.problems.append(
-            f"lease: {len(after)} upserts sent after waking, more than the "
+            f"fence: {len(after)} upserts sent after waking, more than the "
             f"{PAUSE_CONCURRENCY} that can have been past their last check"
         )
     status = events(log, "source_synced")[-1:]
     outcome.expect_code(sync(config), 0, "the sync after the pause")
     outcome.problems += check_exact(fake, [source]) + spec_problems(fake)
-    lost = bool(events(log, "source_lock_lost")) or bool(events(log, "lease_lost"))
+    lost = bool(events(log, "source_lock_lost"))
     outcome.note = (
-        f"paused {2 * LEASE_S:.0f} s after {len(before)} upserts (20 documents edited meanwhile); "
-        f"after waking: {len(after)} upserts sent ({len(on_its_way)} already on their way "
-        "at the pause), run "
+        f"paused {PAUSE_S:.0f} s after {len(before)} upserts, its lock's session cut (20 "
+        f"documents edited meanwhile); after waking: {len(after)} upserts sent "
+        f"({len(on_its_way)} already on their way at the pause), run "
         f"{status[0].get('status') if status else '?'}"
-        f"{', lease lost' if lost else ''}"
+        f"{', lock lost' if lost else ''}"
     )
     return outcome
+
+
+def cut_lock_session(database: ScratchPostgres, holder: object) -> bool:
+    """End the session of ``holder`` 's source locks from the server's side (Postgres
+    names it ``syncer <holder>``, cut to 63 bytes); whether there was one."""
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{database.name}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        killed = connection.execute(
+            # With a timeout (ms) pg_terminate_backend waits for the backend to be gone.
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
+            [f"syncer {holder}"[:63]],
+        ).fetchall()
+    return killed == [(True,)]
 
 
 def trials_sample(docs: Docs, count: int) -> list[int]:

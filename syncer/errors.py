@@ -8,7 +8,7 @@
     ├── SourceError                  stop this source, keep the others (exit 1)
     ├── SafetyStopError                   a guard held deletions back (exit 3)
     ├── FencedError                  a write refused before it left: the run was stopped,
-    │                                or lost its source lock or lease (run interrupted)
+    │                                or lost its source lock (run interrupted)
     └── IntercomError                an Intercom reply that was not a success
         ├── NotFoundError            404: the object is not there (a delete may count it done)
         ├── RetryableError           429, 5xx, timeouts, dropped connections: back off, retry
@@ -95,7 +95,7 @@ class SafetyStopError(SyncerError):
 
 class FencedError(SyncerError):
     """A write was refused before it was sent: its run was told to stop, or may no longer
-    be the only one writing for its source (a lost lock, a lease gone stale).
+    be the only one writing for its source (its source lock was lost).
 
     ``attempts`` (in ``context``): how many earlier attempts of the same call did go out;
     0 means Intercom never heard of it.

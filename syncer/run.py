@@ -202,6 +202,9 @@ class SourceReport:
     # source (``Stub.changed_at``), for those whose listing said: freshness is measured
     # from them.
     changes: tuple[datetime, ...] = ()
+    # A write found the source lock lost (its connection cut: the server restarted, or
+    # gave up on a holder it heard nothing from): no write of the run left after that.
+    lock_lost: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -352,7 +355,6 @@ def sync_source(
     stop: threading.Event | None = None,
     holder: str | None = None,
     lock_wait: float = 0.0,
-    fence: Callable[[], bool] | None = None,
     siblings: Collection[str] = (),
     removed: bool = False,
     sleep: Callable[[float], None] = time.sleep,
@@ -363,12 +365,12 @@ def sync_source(
 
     ``stop`` (Ctrl-C, SIGTERM, the daemon's shutdown) is checked between documents:
     once it is set, the documents already sent to Intercom are recorded, nothing more is
-    sent, and the run is recorded as ``interrupted``. ``fence`` is asked before every
-    write, beside the source lock (the daemon's lease: a replica paused past it sends
-    nothing more). ``siblings`` are the other configured sources (a store source of
-    another name holding this source's Content Import Source is a rename only if it is
-    not one of them). ``lock_wait`` is how long to wait for a lock another run holds.
-    ``diffs``: a dry run's ``--diff``. ``split``: see ``SourceRun.execute``.
+    sent, and the run is recorded as ``interrupted``; so it is when a write finds the
+    source lock lost (``SourceReport.lock_lost``). ``siblings`` are the other configured
+    sources (a store source of another name holding this source's Content Import Source
+    is a rename only if it is not one of them). ``lock_wait`` is how long to wait for a
+    lock another run holds. ``diffs``: a dry run's ``--diff``. ``split``: see
+    ``SourceRun.execute``.
     """
     log = structlog.get_logger("syncer.run").bind(source=source.name)
     started = time.monotonic()
@@ -390,7 +392,7 @@ def sync_source(
         log.warning("source_locked", holder=holder_now)
         return _report_without_run(source, "skipped", message, started, removed=removed)
     try:
-        run = SourceRun(source, store, publisher, options, clock, progress, log, stop, lock, fence)
+        run = SourceRun(source, store, publisher, options, clock, progress, log, stop, lock)
         return run.execute(cache_dir, lookup, started, siblings, removed, split)
     finally:
         lock.release()
@@ -473,7 +475,6 @@ class SourceRun:
         log: structlog.typing.FilteringBoundLogger,
         stop: threading.Event | None,
         lock: SourceLock,
-        fence: Callable[[], bool] | None,
     ) -> None:
         self.source = source
         self.store = store
@@ -484,7 +485,6 @@ class SourceRun:
         self.log = log
         self.stop = stop
         self.lock = lock
-        self.fence = fence
         self.run_id: int | None = None
         self.lock_lost = threading.Event()
 
@@ -492,12 +492,12 @@ class SourceRun:
         """Asked before every Intercom write: not stopped, still the lock's holder."""
         if self.stop is not None and self.stop.is_set():
             return False
-        if not self.lock.check():
-            if not self.lock_lost.is_set():
-                self.lock_lost.set()
-                self.log.error("source_lock_lost")
-            return False
-        return self.fence is None or self.fence()
+        if self.lock.check():
+            return True
+        if not self.lock_lost.is_set():
+            self.lock_lost.set()
+            self.log.error("source_lock_lost")
+        return False
 
     def execute(
         self,
@@ -1029,6 +1029,7 @@ class SourceRun:
             drift=drift or Drift(),
             removed=removed,
             changes=changes,
+            lock_lost=self.lock_lost.is_set(),
         )
 
     def _failed(
@@ -1044,18 +1045,7 @@ class SourceRun:
         report = self._close(
             Counts(), "failed", [message], started, import_source_id, removed=removed
         )
-        return SourceReport(
-            report.source,
-            report.type,
-            "failed",
-            report.counts,
-            None,
-            report.errors,
-            report.duration,
-            fatal=fatal,
-            import_source_id=import_source_id,
-            removed=removed,
-        )
+        return replace(report, fatal=fatal)
 
     def _forget_removed(self, started: float) -> SourceReport:
         """A removed source whose Content Import Source is gone: nothing is left in Fin."""

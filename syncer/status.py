@@ -64,7 +64,6 @@ def source_rows(
     """
     last_runs = {run.source: run for run in store.runs.latest()}
     successes = store.runs.last_successes()
-    leases = store.leases.all()
     engine_jobs = store.jobs.counts(TASKS) if settings.daemon.engine == "procrastinate" else None
     # Split runs (syncer.engine.batches) hold no source lock while their batches go.
     splitting = store.batches.splitting()
@@ -75,7 +74,6 @@ def source_rows(
         holder = store.lock_holder(name)
         success = successes.get(name)
         limit = stale_after(source, settings)
-        lease = leases.get(name)
         next_run = (next_runs or {}).get(name)
         rows.append(
             {
@@ -85,9 +83,6 @@ def source_rows(
                 "next_run": _iso(next_run),
                 "running": name in running_here or holder is not None or name in splitting,
                 "lock_holder": holder,
-                "lease": None
-                if lease is None or lease.expires_at <= now
-                else {"holder": lease.holder, "expires_at": _iso(lease.expires_at)},
                 "last_run": _run(run),
                 "abandoned": run is not None
                 and run.status == "running"

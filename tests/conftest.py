@@ -77,6 +77,19 @@ def postgres_url(_postgres_scratch: psycopg.Connection[tuple[object, ...]]) -> s
     return f"postgresql+psycopg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
 
 
+def terminate_session(url: str, application_name: str) -> None:
+    """Cut the session named ``application_name`` from the server's side, as a restart
+    or a dead network would, and wait until it is gone (its locks with it)."""
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        killed = connection.execute(
+            # The timeout (ms) makes pg_terminate_backend wait for the backend to exit.
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
+            [application_name],
+        ).fetchall()
+    assert killed == [(True,)], f"sessions named {application_name!r}: {killed}"
+
+
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     """Where this test's SQLite store lives; the file does not exist yet."""

@@ -1,11 +1,10 @@
-"""The daemon's parts in-process: store leases, lease renewal, the run's stop event,
+"""The daemon's parts in-process: source locks in the store, the run's stop event,
 triggers and staleness. The daemon as a whole is tested as a subprocess in
 ``test_daemon.py`` and ``test_daemon_replicas.py``."""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncer.config.schedule import parse_schedule
 from syncer.daemon import schedules
-from syncer.daemon.leases import Leases, replica_id
 from syncer.model import Counts, Page
 from syncer.run import NoProgress, Options, SourceReport, sync_source
 from syncer.status import is_stale
@@ -26,37 +24,28 @@ from tests.memory import MemoryPublisher, MemorySettings, MemorySource, memory_t
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-# ---- leases in the store --------------------------------------------------------------
+# ---- source locks in the store -------------------------------------------------------
 
 
-def test_a_lease_has_one_holder_until_it_expires(store_url: str) -> None:
-    ttl = timedelta(seconds=30)
-    with Store.open(store_url, migrate=True) as store:
-        assert store.leases.acquire("docs", "a", ttl)
-        assert not store.leases.acquire("docs", "b", ttl)
-        assert store.leases.acquire("docs", "a", ttl)  # re-claiming one's own extends it
-        assert store.leases.acquire("wiki", "b", ttl)  # sources are independent
-        assert store.leases.renew("docs", "a", ttl)
-        assert not store.leases.renew("docs", "b", ttl)
-        assert {name: lease.holder for name, lease in store.leases.all().items()} == {
-            "docs": "a",
-            "wiki": "b",
-        }
-        store.leases.release("docs", "b")  # not b's: nothing happens
-        assert not store.leases.acquire("docs", "b", ttl)
-        store.leases.release("docs", "a")
-        assert store.leases.acquire("docs", "b", ttl)
-
-
-def test_an_expired_lease_passes_to_another_holder(store_url: str) -> None:
-    with Store.open(store_url, migrate=True) as store:
-        assert store.leases.acquire("docs", "dead", timedelta(milliseconds=50))
-        time.sleep(0.1)
-        assert store.leases.acquire("docs", "alive", timedelta(seconds=30))
-        assert not store.leases.renew("docs", "dead", timedelta(seconds=30))
-        lease = store.leases.all()["docs"]
-        assert lease.holder == "alive"
-        assert lease.expires_at > lease.acquired_at
+def test_a_source_lock_has_one_holder_until_it_is_released(store_url: str) -> None:
+    with Store.open(store_url, migrate=True) as mine, Store.open(store_url) as theirs:
+        lock = mine.try_lock("docs", "replica a")
+        assert lock is not None
+        assert theirs.try_lock("docs", "replica b") is None
+        assert mine.try_lock("docs", "replica a") is None  # one run per source, here too
+        assert theirs.lock_holder("docs") == "replica a"
+        assert (mine.holds_lock("docs"), theirs.holds_lock("docs")) == (True, False)
+        wiki = theirs.try_lock("wiki", "replica b")  # sources are independent
+        assert wiki is not None
+        assert theirs.holds_lock("wiki")
+        lock.release()
+        assert not mine.holds_lock("docs")
+        assert theirs.lock_holder("docs") is None
+        taken = theirs.try_lock("docs", "replica b")
+        assert taken is not None
+        assert mine.lock_holder("docs") == "replica b"
+        taken.release()
+        wiki.release()
 
 
 def test_abandoned_runs_are_marked_interrupted(store_url: str) -> None:
@@ -73,26 +62,6 @@ def test_abandoned_runs_are_marked_interrupted(store_url: str) -> None:
         assert runs[0].finished_at == T0 + timedelta(seconds=9)
         assert store.runs.last_successes() == {"docs": T0 + timedelta(seconds=1)}
         store.ping()
-
-
-def test_a_lost_lease_stops_the_run(tmp_path: Path) -> None:
-    with Store.open(f"sqlite:///{tmp_path / 's.db'}", migrate=True) as store:
-        lost: list[str] = []
-        leases = Leases(store, replica_id(), timedelta(milliseconds=50), on_lost=lost.append)
-        stop = threading.Event()
-        with leases.claim("docs", stop) as held:
-            assert held
-            assert leases.held() == ["docs"]
-            time.sleep(0.1)
-            assert store.leases.acquire("docs", "other", timedelta(seconds=30))
-            leases.renew_all()
-            assert stop.is_set()
-            assert lost == ["docs"]
-        assert leases.held() == []
-        # Leaving the block released nothing of the other holder's.
-        assert store.leases.all()["docs"].holder == "other"
-        with leases.claim("docs", threading.Event()) as held:
-            assert not held
 
 
 # ---- the run's stop event -----------------------------------------------------------------

@@ -18,13 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from syncer.engine.budget import BudgetShare, app_key
 from syncer.intercom.ratelimit import RESET_GRAIN, RESET_MARGIN, Quota, RateLimiter
 from syncer.store import migrate
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, terminate_session
 from tests.fakes.intercom import Call, FakeIntercom
 from tests.test_daemon import DaemonProcess, make_docs, wait_for, write_config
 from tests.test_engine import ENGINE, WorkerProcess, _deferrer, _source
@@ -180,7 +178,7 @@ def test_senders_are_counted_in_the_store_and_leave_it(postgres_url: str) -> Non
         limiters[1].sending_at = now[0]
         assert shares[1].tick() == 2
         assert shares[0].tick() == 2
-        _terminate(postgres_url, "syncer w1 budget")
+        terminate_session(postgres_url, "syncer w1 budget")
         assert shares[0].tick() == 1
     finally:
         for share in (*shares, other):
@@ -229,40 +227,3 @@ def test_the_key_is_the_apps_and_no_token_shows() -> None:
     assert app_key(TOKEN) == app_key(TOKEN)
     assert app_key(TOKEN) != app_key("another token")
     assert 0 <= app_key(TOKEN) < 2**31
-
-
-def _terminate(url: str, application_name: str) -> None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            killed = connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = :name AND datname = current_database()"
-                ),
-                {"name": application_name},
-            ).all()
-            connection.commit()
-    finally:
-        engine.dispose()
-    assert killed == [(True,)]
-    wait_for(
-        "the session gone",
-        lambda: not _sessions(url, application_name),
-        5,
-        every=0.05,
-    )
-
-
-def _sessions(url: str, application_name: str) -> int:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return int(
-                connection.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": application_name},
-                ).scalar_one()
-            )
-    finally:
-        engine.dispose()

@@ -21,7 +21,6 @@ TABLES = {
     "sources",
     "documents",
     "runs",
-    "leases",
     "intents",
     "workspace",
     "run_documents",
@@ -32,6 +31,8 @@ TABLES = {
 }
 # Revision 0008: runs split into jobs (syncer.engine.batches), on every backend.
 SPLIT_TABLES = {"run_listings", "run_batches", "run_claims"}
+# Revisions 0002 to 0009: the daemon's leases, retired by 0010.
+LEASES = {"leases"}
 ENGINE_TABLES = {
     "procrastinate_jobs",
     "procrastinate_workers",
@@ -64,10 +65,12 @@ def test_upgrade_downgrade_upgrade(
     assert migrate.current(store_url) == migrate.head()
     assert _tables(store_url) == _expected(store_url)
 
+    migrate.downgrade(store_url, "0009")  # the lease table comes back
+    assert _tables(store_url) == _expected(store_url) | LEASES
     migrate.downgrade(store_url, "0007")  # the split runs' tables go
-    assert _tables(store_url) == _expected(store_url) - SPLIT_TABLES
+    assert _tables(store_url) == (_expected(store_url) - SPLIT_TABLES) | LEASES
     migrate.downgrade(store_url, "0005")  # the engine's schema goes, the store's stays
-    assert _tables(store_url) == TABLES - {"job_failures"}
+    assert _tables(store_url) == (TABLES - {"job_failures"}) | LEASES
     migrate.upgrade(store_url)
     assert _tables(store_url) == _expected(store_url)
 
@@ -79,6 +82,28 @@ def test_upgrade_downgrade_upgrade(
     assert migrate.current(store_url) == migrate.head()
     with Store.open(store_url) as store:
         assert store.ensure_source("docs", "git").name == "docs"
+
+
+def _leases_shape(url: str) -> dict[str, object]:
+    engine = engines.create(url)
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            columns = [
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns("leases")
+            ]
+            return {"columns": columns, "key": inspector.get_pk_constraint("leases")}
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_0010_makes_the_lease_table_as_0002_did(store_url: str) -> None:
+    migrate.upgrade(store_url, "0009")
+    made = _leases_shape(store_url)
+    migrate.upgrade(store_url)
+    assert "leases" not in _tables(store_url)
+    migrate.downgrade(store_url, "0009")
+    assert _leases_shape(store_url) == made
 
 
 def test_upgrade_at_head_is_a_no_op(store_url: str) -> None:
@@ -130,7 +155,7 @@ def test_script_location_is_the_installed_package() -> None:
     location = migrate.script_location()
     assert (location / "env.py").is_file()
     assert (location / "versions" / "0001_initial.py").is_file()
-    assert migrate.head() == "0009"
+    assert migrate.head() == "0010"
     assert migrate.known_revisions() == frozenset(
-        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"}
+        {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"}
     )

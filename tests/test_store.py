@@ -444,7 +444,6 @@ READ_ONLY_WRITES: list[Callable[[Store], object]] = [
     lambda s: s.runs.start("docs", T0),
     lambda s: s.runs.finish(1, "failed", Counts(), [], T0),
     lambda s: s.runs.interrupt_abandoned("docs", T0, "gone"),
-    lambda s: s.leases.acquire("docs", "replica-1", timedelta(minutes=1)),
 ]
 
 

@@ -1,6 +1,7 @@
 """Triggers on an in-process daemon with a real store and the fake Intercom: a trigger
 starts a run at once, a burst while the source runs costs one more run and no more, a
-second replica's trigger is served by the replica running the source, and the store
+second replica's trigger is served by the replica running the source (with no run more),
+one that finds the source held by a one-shot run is served once it is free, and the store
 keeps the last trigger for every replica to show."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from syncer.daemon import Daemon
+from syncer.daemon.runs import LOCKED_RETRY_S
 from syncer.store import Store
 from tests.conftest import TOKEN
 from tests.fakes.intercom import FakeIntercom
@@ -135,8 +137,13 @@ def test_a_trigger_taken_by_another_replica_is_served_by_the_one_running_the_sou
     fake_intercom.faults.slow_down(3.0, method="POST", path_prefix="/ai/external_pages")
     with running(config, "replica-a") as a, running(config, "replica-b") as b:
         a.trigger("docs", "cli", kind="cli")
-        wait_for("a's run under way", lambda: _begun(a) == 1, 20)
-        # b does not run it (a holds the lease) but counts it in the store.
+        # Under way: it began the trigger and holds the source's lock, taken just after.
+        wait_for(
+            "a's run under way",
+            lambda: _begun(a) == 1 and a.store.lock_holder("docs") == "replica-a",
+            20,
+        )
+        # b does not run it (a holds the source's lock) but counts it in the store.
         assert b.trigger("docs", "webhook github push 1", kind="webhook").outcome == "started"
         wait_for(
             "both triggers served",
@@ -156,3 +163,31 @@ def test_a_trigger_taken_by_another_replica_is_served_by_the_one_running_the_sou
             code, _headers, body = fetch(replica, "/status")
             assert code == 200
             assert json.loads(body)["sources"][0]["trigger"]["what"] == "webhook github push 1"
+
+
+def test_a_trigger_that_finds_the_source_locked_runs_once_the_lock_is_free(
+    tmp_path: Path, fake_intercom: FakeIntercom
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = _config(tmp_path, fake_intercom, store_url)
+    with running(config, "replica-a") as daemon, Store.open(store_url) as other:
+        lock = other.try_lock("docs", "a one-shot sync")  # serves no trigger
+        assert lock is not None
+        assert daemon.trigger("docs", "cli", kind="cli").outcome == "started"
+
+        def skipped() -> float | None:
+            labels = {"source": "docs", "reason": "locked"}
+            return daemon.metrics.registry.get_sample_value("syncer_runs_skipped_total", labels)
+
+        wait_for("the run to find the source locked", skipped, 20)
+        row = daemon.store.triggers.get("docs")
+        assert row is not None
+        assert row.pending  # given back, for the retry
+        lock.release()
+        wait_for("the retry to serve the trigger", lambda: settled(daemon), LOCKED_RETRY_S + 20)
+        assert finished_runs(store_url) == 1
+        row = daemon.store.triggers.get("docs")
+        assert row is not None
+        assert (row.serial, row.done, row.done_status) == (1, 1, "succeeded")
+        assert skipped() == 1
+        assert len(fake_intercom.pages()) == 3

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-25
 
 One row per source while a replica syncs it (``syncer.daemon.leases``): the holder and
-when its claim expires unless renewed.
+when its claim expires unless renewed. Retired by revision 0010: the source locks do it.
 """
 
 from __future__ import annotations

@@ -51,6 +51,13 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "alerts": AlertSettings,
 }
 _TOP_LEVEL = [*_SECTIONS, "sources"]
+# Keys an older release read: a config that still sets one is told why it went and what
+# to do, not just that the key is unknown.
+_REMOVED: dict[Loc, str] = {
+    ("daemon", "lease_seconds"): "removed: replicas no longer take leases; each run holds "
+    "its source's lock alone, which frees at once when its replica dies and within half a "
+    "minute when its machine vanishes; delete this key",
+}
 _VAR = re.compile(r"\$(\$)|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
 _SECRET_WORDS = ("token", "password", "secret")
 # A webhook secret is one variable, without a default (which would be the secret itself).
@@ -444,6 +451,9 @@ class _Reader:
         return where
 
     def unknown_key(self, loc: Loc, allowed: list[str]) -> None:
+        if loc in _REMOVED:
+            self.problem(loc, _REMOVED[loc])
+            return
         key = str(loc[-1])
         hint = _did_you_mean(key, allowed)
         if not hint and allowed:

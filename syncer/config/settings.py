@@ -155,11 +155,6 @@ class DaemonSettings(StrictModel):
     stale_after_intervals: int = Field(
         default=3, ge=1, description="Flag a source stale after this many missed schedules"
     )
-    lease_seconds: float = Field(
-        default=60.0,
-        ge=1.0,
-        description="Replicas: a dead replica's sources free up after this long",
-    )
     shutdown_grace_seconds: float = Field(
         default=30.0,
         ge=0.0,

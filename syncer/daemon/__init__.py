@@ -4,9 +4,8 @@
 ``runs`` (what a source's job does), ``scheduling`` (APScheduler jobs, from the triggers
 of ``schedules``), ``housekeeping`` (gauges, staleness), ``routes`` and ``http`` (the
 endpoint: ``/healthz``, ``/readyz``, ``/metrics``, ``/status``), ``hooks`` (inbound
-webhooks: ``/hooks/<source>``), ``triggers`` (what a trigger led to), ``metrics``,
-``clients`` (the Intercom client of the current config) and ``leases`` (one replica per
-source).
+webhooks: ``/hooks/<source>``), ``triggers`` (what a trigger led to), ``metrics`` and
+``clients`` (the Intercom client of the current config).
 """
 
 from syncer.daemon.service import Daemon, serve

@@ -61,7 +61,8 @@ class Metrics:
         )
         self.skipped = Counter(
             "syncer_runs_skipped",
-            "Scheduled runs not started: leased (another replica has it), running, recent",
+            "Scheduled runs not started: locked (another replica or a one-shot sync holds "
+            "the source), running, recent",
             ["source", "reason"],
             registry=r,
         )
@@ -111,9 +112,9 @@ class Metrics:
         self.reloads = Counter(
             "syncer_config_reloads", "SIGHUP reloads by result: ok, failed", ["result"], registry=r
         )
-        self.leases_lost = Counter(
-            "syncer_leases_lost",
-            "Runs stopped because their lease could not be renewed",
+        self.source_locks_lost = Counter(
+            "syncer_source_locks_lost",
+            "Runs stopped because they lost their source lock (its connection was cut)",
             ["source"],
             registry=r,
         )
@@ -139,6 +140,8 @@ class Metrics:
             ("failed", counts.failed),
         ):
             self.documents.labels(name, action).inc(n)
+        if report.lock_lost:
+            self.source_locks_lost.labels(name).inc()
 
     def forget_sources(self, names: Iterable[str]) -> None:
         """Drop per-source gauges of sources removed from the config."""

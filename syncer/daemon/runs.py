@@ -1,20 +1,24 @@
 """The daemon's runs: what a source's scheduled job does, and stopping them.
 
-A job claims the source's lease (one replica per source), runs ``syncer.run.sync_source``
-with a stop event and the lease as its fence, and counts the result in the metrics.
-A source that another replica just synced or holds is skipped, and this replica's next
-run of it moves to a random point of the period: replicas started together otherwise
-fire in lockstep, and the one just behind never runs. A forced run ("sync now" on the
-status page, a webhook, ``syncer trigger``) skips that "synced just now" check,
-nothing else.
+A job runs ``syncer.run.sync_source`` with a stop event and counts the result in the
+metrics. The run holds its source's lock (``syncer.store.locks``) as every run that
+writes does, which keeps one replica per source: a source that another replica (or a
+one-shot ``syncer sync``) holds is skipped, as is one that another replica just synced,
+and this replica's next run of it moves to a random point of the period: replicas
+started together otherwise fire in lockstep, and the one just behind never runs. A
+forced run ("sync now" on the status page, a webhook, ``syncer trigger``) skips that
+"synced just now" check, nothing else.
 
 A trigger never starts a second run of a source that is running: ``trigger`` marks it
 due again, and the run, once it ends, starts one more. Across replicas the store's
 trigger serials do the same (``syncer.store.triggers``): a run notes the serial it began
 at, and one that ends behind the serial is followed by one more run, so a burst of
-triggers costs at most two runs. Each finished run's report goes to ``on_report``
-(alerts). ``stop_all`` sets every run's stop event (documents in flight finish and are
-recorded) and ``wait`` waits for them.
+triggers costs at most two runs. A run that finds the source locked gives back the
+triggers it began (``rewind``) and tries again ``LOCKED_RETRY_S`` later if they are
+still unserved then: a one-shot ``syncer sync`` serves none, another replica's run
+serves them when it ends (it finds them pending). Each finished run's report goes to
+``on_report`` (alerts). ``stop_all`` sets every run's stop event (documents in flight
+finish and are recorded) and ``wait`` waits for them.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import structlog
 from syncer.config.schedule import period
 from syncer.config.settings import SourceSettings
 from syncer.daemon.clients import ClientPool, Runtime
-from syncer.daemon.leases import Leases
 from syncer.daemon.metrics import Metrics
 from syncer.errors import StoreError
 from syncer.intercom.publisher import IntercomPublisher
@@ -43,8 +46,9 @@ from syncer.store import Begun, Store
 # period instead of one per replica.
 RECENT_FRACTION = 0.5
 POLL_S = 0.2
-# A triggered run that found the source's lock held (a one-shot `syncer sync`) tries
-# again this much later, rather than spinning on the lock or dropping the trigger.
+# A triggered run that found the source's lock held (another replica's run, a one-shot
+# `syncer sync`) tries again this much later, rather than spinning on the lock or
+# dropping the trigger.
 LOCKED_RETRY_S = 5.0
 
 
@@ -55,7 +59,6 @@ class SourceRuns:
         self,
         store: Store,
         clients: ClientPool,
-        leases: Leases,
         metrics: Metrics,
         *,
         holder: str,
@@ -69,7 +72,6 @@ class SourceRuns:
     ) -> None:
         self.store = store
         self.clients = clients
-        self.leases = leases
         self.metrics = metrics
         self.holder = holder
         self._clock = clock
@@ -84,6 +86,9 @@ class SourceRuns:
         self._running: dict[str, threading.Event] = {}
         # Sources triggered while they ran: each gets one more run when its run ends.
         self._due: set[str] = set()
+        # Sources whose triggers a run that found the lock held gave back: their next
+        # forced run (the retry) goes only if those are still unserved.
+        self._retrying: set[str] = set()
         self.stopping = threading.Event()
 
     def running(self) -> frozenset[str]:
@@ -122,11 +127,14 @@ class SourceRuns:
                 return
             first = name in self._starting or forced
             self._starting.discard(name)
+            retrying = forced and name in self._retrying
+            if forced:
+                self._retrying.discard(name)
             stop = threading.Event()
             self._running[name] = stop
         retry: float | None = None
         try:
-            retry = self._run_leased(runtime, source, stop, first=first)
+            retry = self._run(runtime, source, stop, first=first, retrying=retrying)
         except StoreError as exc:  # the store is down: said once per run, no traceback
             self.metrics.runs.labels(name, "crashed").inc()
             self._log.error("run_crashed", source=name, error=str(exc))
@@ -167,33 +175,34 @@ class SourceRuns:
                 self._idle.wait(min(remaining, POLL_S))
             return sorted(self._running)
 
-    def _run_leased(
-        self, runtime: Runtime, source: SourceSettings, stop: threading.Event, *, first: bool
+    def _run(
+        self,
+        runtime: Runtime,
+        source: SourceSettings,
+        stop: threading.Event,
+        *,
+        first: bool,
+        retrying: bool,
     ) -> float | None:
-        """Run ``source`` under its lease; when to run it again (seconds), if at all."""
+        """Run ``source`` here; when to run it again (seconds), if at all."""
         name = source.name
+        if retrying and not self._pending(name):
+            return None  # the run that held the source served its triggers
         if not first and self._synced_recently(source):
             self.metrics.skipped.labels(name, "recent").inc()
             self._shift(source)
             return None
-        with self.leases.claim(name, stop) as held:
-            if not held:
-                # The replica holding it serves this source's triggers (the store's serial).
-                self.metrics.skipped.labels(name, "leased").inc()
-                self._log.debug("run_skipped", source=name, reason="leased")
-                self._shift(source)
-                return None
-            if stop.is_set():
-                return None
-            begun = self.store.triggers.begin(name)
-            since = self.store.runs.last_success_starts().get(name)
-            self.metrics.running.labels(name).set(1)
-            try:
-                report = self._sync(runtime, source, stop)
-            except Exception:
-                self._finish_crashed(name, begun)
-                raise
-        return self._ended(name, begun, report, since)
+        if stop.is_set():
+            return None
+        begun = self.store.triggers.begin(name)
+        since = self.store.runs.last_success_starts().get(name)
+        self.metrics.running.labels(name).set(1)
+        try:
+            report = self._sync(runtime, source, stop)
+        except Exception:
+            self._finish_crashed(name, begun)
+            raise
+        return self._ended(source, begun, report, since)
 
     def _sync(
         self, runtime: Runtime, source: SourceSettings, stop: threading.Event
@@ -212,20 +221,21 @@ class SourceRuns:
             progress=NoProgress(),
             stop=stop,
             holder=self.holder,
-            # A replica paused past its lease sends nothing more once it wakes, even
-            # before the renewer notices: the lease is checked before every write.
-            fence=lambda: self.leases.valid(name),
             siblings=[s.name for s in runtime.settings.sources if s.name != name],
         )
 
     def _ended(
-        self, name: str, begun: Begun, report: SourceReport, since: datetime | None
+        self, source: SourceSettings, begun: Begun, report: SourceReport, since: datetime | None
     ) -> float | None:
-        if report.status == "skipped":  # the source's lock: a one-shot run holds it
+        name = source.name
+        if report.status == "skipped":  # the source's lock: another run holds it
             self.metrics.skipped.labels(name, "locked").inc()
             self._log.info("run_skipped", source=name, reason="locked")
+            self._shift(source)
             if begun.serial > begun.previous:  # its triggers are still to be served
                 self.store.triggers.rewind(name, begun)
+                with self._lock:
+                    self._retrying.add(name)
                 return LOCKED_RETRY_S
             return None
         self.metrics.observe(report)

@@ -3,24 +3,24 @@
 ``serve`` loads the config, opens the store (migrating it first with ``--migrate``, and
 always when it is a SQLite file: a store of this one process, created on first start),
 then runs a ``Daemon`` until SIGTERM or SIGINT. The daemon is its parts, each in a
-module of its own: ``runs`` (a source's scheduled job: its lease,
-``syncer.run.sync_source``, the metrics; sources run on their own threads, so one slow
-or failing source never holds up another), ``scheduling``, ``housekeeping``,
+module of its own: ``runs`` (a source's scheduled job: ``syncer.run.sync_source`` under
+the source's lock, the metrics; sources run on their own threads, so one slow or
+failing source never holds up another), ``scheduling``, ``housekeeping``,
 ``alerting`` (webhooks on a change of a source's health), ``routes`` (the status page
 and the JSON endpoints), ``hooks`` (inbound push and page webhooks, which trigger a
 source through ``Daemon.trigger``, as "sync now", ``syncer trigger`` and
-``quick_checks``, a source's cheap question between scheduled runs, do),
-``clients`` and ``leases``. SIGHUP reloads the config: a valid
-one replaces the schedules, an invalid one is logged and the old one kept; either way
-the store remembers the reload, so every replica's page shows a failed one. Shutdown
-stops scheduling, sets every run's stop event (documents in flight finish and are
-recorded, the run is ``interrupted``), waits up to ``daemon.shutdown_grace_seconds``,
-releases the leases and exits 0.
+``quick_checks``, a source's cheap question between scheduled runs, do), and
+``clients``. SIGHUP reloads the config: a valid one replaces the schedules, an invalid
+one is logged and the old one kept; either way the store remembers the reload, so
+every replica's page shows a failed one. Shutdown stops scheduling, sets every run's
+stop event (documents in flight finish and are recorded, the run is ``interrupted``),
+waits up to ``daemon.shutdown_grace_seconds`` and exits 0 (a run still going then is
+recorded ``interrupted``, and its source lock goes with the process).
 
 With ``daemon.engine: procrastinate`` (Postgres) the daemon schedules but does not run:
 each source's job, and each trigger, defers a job (``syncer.engine.deferring``) that a
-``syncer worker`` runs, so the leases are not used; the status page, webhooks,
-housekeeping and alerts on staleness stay here.
+``syncer worker`` runs; the status page, webhooks, housekeeping and alerts on
+staleness stay here.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -47,7 +47,6 @@ from syncer.daemon.clients import ClientPool
 from syncer.daemon.hooks import Hooks
 from syncer.daemon.housekeeping import Housekeeping
 from syncer.daemon.http import Endpoint
-from syncer.daemon.leases import Leases, replica_id
 from syncer.daemon.metrics import Metrics
 from syncer.daemon.quick_checks import QuickChecks
 from syncer.daemon.routes import Routes
@@ -59,6 +58,7 @@ from syncer.intercom.client import IntercomClient
 from syncer.redact import Redactor
 from syncer.store import Store, migrate
 from syncer.store import engine as engines
+from syncer.store.locks import process_holder
 
 if TYPE_CHECKING:
     from syncer.engine.budget import BudgetShare
@@ -75,10 +75,10 @@ def _utcnow() -> datetime:
 class Daemon:
     """One replica: its parts, started, reloaded and stopped together.
 
-    ``clients`` (the Intercom client of the current config), ``leases`` (this replica's
-    claims), ``runs`` (what a source's job does), ``schedules`` (APScheduler),
-    ``housekeeping`` (gauges and staleness), ``alerting`` (webhooks) and ``routes`` (the
-    HTTP endpoint). ``redactor`` gives the secrets of every config loaded so far.
+    ``clients`` (the Intercom client of the current config), ``runs`` (what a source's
+    job does), ``schedules`` (APScheduler), ``housekeeping`` (gauges and staleness),
+    ``alerting`` (webhooks) and ``routes`` (the HTTP endpoint). ``redactor`` gives the
+    secrets of every config loaded so far.
     """
 
     def __init__(
@@ -96,7 +96,8 @@ class Daemon:
     ) -> None:
         self.config_path = config_path
         self.store = store
-        self.holder = holder or replica_id()
+        # The replica's name on its source locks, reloads and budget share.
+        self.holder = holder or process_holder("daemon")
         self._clock = clock
         self._on_settings = on_settings
         self.started_at = clock()
@@ -118,12 +119,6 @@ class Daemon:
             ).inc(),
             log=self.log,
         )
-        self.leases = Leases(
-            store,
-            self.holder,
-            timedelta(seconds=settings.daemon.lease_seconds),
-            on_lost=lambda source: self.metrics.leases_lost.labels(source).inc(),
-        )
         starting: set[str] = set()
         # procrastinate: the sources' jobs are deferred for workers, not run here.
         self.engine: Deferrer | None = None
@@ -142,7 +137,6 @@ class Daemon:
         self.runs = SourceRuns(
             store,
             self.clients,
-            self.leases,
             self.metrics,
             holder=self.holder,
             clock=clock,
@@ -210,7 +204,7 @@ class Daemon:
         return self.clients.current.settings
 
     def start(self) -> None:
-        """Serve the endpoint, schedule every source, start renewing leases."""
+        """Serve the endpoint, schedule every source (or defer them, with workers)."""
         self.endpoint.start()
         self.log.info(
             "http_listening",
@@ -218,9 +212,7 @@ class Daemon:
             port=self.endpoint.port,
             paths=self.endpoint.router.paths,
         )
-        if self.engine is None:
-            self.leases.start()
-        else:
+        if self.engine is not None:
             self.engine.start()
         if self.budget is not None:
             self.budget.start()
@@ -238,24 +230,21 @@ class Daemon:
         """Stop scheduling, stop runs between documents, wait up to ``grace`` seconds.
 
         Returns True when every run finished; False when some were still going (their
-        runs are recorded as interrupted and their leases released all the same). A
-        true ``hurry()`` (a second signal) cuts the wait short.
+        runs are recorded as interrupted all the same; their source locks go with the
+        process). A true ``hurry()`` (a second signal) cuts the wait short.
         """
         running = self.runs.stop_all()
         self.metrics.ready.set(0)
         self.log.info("daemon_stopping", running=running, grace_s=grace)
         self.schedules.stop()
         left = self.runs.wait(grace, hurry)
-        held = set(self.leases.held())
-        self.leases.close()
-        # Only runs under this replica's leases: one still claiming may be waiting on a
-        # lease another replica holds, and that replica's run is none of ours.
-        for name in sorted(held.intersection(left)):
+        # Only sources whose lock a run of ours holds: a run row of a source another
+        # process holds is that process's.
+        for name in [name for name in left if self.store.holds_lock(name)]:
             try:
                 self.store.runs.interrupt_abandoned(
                     name, self._clock(), "interrupted: the shutdown grace period ran out"
                 )
-                self.store.leases.release(name, self.holder)
             except StoreError as exc:
                 self.log.warning("shutdown_cleanup_failed", source=name, error=str(exc))
         if left:
@@ -300,11 +289,6 @@ class Daemon:
                 ("daemon.host", current.settings.daemon.host, new.daemon.host),
                 ("daemon.port", current.settings.daemon.port, new.daemon.port),
                 ("daemon.engine", current.settings.daemon.engine, new.daemon.engine),
-                (
-                    "daemon.lease_seconds",
-                    current.settings.daemon.lease_seconds,
-                    new.daemon.lease_seconds,
-                ),
             )
             if before != after
         ]
@@ -468,7 +452,7 @@ def serve(
     daemon.log.info("daemon_stopped", clean=clean)
     if not clean:
         # Runs still going hold threads that would keep the interpreter alive; their
-        # runs are recorded as interrupted and their leases released already.
+        # runs are recorded as interrupted already, and their locks end with the process.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

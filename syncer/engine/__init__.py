@@ -11,7 +11,8 @@ is Postgres only, as this mode is. A job's ``lock`` keeps two jobs of one source
 running at once, on any worker; its ``queueing_lock`` keeps one waiting job per source,
 so a source deferred again while one waits is deferred once; retries are decided per
 exception; workers beat a heartbeat, so the job of a worker that died can be found and
-handed to another. It was the issue's pick (issue 14), over a home-made lease table.
+handed to another. It was the issue's pick (issue 14), over a home-made lease table
+(retired since, revision 0010).
 
 The parts: ``schema`` (which procrastinate the store's schema is, checked at start),
 ``app`` (the procrastinate App on the store's Postgres, the ``sync_source`` task, its

@@ -376,7 +376,6 @@ class Batches:
             log,
             jobs.stop,
             lock if lock is not None else _Unlocked(source.name),
-            None,
         )
 
     def _planner(

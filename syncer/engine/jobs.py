@@ -6,7 +6,7 @@ between the store's trigger bookkeeping (``syncer.daemon.runs.record_served``), 
 ``syncer trigger --wait`` and freshness work as with the in-process daemon. The run
 still holds its source's lock (``syncer.store.locks``) as every run does: the engine's
 job lock keeps jobs apart, the source lock keeps them apart from a one-shot ``syncer
-sync`` too. No lease: the job lock does that work here.
+sync`` too.
 
 How a job ends is told to procrastinate by exceptions, each with its retry
 (``retry_in``): ``HandedBackError`` (the worker is stopping; the run stopped between

@@ -194,7 +194,8 @@ class HttpCore:
             ticket = self.service.pace()
             if guard is not None and not guard():
                 # Asked as late as can be, after any wait for the budget and before each
-                # attempt: a process paused past its lease sends nothing when it wakes.
+                # attempt: a process that lost its source lock while paused sends nothing
+                # when it wakes.
                 self.service.learn(None, ticket)
                 raise FencedError(
                     f"{method} {shown}: not sent, the run may not write",

@@ -1,4 +1,4 @@
-"""What daemon replicas share beside leases: each source's alert state, and config reloads.
+"""What daemon replicas share of their own: each source's alert state, and config reloads.
 
 ``AlertStates`` holds each source's health as its alerts last reported it (how its last
 finished run ended, and whether it is stale). A replica that sees a source's health

@@ -1,10 +1,11 @@
 """One store's connection to its database: reading, writing, and refusing to write.
 
-What every part of the store shares (``Store``'s documents, sources and runs, the
-``LeaseTable``): the engine behind the URL, a connection to read with (``None`` for a
-read-only store over nothing yet: a missing SQLite file reads as empty), a transaction
-to write in (refused on a read-only store, before the database is reached), driver
-failures turned into ``StoreError``, and the dialect's upsert.
+What every part of the store shares (``Store``'s documents and sources, its runs,
+triggers, jobs, batches and the daemon's state): the engine behind the URL, a
+connection to read with (``None`` for a read-only store over nothing yet: a missing
+SQLite file reads as empty), a transaction to write in (refused on a read-only store,
+before the database is reached), driver failures turned into ``StoreError``, and the
+dialect's upsert.
 """
 
 from __future__ import annotations

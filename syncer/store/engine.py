@@ -145,18 +145,52 @@ def _recover_hot_journal(path: Path) -> None:
 
 # Postgres truncates application_name to 63 bytes.
 _APPLICATION_NAME_MAX = 63
+# How long a session connection may go silent before its peer is dead: a probe after
+# KEEPALIVE_IDLE_S of silence, then one every KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT
+# unanswered, and the connection is dropped; unacknowledged data is given up on after as
+# long (TCP_USER_TIMEOUT). The OS defaults take over two hours.
+KEEPALIVE_IDLE_S = 10
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+DEAD_PEER_S = KEEPALIVE_IDLE_S + KEEPALIVE_INTERVAL_S * KEEPALIVE_COUNT
 
 
 def session_engine(url: URL | str, application_name: str) -> Engine:
     """An unpooled engine for one Postgres connection held for its session locks (a
     source's lock, the senders of a budget): no pool may lend it to anyone else, and
-    ``pg_stat_activity`` names it ``application_name``."""
+    ``pg_stat_activity`` names it ``application_name``.
+
+    Both ends watch the connection with TCP keepalives, so that a holder that vanishes
+    (power cut, network partition: no FIN ever comes) loses its locks within
+    ``DEAD_PEER_S`` (25 s), not the hours of the OS defaults. The server's side is
+    asked per session (``tcp_keepalives_*`` and ``tcp_user_timeout`` are settable by any
+    role; they apply on TCP connections only, not on a Unix socket), the client's in
+    libpq's connection parameters, so that a holder cut off from the server fails its
+    next round trip in as long rather than hanging on it.
+    """
+    parsed = make_url(url)
+    # libpq's parameter names; the server's settings are the same names after "tcp_".
+    watch = {
+        "keepalives_idle": KEEPALIVE_IDLE_S,
+        "keepalives_interval": KEEPALIVE_INTERVAL_S,
+        "keepalives_count": KEEPALIVE_COUNT,
+    }
+    user_timeout_ms = DEAD_PEER_S * 1000
+    # The URL's own options (a search_path, say) are kept: connect_args would replace them.
+    given = parsed.query.get("options", ())
+    options = [*((given,) if isinstance(given, str) else given)]
+    options += [f"-c tcp_{name}={value}" for name, value in watch.items()]
+    options.append(f"-c tcp_user_timeout={user_timeout_ms}")
     return create_engine(
-        url,
+        parsed,
         poolclass=NullPool,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": application_name[:_APPLICATION_NAME_MAX],
+            "options": " ".join(options),
+            "keepalives": 1,
+            **watch,
+            "tcp_user_timeout": user_timeout_ms,
         },
     )
 

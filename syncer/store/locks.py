@@ -18,6 +18,15 @@ restarted), and a paused process does not notice. ``SourceLock.check`` is theref
 asked before every write: a confirmation older than ``CONFIRM_S`` is renewed with a
 round trip on the lock's own connection, and if that fails the lock may be someone
 else's now, so the run sends nothing more.
+
+A holder whose machine vanishes (a power cut, a network partition) never closes its
+connection, so the server has to notice: the lock's connection keeps TCP keepalives on
+both ends (``engine.session_engine``), and the server drops it, and its locks, after
+``engine.DEAD_PEER_S`` (25 s) without a word from the holder. Another replica takes the
+source over at its next try after that. A holder that is alive but cut off has stopped
+writing long before: a write leaves only within ``CONFIRM_S`` (5 s) of the server's last
+answer, and the next check waits on the server (the writes behind it too) until its
+round trip fails.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ from syncer.store import engine as engines
 # The advisory-lock namespace of syncer's source locks ("sync"); the migration lock in
 # ``syncer.store.migrate`` uses the one-argument form, so the two never meet.
 _PG_CLASS = 0x73796E63
-# How long a Postgres lock counts as confirmed before a write asks the server again.
+# How long a Postgres lock counts as confirmed before a write asks the server again; well
+# under engine.DEAD_PEER_S, the silence after which the server frees the locks of a holder.
 CONFIRM_S = 5.0
 
 
@@ -73,6 +83,10 @@ class Locks(Protocol):
 
     def holder_of(self, source: str) -> str | None:
         """Who holds ``source`` 's lock now (None: nobody, or it cannot be told)."""
+        ...
+
+    def holds(self, source: str) -> bool:
+        """Whether a run of this process holds ``source`` 's lock (no query is made)."""
         ...
 
     def close(self) -> None: ...
@@ -143,6 +157,9 @@ class ProcessLocks:
 
     def holder_of(self, source: str) -> str | None:
         return self._holders.get(source) if source in self._held else None
+
+    def holds(self, source: str) -> bool:
+        return source in self._held
 
     def close(self) -> None:
         pass
@@ -216,6 +233,9 @@ class FileLocks:
         finally:
             os.close(fd)
 
+    def holds(self, source: str) -> bool:
+        return source in self._held
+
     def close(self) -> None:
         pass
 
@@ -280,7 +300,10 @@ class PostgresLocks:
         query = text(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = :c AND l.objid = :o AND l.objsubid = 2"
+            "AND l.classid = :c AND l.objid = :o AND l.objsubid = 2 "
+            # Advisory locks are per database: another database's store on the server
+            # may hold the same key.
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         with engines.translated_errors(self._url), self._engine.connect() as connection:
             row = connection.execute(query, {"c": _PG_CLASS, "o": _object_id(source)}).first()
@@ -288,6 +311,10 @@ class PostgresLocks:
             return None
         name = str(row[0] or "")
         return name.removeprefix("syncer ") or "another process"
+
+    def holds(self, source: str) -> bool:
+        with self._mutex:
+            return source in self._held
 
     def close(self) -> None:
         with self._mutex:

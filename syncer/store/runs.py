@@ -6,8 +6,8 @@ touched documents also keeps, in the same transaction as its end, what it did wi
 each (``RunDocument``): at most ``MAX_RUN_DOCUMENTS``, those with a reason first, and
 only for the last ``RUNS_WITH_DOCUMENTS`` such runs of the source, so the table stays
 bounded whatever the corpus. ``syncer status`` and the daemon's page read the newest run
-of every source and when each last succeeded; the lease holder marks the runs a dead
-process left ``running``.
+of every source and when each last succeeded; the run that takes a source's lock marks
+the runs a dead process left ``running``.
 """
 
 from __future__ import annotations
@@ -199,8 +199,8 @@ class RunLog:
     def interrupt_abandoned(self, source: str, at: datetime, reason: str) -> int:
         """Mark ``source`` 's runs still ``running`` as ``interrupted``; how many there were.
 
-        Only for the lease holder: a run left ``running`` by anyone else died with its
-        process (the lease it ran under has expired).
+        Only for the holder of the source's lock: a run left ``running`` by anyone else
+        died with its process (the lock it ran under went with it).
         """
         with self._db.writing() as connection:
             source_id = connection.execute(

@@ -1,6 +1,6 @@
 """The store's tables: sources, the documents each one sent, and the runs that sent them
-(with what each recent run did per document); beside them the daemon's leases, alert
-states, config reloads and triggers, and the task engine's failed jobs' errors.
+(with what each recent run did per document); beside them the daemon's alert states,
+config reloads and triggers, and the task engine's failed jobs' errors.
 
 This module owns the shape of the database and nothing else: SQLAlchemy Core tables,
 which every query names (``runs_table.c.status``); the ORM is not used, so not imported.
@@ -199,8 +199,8 @@ run_documents_table = Table(
 
 # A source's health as its alerts last reported it (syncer.daemon.alerting). Alerts fire
 # on a change of this row, made by compare-and-set: one replica wins each transition,
-# so restarts and replicas never send a message twice. Keyed by source name, like
-# leases: a source may be judged before its row in sources exists.
+# so restarts and replicas never send a message twice. Keyed by source name: a source
+# may be judged before its row in sources exists.
 alert_states_table = Table(
     "alert_states",
     metadata,
@@ -227,7 +227,8 @@ config_reloads_table = Table(
 # them (syncer.store.triggers). serial counts triggers; a run notes the serial it began
 # at (begun), and a finished run the serial it served (done), with how it ended.
 # serial > begun means a trigger came after the newest run began: one more run is due.
-# Keyed by source name, like leases: a webhook may come before the source's first run.
+# Keyed by source name, like alert_states: a webhook may come before the source's first
+# run.
 triggers_table = Table(
     "triggers",
     metadata,
@@ -247,19 +248,6 @@ triggers_table = Table(
     _optional("done_exit", Integer),
     # Seconds from the served change to its run's end, when that run wrote to Intercom.
     _optional("freshness_s", Double),
-)
-
-# Which daemon replica may sync a source, and until when (syncer.daemon.leases). A
-# replica holds a source's row while it syncs it and renews expires_at as the run goes
-# on; a replica that dies stops renewing, so its sources free up when the lease
-# expires. Keyed by source name: a lease may be taken before the source's row.
-leases_table = Table(
-    "leases",
-    metadata,
-    Column("source", String(64), primary_key=True),
-    _required("holder", String(128)),
-    _required("acquired_at", UTCDateTime()),
-    _required("expires_at", UTCDateTime()),
 )
 
 # A page about to be created: written before the call, gone once its answer is kept. A

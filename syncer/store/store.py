@@ -2,11 +2,10 @@
 
 ``Store`` is the only way the rest of syncer touches the database: its own methods are
 the sources and their documents (and the intents and workspace facts beside them), its
-``runs`` the run rows (syncer.store.runs), its ``leases`` the daemon's lease rows
-(syncer.store.leases), ``alerts`` and ``reloads`` the daemon's alert states and config
-reloads (syncer.store.daemon_state), ``triggers`` each source's last trigger and the run
-that served it (syncer.store.triggers), ``batches`` the runs split into jobs
-(syncer.store.batches), ``try_lock`` the per-source locks. It hands the planner
+``runs`` the run rows (syncer.store.runs), ``alerts`` and ``reloads`` the daemon's alert
+states and config reloads (syncer.store.daemon_state), ``triggers`` each source's last
+trigger and the run that served it (syncer.store.triggers), ``batches`` the runs split
+into jobs (syncer.store.batches), ``try_lock`` the per-source locks. It hands the planner
 ``Record`` s (one SELECT per source), and the run writes back per document right after
 Intercom answers, each write committed at once, so a run killed at any moment leaves the
 store matching what Intercom has. Hot paths are SQLAlchemy Core statements with dialect
@@ -22,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -44,7 +43,6 @@ from syncer.store.batches import BatchTable
 from syncer.store.daemon_state import AlertStates, ReloadLog
 from syncer.store.database import Database, aware, source_row_id, unknown_source
 from syncer.store.jobs import JobTable
-from syncer.store.leases import LeaseTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.runs import RunLog
 from syncer.store.schema import (
@@ -80,7 +78,6 @@ class Store:
         *,
         read_only: bool,
         redact: Callable[[str], str] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         # engine None: a read-only store over nothing yet (a missing SQLite file, an
         # uninitialised database), which reads as empty.
@@ -89,7 +86,6 @@ class Store:
         # echoes a token into an error must not get it kept (syncer.redact).
         self._redact = redact or (lambda text: text)
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
-        self.leases = LeaseTable(self._db, clock)
         self.runs = RunLog(self._db, self._redact)
         self.alerts = AlertStates(self._db)
         self.reloads = ReloadLog(self._db, self._redact)
@@ -524,6 +520,11 @@ class Store:
         """Who holds ``source`` 's lock now; None when it is free."""
         self._require_open()
         return self._locks.holder_of(source)
+
+    def holds_lock(self, source: str) -> bool:
+        """Whether a run of this process holds ``source`` 's lock."""
+        self._require_open()
+        return self._locks.holds(source)
 
     def _insert(self, table: Any) -> Any:
         return self._db.insert(table)
