@@ -124,6 +124,9 @@ def test_the_compose_examples_workers_share_the_daemons_config_and_store() -> No
     assert worker["volumes"] == daemon["volumes"]
     assert worker["environment"] == daemon["environment"]
     assert worker["depends_on"]["syncer"]["condition"] == "service_healthy"  # migrated
-    assert worker["healthcheck"] == {"disable": True}  # it serves no /healthz
+    # It serves /healthz on daemon.port (syncer.engine.endpoint): the image's check holds.
+    assert "healthcheck" not in worker
+    assert "--port" not in worker["command"]
+    assert worker["deploy"]["replicas"] == 2  # the README's two workers
     grace = DaemonSettings().shutdown_grace_seconds
     assert int(worker["stop_grace_period"].rstrip("s")) > grace
