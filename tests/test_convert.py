@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from syncer.convert.html import first_heading, main_content, normalise, page_title
 from syncer.convert.links import document_links
-from syncer.convert.markdown import render_markdown, split_front_matter
+from syncer.convert.markdown import render_markdown, render_markdown_ids, split_front_matter
+from syncer.convert.site import ids_in
 from syncer.convert.source_file import (
     EMPTY_FILE,
     NOTHING_LEFT,
@@ -418,3 +419,32 @@ def test_normalise_never_raises_and_is_stable(html: str) -> None:
 def test_deep_nesting_does_not_overflow() -> None:
     html = "<div><span>" * 3000 + "deep" + "</span></div>" * 3000
     assert "deep" in normalise(html, base_url=None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "# Title\n\n## Set up\n\n## Set up\n\ntext",
+        "# Fish & *chips* `<x>`\n\n> [!NOTE]\n> ## Inside a callout\n\n- ## in a list",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n#\n\n# !!!",
+        "no heading at all",
+    ],
+)
+def test_markdown_without_raw_html_tells_its_ids_from_its_tokens(body: str) -> None:
+    html, ids = render_markdown_ids(body)
+    assert html == render_markdown(body)
+    assert ids is not None
+    assert ids == ids_in(html)
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ('# Title\n\n<div id="raw">x</div>', {"title", "raw"}),
+        ('Text <a name="here"></a> and <span id=s>', {"here", "s"}),
+    ],
+)
+def test_markdown_with_raw_html_leaves_its_ids_to_the_html(body: str, found: set[str]) -> None:
+    html, ids = render_markdown_ids(body)
+    assert ids is None
+    assert ids_in(html) == found
