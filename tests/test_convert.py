@@ -165,6 +165,32 @@ def test_page_title_and_first_heading() -> None:
     assert first_heading("<p>none</p>") is None
 
 
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [
+        ("<p>x</p><h2>  Second <em>level</em></h2><h1>First</h1>", "Second level"),
+        ("<h1> </h1><h3>Real</h3>", "Real"),
+        ("<p>none</p>", None),
+        ("<h1>Fish &amp; <code>&lt;chips&gt;</code></h1>", "Fish & <chips>"),
+        ('<h2>Logo <img alt="the logo"> here</h2>', "Logo the logo here"),  # alt in its place
+        ('<h2>Logo <img src="https://x.example/l.png" alt="the logo"> here</h2>', "Logo here"),
+        ("<pre><h1>in code</h1></pre><h1>After</h1>", "in code"),
+        ("<h1><div>a block</div> and text</h1>", "a block and text"),
+        ("<blockquote><ul><li><h3>Deep</h3></li></ul></blockquote>", "Deep"),
+        ("<h1>one\nline\xa0break</h1>", "one line break"),
+        ("<h1>\x01</h1><h2>Next</h2>", "\x01"),
+    ],
+)
+def test_the_first_heading_of_normalised_html_is_read_off_its_lines(
+    page: str, heading: str | None
+) -> None:
+    """``normalised=True`` reads ``normalise`` 's lines instead of parsing them again:
+    the same answer, or a parse where the lines cannot tell (a <pre> first, blocks in
+    the heading, characters a parse might not give back)."""
+    html = normalise(page, base_url=None)
+    assert first_heading(html, normalised=True) == first_heading(html) == heading
+
+
 # --- normalise ------------------------------------------------------------------------
 
 DIRTY = """

@@ -151,7 +151,7 @@ def convert_file(
     # A flavour's title is its generator's rule (MkDocs: nav first); else front matter.
     if site is None or title is None or lower.endswith(HTML_SUFFIXES):
         title = _front_string(front, "title") or title
-    title = title or first_heading(html) or title_from_path(path)
+    title = title or first_heading(html, normalised=True) or title_from_path(path)
     title = " ".join(title.split())
     return Page(
         title=title,
