@@ -6,11 +6,14 @@ where byte-identical output is the point (determinism).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup, Tag
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from syncer.convert import serialise
 from syncer.convert.html import first_heading, main_content, normalise, page_title
 from syncer.convert.links import document_links
 from syncer.convert.markdown import render_markdown, render_markdown_ids, split_front_matter
@@ -474,3 +477,17 @@ def test_markdown_with_raw_html_leaves_its_ids_to_the_html(body: str, found: set
     html, ids = render_markdown_ids(body)
     assert ids is None
     assert ids_in(html) == found
+
+
+@given(st.text(alphabet=" \t\n\r\f\xa0\u2028ab&<", max_size=40))
+@example("a  b")
+@example(" a\nb\tc\rd\fe ")
+@example("a\xa0 b")
+def test_text_is_written_with_its_whitespace_collapsed_as_one_substitution_would(
+    text: str,
+) -> None:
+    """The serialiser skips the substitution where it would change nothing."""
+    collapsed = re.sub(r"[ \t\n\r\f]+", " ", serialise._escape(text))
+    expected = (collapsed.strip(" "), collapsed.startswith(" "), collapsed.endswith(" "))
+    html, _, before, after = serialise._text(text, False)
+    assert (html, before, after) == expected
