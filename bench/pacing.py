@@ -10,15 +10,22 @@ the figures, each beside the limit (the reference):
   as a fraction of the limit, and from the first upload to the last (target >= 0.95);
 - 429s as a fraction of the calls (target <= 0.2%);
 - the longest pause between two calls after the first upload (target <= 1 s);
-- the child's CPU seconds (user + system) per 1,000 uploads, and how they split between
-  its main thread (listing, reading, converting, planning, recording in the store) and
-  its other threads (sending: the client, its pacing and the wire), read from
-  ``/proc/PID/task`` while it runs (to the last tenth of a second before it exits).
+- the child's CPU seconds (user + system) per 1,000 uploads (those Intercom accepted: a
+  429 and its retry are one upload), and how they split between its main thread
+  (listing, reading, converting, planning, recording in the store) and its other threads
+  (sending: the client, its pacing and the wire), read from ``/proc/PID/task`` while it
+  runs (to the last tenth of a second before it exits).
 
 ``--before DIR`` runs the same sync with the syncer of another tree (an export of an
-older commit: ``git archive REV | tar -x -C DIR``) in the same run, for the before column.
+older commit: ``git archive REV | tar -x -C DIR``) in the same run, for the before column;
+the child runs in its tree's folder, since ``python -m`` puts the working directory ahead
+of ``PYTHONPATH`` (run from a checkout, the before column would be that checkout).
+Each figure is the median of ``--rounds`` syncs (before and now taking turns), since the
+run starts at a different point of the fake's windows each time; the CPU of each round
+follows the table, and the ratio of now's CPU per upload to before's.
 
     .venv/bin/python bench/pacing.py [--docs 5000] [--latencies 0.1,0.3] [--before DIR]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import itertools
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +54,7 @@ UPSERT = "createExternalPage"
 @dataclass(frozen=True)
 class Figures:
     calls: int
-    uploads: int
+    uploads: int  # uploads Intercom accepted: a 429 and its retry are one upload
     rate_limited: int
     rate: float  # calls Intercom accepted (not 429s) per second, first call to last
     upload_rate: float  # uploads Intercom accepted per second, first upload to last
@@ -102,7 +110,7 @@ def first_sync(docs: int, latency: float, tree: Path | None, seed: int) -> Figur
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        child = subprocess.Popen(command, env=env, cwd=tree or ROOT, stdout=subprocess.DEVNULL)
         threads: dict[int, float] = {}
         while child.poll() is None:
             threads.update(thread_cpu(child.pid))
@@ -123,7 +131,7 @@ def first_sync(docs: int, latency: float, tree: Path | None, seed: int) -> Figur
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Figures(
         calls=len(calls),
-        uploads=len(uploads),
+        uploads=len(accepted(uploads)),
         rate_limited=sum(1 for c in calls if c.outcome == "rate_limited"),
         rate=len(accepted(calls)) / (times[-1] - times[0]),
         upload_rate=len(accepted(uploads)) / (upload_times[-1] - first_upload),
@@ -158,13 +166,28 @@ def accepted(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.status is not None and c.outcome != "rate_limited"]
 
 
+def median(rounds: list[Figures]) -> Figures:
+    """Each figure the median of the rounds' (so a row may be no one round's)."""
+    return Figures(
+        **{
+            name: statistics.median(getattr(f, name) for f in rounds)
+            for name in Figures.__dataclass_fields__
+        }
+    )
+
+
+def per_upload(f: Figures) -> float:
+    """CPU seconds per 1,000 uploads."""
+    return 1000 * f.cpu / f.uploads
+
+
 def show(label: str, f: Figures) -> None:
     limit = DEFAULT_LIMIT / WINDOW_SECONDS
     print(
         f"  {label:<7} {f.calls:>6} {f.rate:>7.1f}/s {f.rate / limit:>6.3f} "
         f"{f.upload_rate / limit:>8.3f} {f.rate_limited:>5} "
         f"{100 * f.rate_limited / f.calls:>6.2f}% {f.longest_pause:>7.2f} s "
-        f"{1000 * f.cpu / f.uploads:>8.2f} s {1000 * f.main_cpu / f.uploads:>6.2f} s "
+        f"{per_upload(f):>8.2f} s {1000 * f.main_cpu / f.uploads:>6.2f} s "
         f"{1000 * f.other_cpu / f.uploads:>7.2f} s {f.wall:>7.1f} s"
     )
 
@@ -175,6 +198,7 @@ def main() -> None:
     parser.add_argument("--latencies", default="0.1,0.3", help="reply latencies in seconds")
     parser.add_argument("--before", type=Path, help="another tree's syncer, for comparison")
     parser.add_argument("--seed", type=int, default=0, help="the fake's window phase")
+    parser.add_argument("--rounds", type=int, default=3, help="syncs per figure (median)")
     args = parser.parse_args()
     limit = DEFAULT_LIMIT / WINDOW_SECONDS
     print(
@@ -187,9 +211,22 @@ def main() -> None:
             f"  {'':<7} {'calls':>6} {'rate':>9} {'of limit':>6} {'uploads':>8} {'429s':>5} "
             f"{'':>7} {'pause':>9} {'CPU/1k up':>10} {'main':>8} {'sending':>9} {'wall':>9}"
         )
+        trees: dict[str, Path | None] = {}
         if args.before is not None:
-            show("before", first_sync(args.docs, latency, args.before.resolve(), args.seed))
-        show("now", first_sync(args.docs, latency, None, args.seed))
+            trees["before"] = args.before.resolve()
+        trees["now"] = None
+        rounds: dict[str, list[Figures]] = {label: [] for label in trees}
+        for _ in range(args.rounds):
+            for label, tree in trees.items():
+                rounds[label].append(first_sync(args.docs, latency, tree, args.seed))
+        for label, figures in rounds.items():
+            show(label, median(figures))
+        for label, figures in rounds.items():
+            each = " ".join(f"{per_upload(f):.2f}" for f in figures)
+            print(f"  {label} CPU per 1k uploads, each round: {each} s")
+        if "before" in rounds:
+            ratio = per_upload(median(rounds["now"])) / per_upload(median(rounds["before"]))
+            print(f"  now / before, CPU per 1k uploads: {ratio:.3f} (target: under 0.333)")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@ where byte-identical output is the point (determinism).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup, Tag
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from syncer.convert import serialise
 from syncer.convert.html import first_heading, main_content, normalise, page_title
 from syncer.convert.links import document_links
-from syncer.convert.markdown import render_markdown, split_front_matter
+from syncer.convert.markdown import render_markdown, render_markdown_ids, split_front_matter
+from syncer.convert.site import ids_in
 from syncer.convert.source_file import (
     EMPTY_FILE,
     NOTHING_LEFT,
@@ -162,6 +166,32 @@ def test_page_title_and_first_heading() -> None:
     assert first_heading("<p>x</p><h2>  Second <em>level</em></h2><h1>First</h1>") == "Second level"
     assert first_heading("<h1> </h1><h3>Real</h3>") == "Real"
     assert first_heading("<p>none</p>") is None
+
+
+@pytest.mark.parametrize(
+    ("page", "heading"),
+    [
+        ("<p>x</p><h2>  Second <em>level</em></h2><h1>First</h1>", "Second level"),
+        ("<h1> </h1><h3>Real</h3>", "Real"),
+        ("<p>none</p>", None),
+        ("<h1>Fish &amp; <code>&lt;chips&gt;</code></h1>", "Fish & <chips>"),
+        ('<h2>Logo <img alt="the logo"> here</h2>', "Logo the logo here"),  # alt in its place
+        ('<h2>Logo <img src="https://x.example/l.png" alt="the logo"> here</h2>', "Logo here"),
+        ("<pre><h1>in code</h1></pre><h1>After</h1>", "in code"),
+        ("<h1><div>a block</div> and text</h1>", "a block and text"),
+        ("<blockquote><ul><li><h3>Deep</h3></li></ul></blockquote>", "Deep"),
+        ("<h1>one\nline\xa0break</h1>", "one line break"),
+        ("<h1>\x01</h1><h2>Next</h2>", "\x01"),
+    ],
+)
+def test_the_first_heading_of_normalised_html_is_read_off_its_lines(
+    page: str, heading: str | None
+) -> None:
+    """``normalised=True`` reads ``normalise`` 's lines instead of parsing them again:
+    the same answer, or a parse where the lines cannot tell (a <pre> first, blocks in
+    the heading, characters a parse might not give back)."""
+    html = normalise(page, base_url=None)
+    assert first_heading(html, normalised=True) == first_heading(html) == heading
 
 
 # --- normalise ------------------------------------------------------------------------
@@ -418,3 +448,46 @@ def test_normalise_never_raises_and_is_stable(html: str) -> None:
 def test_deep_nesting_does_not_overflow() -> None:
     html = "<div><span>" * 3000 + "deep" + "</span></div>" * 3000
     assert "deep" in normalise(html, base_url=None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "# Title\n\n## Set up\n\n## Set up\n\ntext",
+        "# Fish & *chips* `<x>`\n\n> [!NOTE]\n> ## Inside a callout\n\n- ## in a list",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n#\n\n# !!!",
+        "no heading at all",
+    ],
+)
+def test_markdown_without_raw_html_tells_its_ids_from_its_tokens(body: str) -> None:
+    html, ids = render_markdown_ids(body)
+    assert html == render_markdown(body)
+    assert ids is not None
+    assert ids == ids_in(html)
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ('# Title\n\n<div id="raw">x</div>', {"title", "raw"}),
+        ('Text <a name="here"></a> and <span id=s>', {"here", "s"}),
+    ],
+)
+def test_markdown_with_raw_html_leaves_its_ids_to_the_html(body: str, found: set[str]) -> None:
+    html, ids = render_markdown_ids(body)
+    assert ids is None
+    assert ids_in(html) == found
+
+
+@given(st.text(alphabet=" \t\n\r\f\xa0\u2028ab&<", max_size=40))
+@example("a  b")
+@example(" a\nb\tc\rd\fe ")
+@example("a\xa0 b")
+def test_text_is_written_with_its_whitespace_collapsed_as_one_substitution_would(
+    text: str,
+) -> None:
+    """The serialiser skips the substitution where it would change nothing."""
+    collapsed = re.sub(r"[ \t\n\r\f]+", " ", serialise._escape(text))
+    expected = (collapsed.strip(" "), collapsed.startswith(" "), collapsed.endswith(" "))
+    html, _, before, after = serialise._text(text, False)
+    assert (html, before, after) == expected

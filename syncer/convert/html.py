@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import partial
+from html import unescape
 from urllib.parse import unquote
 
 from syncer.convert import callouts, tabs, tree
@@ -359,14 +360,53 @@ def _text(tag: Element) -> str | None:
     return text or None
 
 
-def first_heading(html: str) -> str | None:
-    """The text of the first ``<h1>``..``<h6>`` in document order, if any has text."""
+def first_heading(html: str, *, normalised: bool = False) -> str | None:
+    """The text of the first ``<h1>``..``<h6>`` in document order, if any has text.
+
+    ``normalised``: ``html`` is ``normalise`` 's output, whose lines tell the answer
+    without parsing it again, unless a ``<pre>`` or a heading holding blocks comes first.
+    """
+    if normalised:
+        sure, found = _first_heading_line(html)
+        if sure:
+            return found
     for heading in tree.elements(_parse(html)):
         if heading.name in HEADINGS:
             text = _text(heading)
             if text:
                 return text
     return None
+
+
+# What ``serialise`` writes: every block, so every heading, at the start of a line (but
+# in a <pre>, whose content it writes as it is); a heading holding no block on one line;
+# "<" and ">" nowhere but in tags (text and attribute values are escaped), and in text
+# only "&", "<" and ">" escaped.
+_HEADING_START = re.compile(r"^<h[1-6][ >]", re.MULTILINE)
+_HEADING_LINE = re.compile(r"<h([1-6])(?: [^>]*)?>(.*)</h\1>")
+_TAG = re.compile(r"<[^>]*>")
+# Characters a parse may not give back as they are written.
+_UNEASY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def _first_heading_line(html: str) -> tuple[bool, str | None]:
+    """``first_heading`` of ``normalise`` 's output from its lines, and whether they
+    could tell it (else it is parsed)."""
+    pre = html.find("<pre")
+    for match in _HEADING_START.finditer(html):
+        if 0 <= pre < match.start():
+            return False, None  # a heading inside the <pre> may come first
+        end = html.find("\n", match.start())
+        line = _HEADING_LINE.fullmatch(html, match.start(), end if end >= 0 else len(html))
+        if line is None:
+            return False, None  # blocks inside: written over several lines
+        text = unescape(_TAG.sub("", line.group(2)))
+        if _UNEASY.search(text):
+            return False, None
+        text = _WHITESPACE.sub(" ", text).strip()
+        if text:
+            return True, text
+    return pre < 0, None
 
 
 def page_title(html: str) -> str | None:

@@ -97,8 +97,19 @@ def render_markdown(
     When nesting past ``MAX_NESTING`` was flattened, a one-line note saying from which
     line is appended to ``notes`` (``first_line``: the file's line the body starts on).
     """
+    return render_markdown_ids(text, notes, first_line=first_line, gfm=gfm)[0]
+
+
+def render_markdown_ids(
+    text: str, notes: list[str] | None = None, *, first_line: int = 1, gfm: bool = True
+) -> tuple[str, frozenset[str] | None]:
+    """``render_markdown`` 's HTML, and every id in it when the tokens tell them all: a
+    page without raw HTML has no tags but markdown-it's, whose ids are its headings'
+    (``None``: read them from the HTML, ``syncer.convert.site.ids_in``)."""
     env: dict[str, Any] = {}
-    html = str(_parser(gfm).render(text, env))
+    md = _parser(gfm)
+    tokens = md.parse(text, env)
+    html = str(md.renderer.render(tokens, md.options, env))
     line = env.get(_FLATTENED)
     if notes is not None and isinstance(line, int):
         notes.append(
@@ -106,7 +117,27 @@ def render_markdown(
             f"2) were flattened into paragraphs from line {first_line + line}; "
             "all their text is kept"
         )
-    return html
+    return html, _ids(tokens)
+
+
+def _ids(tokens: Sequence[Token]) -> frozenset[str] | None:
+    """The ids of the tags ``tokens`` render to, or ``None`` when they may hold others:
+    raw HTML, or an id on anything but a heading (none of the rules here sets one)."""
+    ids: set[str] = set()
+    for token in tokens:
+        if token.type == "html_block":
+            return None
+        for child in token.children or ():
+            if child.type == "html_inline" or "id" in child.attrs:
+                return None
+        if "id" in token.attrs:
+            if token.type != "heading_open":
+                return None
+            # As the HTML gives it back: escaped, then unescaped; an empty id is none.
+            value = str(token.attrs["id"])
+            if value:
+                ids.add(value)
+    return frozenset(ids)
 
 
 class _FlatteningBlockParser(ParserBlock):

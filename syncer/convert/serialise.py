@@ -130,7 +130,17 @@ def _text(text: str, pre: bool) -> _Piece:
     escaped = _escape(text)
     if pre:
         return (escaped, _INLINE, False, False)
-    collapsed = _WHITESPACE.sub(" ", escaped)
+    # Most text has no whitespace but single spaces, which collapsing leaves as they
+    # are: looking for anything else is a twentieth of a substitution's cost.
+    collapsed = (
+        _WHITESPACE.sub(" ", escaped)
+        if "  " in escaped
+        or "\n" in escaped
+        or "\t" in escaped
+        or "\r" in escaped
+        or "\f" in escaped
+        else escaped
+    )
     return (
         collapsed.strip(" "),
         _INLINE,

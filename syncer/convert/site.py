@@ -141,9 +141,10 @@ class Site:
             self._touched += 1
         return rendered
 
-    def rendered_gfm(self, path: str, html: str) -> None:
-        """Tell the site the ids of the page at ``path``, just rendered as GFM."""
-        self._ids[path] = ids_in(html)
+    def rendered_gfm(self, path: str, html: str, ids: frozenset[str] | None = None) -> None:
+        """Tell the site the ids of the page at ``path``, just rendered as GFM: ``ids``
+        when the render knew them all (``render_markdown_ids``), else those of ``html``."""
+        self._ids[path] = ids_in(html) if ids is None else ids
 
     def anchors(self, path: str) -> frozenset[str] | None:
         """The ids of the Markdown file at ``path`` when it renders as GFM (its headings',
@@ -162,13 +163,14 @@ class Site:
         if data is None:
             return None
         # Imported here: a listing stamps versions with this module and renders nothing.
-        from syncer.convert.markdown import render_markdown, split_front_matter
+        from syncer.convert.markdown import render_markdown_ids, split_front_matter
 
         try:
             _, body = split_front_matter(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
             return None
-        return ids_in(render_markdown(body))
+        html, ids = render_markdown_ids(body)
+        return ids_in(html) if ids is None else ids
 
     def notes(self) -> dict[str, int]:
         """The site's own notes (``"mkdocs.yml: extension x skipped"``), each counted once

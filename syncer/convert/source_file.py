@@ -22,7 +22,7 @@ from typing import Any
 
 from syncer.convert.html import first_heading, main_content, normalise, page_title
 from syncer.convert.links import checked_links, distinct, document_links
-from syncer.convert.markdown import render_markdown, split_front_matter
+from syncer.convert.markdown import render_markdown_ids, split_front_matter
 from syncer.convert.site import Site
 from syncer.convert.text import text_to_html
 from syncer.convert.titles import title_from_path
@@ -117,9 +117,9 @@ def convert_file(
         if rendered is None:
             first_line = text.count("\n") - body.count("\n") + 1
             gfm = site is None or site.flavour != "commonmark"
-            raw = render_markdown(body, notes, first_line=first_line, gfm=gfm)
+            raw, ids = render_markdown_ids(body, notes, first_line=first_line, gfm=gfm)
             if site is not None and gfm:
-                site.rendered_gfm(path, raw)
+                site.rendered_gfm(path, raw, ids)
                 anchors = _markdown_anchors(site)
         else:
             raw, title = rendered.html, rendered.title
@@ -151,7 +151,7 @@ def convert_file(
     # A flavour's title is its generator's rule (MkDocs: nav first); else front matter.
     if site is None or title is None or lower.endswith(HTML_SUFFIXES):
         title = _front_string(front, "title") or title
-    title = title or first_heading(html) or title_from_path(path)
+    title = title or first_heading(html, normalised=True) or title_from_path(path)
     title = " ".join(title.split())
     return Page(
         title=title,

@@ -97,7 +97,9 @@ def convert_document(
     html = normalise(lead + extracted.html, base_url=url)
     if not html.strip() or html.strip() == normalise(lead, base_url=url).strip():
         return Excluded(key, version, f"{NAMES[kind]} with no text in it: nothing to send")
-    chosen = title or extracted.title or first_heading(html) or title_from_path(path)
+    chosen = (
+        title or extracted.title or first_heading(html, normalised=True) or title_from_path(path)
+    )
     chosen = " ".join(chosen.split())
     if notes is not None:
         notes.update(f"{key}: {note}" for note in extracted.notes)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import html as escape
 from dataclasses import replace
 
-from bs4 import BeautifulSoup, Tag
-
 from syncer.convert.html import normalise
 from syncer.convert.slugger import slug
 from syncer.model import Document
@@ -36,6 +34,10 @@ def split_document(
     and each part too (the Confluence page an attachment is on), so a part Fin cites
     alone still says where it comes from.
     """
+    # Here: every sync that reads files imports this module, few split a document, and
+    # bs4 (soupsieve's CSS parser with it) is a tenth of a second to import.
+    from bs4 import BeautifulSoup, Tag
+
     soup = BeautifulSoup(document.html, "html.parser")
     lead: list[str] = []
     sections: list[tuple[str, str, int, list[str]]] = []  # id, heading text, page, html
