@@ -184,8 +184,8 @@ def per_upload(f: Figures) -> float:
 def show(label: str, f: Figures) -> None:
     limit = DEFAULT_LIMIT / WINDOW_SECONDS
     print(
-        f"  {label:<7} {f.calls:>6} {f.rate:>7.1f}/s {f.rate / limit:>6.3f} "
-        f"{f.upload_rate / limit:>8.3f} {f.rate_limited:>5} "
+        f"  {label:<7} {f.calls:>6.0f} {f.rate:>7.1f}/s {f.rate / limit:>6.3f} "
+        f"{f.upload_rate / limit:>8.3f} {f.rate_limited:>5.0f} "
         f"{100 * f.rate_limited / f.calls:>6.2f}% {f.longest_pause:>7.2f} s "
         f"{per_upload(f):>8.2f} s {1000 * f.main_cpu / f.uploads:>6.2f} s "
         f"{1000 * f.other_cpu / f.uploads:>7.2f} s {f.wall:>7.1f} s"
