@@ -65,6 +65,20 @@ def creates_per_page(writes: list[PageWrite]) -> Counter[str]:
     return Counter(w.external_id for w in writes if w.action == "created")
 
 
+def whole_run(
+    settings: Settings, store: Store, client: IntercomClient, cache: Path
+) -> sequencer.SourceReport:
+    """The in-process sequencer's run of the config's one source: the reference."""
+    (report,) = sequencer.sync(
+        settings,
+        store,
+        IntercomPublisher(client, concurrency=4),
+        sequencer.Options(),
+        cache_dir=cache,
+    )
+    return report
+
+
 def _settings(config: Path) -> Settings:
     return loader.load(config, env={"TEST_INTERCOM_TOKEN": TOKEN}, check_environment=False)
 
@@ -135,14 +149,7 @@ def test_a_split_run_ends_as_the_in_process_run_on_the_same_tree(
         jobs = SourceJobs(split, split_store, split_client, holder="test", stop=threading.Event())
 
         def in_process() -> sequencer.SourceReport:
-            (report,) = sequencer.sync(
-                whole,
-                whole_store,
-                IntercomPublisher(whole_client, concurrency=4),
-                sequencer.Options(),
-                cache_dir=tmp_path / "cache",
-            )
-            return report
+            return whole_run(whole, whole_store, whole_client, tmp_path / "cache")
 
         first = in_process()
         rows = _split_phases(jobs, "docs")

@@ -17,19 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from syncer import run as sequencer
 from syncer.config import loader
 from syncer.config.settings import Settings
 from syncer.engine.jobs import SourceJobs
 from syncer.intercom.client import IntercomClient
-from syncer.intercom.publisher import IntercomPublisher
 from syncer.store import Store
 from tests.conftest import TOKEN
 from tests.fakes.confluence import FakeConfluence, seed_space
 from tests.fakes.intercom import FakeIntercom
 from tests.test_daemon import runs_of
 from tests.test_engine import ENGINE
-from tests.test_engine_batches import _split_phases, creates_per_page, end_state
+from tests.test_engine_batches import _split_phases, creates_per_page, end_state, whole_run
 from tests.test_git_support import GitRepo
 
 postgres = pytest.mark.postgres
@@ -86,13 +84,7 @@ def test_a_split_confluence_run_lists_once_and_ends_as_the_whole_run(
             IntercomClient.from_settings(whole.intercom) as whole_client,
             IntercomClient.from_settings(split.intercom) as split_client,
         ):
-            (first,) = sequencer.sync(
-                whole,
-                whole_store,
-                IntercomPublisher(whole_client, concurrency=4),
-                sequencer.Options(),
-                cache_dir=tmp_path / "cache",
-            )
+            first = whole_run(whole, whole_store, whole_client, tmp_path / "cache")
             listed_before = _listing_calls(wiki)
             rows = _split_phases(_jobs(split, split_store, split_client), "wiki")
 
@@ -148,13 +140,7 @@ def test_a_split_git_run_reads_the_listed_commit_while_the_branch_moves(
         assert _cursor(store) == listed
 
         before = len(fake.page_writes())
-        (report,) = sequencer.sync(
-            settings,
-            store,
-            IntercomPublisher(client, concurrency=4),
-            sequencer.Options(),
-            cache_dir=tmp_path / "cache",
-        )
+        report = whole_run(settings, store, client, tmp_path / "cache")
         assert report.status == "succeeded"
         writes = fake.page_writes()[before:]
         assert [(w.action, w.external_id) for w in writes] == [("updated", "d034.md")]

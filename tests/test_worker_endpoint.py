@@ -23,6 +23,7 @@ from syncer.engine.endpoint import WEDGED_S, Pulse, WorkerEndpoint, WorkerMetric
 from syncer.engine.jobs import HandedBackError, SourceBusyError, outcome_of
 from syncer.errors import StoreError
 from syncer.intercom.transport import Stats
+from syncer.store import migrate
 from tests.conftest import TOKEN
 from tests.fakes.intercom import FakeIntercom
 from tests.test_daemon import REPO, write_config
@@ -149,13 +150,7 @@ def test_a_worker_whose_port_is_taken_says_so(tmp_path: Path, postgres_url: str)
             sources=[("docs", tmp_path)],
             daemon="  engine: procrastinate\n",
         )
-        subprocess.run(
-            [sys.executable, "-m", "syncer", "db", "upgrade", "-c", str(config)],
-            cwd=REPO,
-            env={**os.environ, "TEST_INTERCOM_TOKEN": TOKEN},
-            capture_output=True,
-            check=True,
-        )
+        migrate.upgrade(postgres_url)
         done = subprocess.run(
             [sys.executable, "-m", "syncer", "worker", "-c", str(config), "--port", str(port)],
             cwd=REPO,
