@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,17 @@ def whole_run(
         cache_dir=cache,
     )
     return report
+
+
+@contextmanager
+def split_jobs(settings: Settings, url: str) -> Iterator[SourceJobs]:
+    """A worker's ``SourceJobs`` on the store at ``url``, in this process, whose phases a
+    test runs itself (``_split_phases``); its store and client closed after."""
+    with (
+        Store.open(url, migrate=True) as store,
+        IntercomClient.from_settings(settings.intercom) as client,
+    ):
+        yield SourceJobs(settings, store, client, holder="test", stop=threading.Event())
 
 
 def _settings(config: Path) -> Settings:
@@ -142,11 +154,9 @@ def test_a_split_run_ends_as_the_in_process_run_on_the_same_tree(
     split = _settings(split_config)
     with (
         Store.open(whole.store.url, migrate=True) as whole_store,
-        Store.open(postgres_url, migrate=True) as split_store,
         IntercomClient.from_settings(whole.intercom) as whole_client,
-        IntercomClient.from_settings(split.intercom) as split_client,
+        split_jobs(split, postgres_url) as jobs,
     ):
-        jobs = SourceJobs(split, split_store, split_client, holder="test", stop=threading.Event())
 
         def in_process() -> sequencer.SourceReport:
             return whole_run(whole, whole_store, whole_client, tmp_path / "cache")
@@ -208,11 +218,8 @@ def test_nothing_lists_a_source_while_a_split_run_of_it_is_unfinished(
         daemon=ENGINE + "  batch_size: 10\n",
     )
     settings = _settings(config)
-    with (
-        Store.open(postgres_url, migrate=True) as store,
-        IntercomClient.from_settings(settings.intercom) as client,
-    ):
-        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+    with split_jobs(settings, postgres_url) as jobs:
+        store, client = jobs.store, jobs.client
         jobs.run("docs")
         (run_id,) = store.batches.unfinished("docs")
         listed = len(fake.calls)
@@ -264,11 +271,8 @@ def test_a_split_run_whose_batch_jobs_are_gone_is_closed_and_listed_again(
         daemon=ENGINE + "  batch_size: 10\n",
     )
     settings = _settings(config)
-    with (
-        Store.open(postgres_url, migrate=True) as store,
-        IntercomClient.from_settings(settings.intercom) as client,
-    ):
-        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+    with split_jobs(settings, postgres_url) as jobs:
+        store = jobs.store
         jobs.run("docs")
         (run_id,) = store.batches.unfinished("docs")
         jobs.split().run_batch("docs", run_id, 0, job_id=None)
@@ -496,11 +500,8 @@ def test_a_split_runs_finish_holds_a_mass_delete_back(
         daemon=ENGINE + "  batch_size: 10\n",
     )
     settings = _settings(config)
-    with (
-        Store.open(postgres_url, migrate=True) as store,
-        IntercomClient.from_settings(settings.intercom) as client,
-    ):
-        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+    with split_jobs(settings, postgres_url) as jobs:
+        store = jobs.store
         assert len(_split_phases(jobs, "docs")) == 4
         for name in names[:20]:  # half the source gone: over the guard's 25 %
             (tree / name).unlink()
@@ -535,11 +536,7 @@ def test_pages_a_split_run_makes_do_not_dilute_its_deletes_for_the_guard(
         daemon=ENGINE + "  batch_size: 5\n",
     )
     settings = _settings(config)
-    with (
-        Store.open(postgres_url, migrate=True) as store,
-        IntercomClient.from_settings(settings.intercom) as client,
-    ):
-        jobs = SourceJobs(settings, store, client, holder="test", stop=threading.Event())
+    with split_jobs(settings, postgres_url) as jobs:
         _split_phases(jobs, "docs")
         for name in names[:4]:  # a third of the twelve pages it had
             (tree / name).unlink()

@@ -11,7 +11,6 @@ reads the new one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import pytest
 
 from syncer.config import loader
 from syncer.config.settings import Settings
-from syncer.engine.jobs import SourceJobs
 from syncer.intercom.client import IntercomClient
 from syncer.store import Store
 from tests.conftest import TOKEN
@@ -27,7 +25,13 @@ from tests.fakes.confluence import FakeConfluence, seed_space
 from tests.fakes.intercom import FakeIntercom
 from tests.test_daemon import runs_of
 from tests.test_engine import ENGINE
-from tests.test_engine_batches import _split_phases, creates_per_page, end_state, whole_run
+from tests.test_engine_batches import (
+    _split_phases,
+    creates_per_page,
+    end_state,
+    split_jobs,
+    whole_run,
+)
 from tests.test_git_support import GitRepo
 
 postgres = pytest.mark.postgres
@@ -50,10 +54,6 @@ def _config(path: Path, fake: FakeIntercom, store: str, source: str, daemon: str
 def fakes() -> Iterator[tuple[FakeIntercom, FakeIntercom]]:
     with FakeIntercom(TOKEN, window=1.0) as one, FakeIntercom(TOKEN, window=1.0) as other:
         yield one, other
-
-
-def _jobs(settings: Settings, store: Store, client: IntercomClient) -> SourceJobs:
-    return SourceJobs(settings, store, client, holder="test", stop=threading.Event())
 
 
 @postgres
@@ -80,13 +80,12 @@ def test_a_split_confluence_run_lists_once_and_ends_as_the_whole_run(
         )
         with (
             Store.open(whole.store.url, migrate=True) as whole_store,
-            Store.open(postgres_url, migrate=True) as split_store,
             IntercomClient.from_settings(whole.intercom) as whole_client,
-            IntercomClient.from_settings(split.intercom) as split_client,
+            split_jobs(split, postgres_url) as jobs,
         ):
             first = whole_run(whole, whole_store, whole_client, tmp_path / "cache")
             listed_before = _listing_calls(wiki)
-            rows = _split_phases(_jobs(split, split_store, split_client), "wiki")
+            rows = _split_phases(jobs, "wiki")
 
     assert len(rows) == 5  # 45 pages in batches of 10
     assert end_state(split_fake) == end_state(whole_fake)
@@ -121,11 +120,8 @@ def test_a_split_git_run_reads_the_listed_commit_while_the_branch_moves(
     settings = _config(
         tmp_path / "split.yaml", fake, postgres_url, source, ENGINE + f"  batch_size: {BATCH}\n"
     )
-    with (
-        Store.open(postgres_url, migrate=True) as store,
-        IntercomClient.from_settings(settings.intercom) as client,
-    ):
-        jobs = _jobs(settings, store, client)
+    with split_jobs(settings, postgres_url) as jobs:
+        store, client = jobs.store, jobs.client
         jobs.run("docs")  # the listing job: it splits the run and stops
         (run_id,) = store.batches.unfinished("docs")
         # The branch moves on before any batch runs: a file of the last batch changes.
