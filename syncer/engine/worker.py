@@ -113,23 +113,23 @@ def serve(
     stop = threading.Event()
     holder = process_holder("worker")
     metrics = WorkerMetrics(lambda: client.transport.stats)
-    pulse = Pulse()
+    host, port = settings.daemon.host, settings.daemon.port if port is None else port
     try:
         endpoint = WorkerEndpoint(
-            settings.daemon.host,
-            settings.daemon.port if port is None else port,
+            host,
+            port,
             holder=holder,
             metrics=metrics,
-            pulse=pulse,
+            pulse=Pulse(),
             ping=store.ping,
             stopping=stop,
         )
     except OSError as exc:
         store.close()
         client.close()
-        shown = f"{settings.daemon.host}:{settings.daemon.port if port is None else port}"
         raise UsageError(
-            f"the worker cannot serve /healthz and /metrics on {shown}: {exc.strerror or exc}; "
+            f"the worker cannot serve /healthz and /metrics on {host}:{port}: "
+            f"{exc.strerror or exc}; "
             "give it another port with --port (a daemon on this machine has daemon.port)"
         ) from None
     # Run-outcome alerts as the daemon sends them (staleness stays the daemon's).
@@ -161,7 +161,7 @@ def serve(
     try:
         share.start()
         endpoint.start()
-        log.info("worker_endpoint", host=settings.daemon.host, port=endpoint.port)
+        log.info("worker_endpoint", host=host, port=endpoint.port)
         asyncio.run(_work(url, jobs, settings, concurrency=concurrency, log=log, endpoint=endpoint))
     finally:
         endpoint.close()
