@@ -50,10 +50,11 @@ from tests.fakes.intercom import FakeIntercom  # noqa: E402
 
 STARTUP_TARGET_S = 0.25
 # What a sync imports before it can do anything: pydantic (the config), SQLAlchemy Core
-# and its SQLite dialect (the store), urllib3 (the wire), structlog (the logs), PyYAML.
+# and its SQLite dialect (the store), httpx (the wire's replies; http.client sends),
+# structlog (the logs), PyYAML.
 LIBRARIES = (
-    "import pydantic, pydantic_core, sqlalchemy, sqlalchemy.dialects.sqlite, urllib3, "
-    "structlog, yaml"
+    "import pydantic, pydantic_core, sqlalchemy, sqlalchemy.dialects.sqlite, httpx, "
+    "http.client, structlog, yaml"
 )
 NOOP_TARGET = 3.0  # times (walk + start-up)
 
