@@ -29,6 +29,14 @@ GENERATED_API = {
     "syncer.intercom.api.operations",
 }
 
+# What a sync with nothing to do never needs: it lists and compares, converts nothing.
+NOOP_UNUSED = {
+    "lxml",  # the Office documents' XML (detect, docx)
+    "syncer.convert.site",  # the flavours' Site (the render stamp is syncer.convert.stamp)
+    "syncer.connectors.filesystem.site_files",
+    "html.parser",
+}
+
 _PROBE = """
 import json, sys
 from syncer.cli import main
@@ -95,6 +103,7 @@ def test_a_sync_with_nothing_to_do_migrates_nothing_and_draws_nothing(
     modules = imported_by("sync", "-c", str(workspace.config))
     assert packages(modules) & ({"alembic", "mako"} | TERMINAL) == set()
     assert modules & {"syncer.intercom.api.models", "syncer.intercom.api.request_models"} == set()
+    assert (modules | packages(modules)) & NOOP_UNUSED == set()
     assert len(workspace.fake.pages()) == 2
 
 
