@@ -35,6 +35,10 @@ NOOP_UNUSED = {
     "syncer.convert.site",  # the flavours' Site (the render stamp is syncer.convert.stamp)
     "syncer.connectors.filesystem.site_files",
     "html.parser",
+    # The daemon's and the engine's tables (the store names them lazily).
+    "syncer.store.daemon_state",
+    "syncer.store.jobs",
+    "syncer.store.triggers",
 }
 
 _PROBE = """
