@@ -29,6 +29,18 @@ GENERATED_API = {
     "syncer.intercom.api.operations",
 }
 
+# What a sync with nothing to do never needs: it lists and compares, converts nothing.
+NOOP_UNUSED = {
+    "lxml",  # the Office documents' XML (detect, docx)
+    "syncer.convert.site",  # the flavours' Site (the render stamp is syncer.convert.stamp)
+    "syncer.connectors.filesystem.site_files",
+    "html.parser",
+    # The daemon's and the engine's tables (the store names them lazily).
+    "syncer.store.daemon_state",
+    "syncer.store.jobs",
+    "syncer.store.triggers",
+}
+
 _PROBE = """
 import json, sys
 from syncer.cli import main
@@ -95,7 +107,36 @@ def test_a_sync_with_nothing_to_do_migrates_nothing_and_draws_nothing(
     modules = imported_by("sync", "-c", str(workspace.config))
     assert packages(modules) & ({"alembic", "mako"} | TERMINAL) == set()
     assert modules & {"syncer.intercom.api.models", "syncer.intercom.api.request_models"} == set()
+    assert (modules | packages(modules)) & NOOP_UNUSED == set()
     assert len(workspace.fake.pages()) == 2
+
+
+_COUNTING_PROBE = """
+import json, sys
+from syncer import registry
+from syncer.cli import main
+from syncer.store import migrate
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "plugins_read": registry._plugins.cache_info().misses,
+                  "heads_read": migrate.head.cache_info().misses}))
+"""
+
+
+def test_a_sync_of_built_in_types_reads_no_plugin_metadata_and_the_head_once(
+    workspace: Workspace,
+) -> None:
+    """Entry points are every installed package's metadata read: only a ``type:`` that is
+    not built in needs them. The migrations' head is read from their scripts once."""
+    workspace.write("a.md", "# A\n\nWords.\n")
+    for _ in range(2):  # the first creates the store, the second finds nothing to do
+        done = subprocess.run(
+            [sys.executable, "-c", _COUNTING_PROBE, "sync", "-c", str(workspace.config)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        result = json.loads(done.stdout.splitlines()[-1])
+        assert result == {"code": 0, "plugins_read": 0, "heads_read": 1}, done.stderr
 
 
 def test_json_logs_need_no_rich_and_a_console_later_gets_it_back() -> None:

@@ -12,17 +12,19 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from syncer.connector import Connector, Context
 from syncer.connectors.filesystem.listing import Rules, list_folder
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
-from syncer.connectors.filesystem.site_files import FolderFiles, parent_config
-from syncer.convert.documents import kind_of_name
-from syncer.convert.site import PARENT_CONFIG, Site, config_candidates, render_stamp, versioned
+from syncer.convert.stamp import PARENT_CONFIG, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
+
+if TYPE_CHECKING:
+    from syncer.convert.site import Site
 
 
 class FilesystemConnector:
@@ -77,6 +79,10 @@ class FilesystemConnector:
     def site(self) -> Site:
         """The source's Markdown flavour and files, made when the first file is read."""
         if self._site is None:
+            # Here, not above: a listing renders nothing (the flavours, the site's files).
+            from syncer.connectors.filesystem.site_files import FolderFiles, parent_config
+            from syncer.convert.site import Site
+
             files = FolderFiles(self.settings.path, max_bytes=self.settings.max_file_bytes)
             outside = (
                 parent_config(self.settings.path)
@@ -138,6 +144,8 @@ class FilesystemConnector:
             return None
         if not self.rules.include.match_file(path) or self.rules.exclude.match_file(path):
             return None
+        from syncer.convert.documents import kind_of_name
+
         if kind_of_name(path) is not None:
             template = template.replace("{path_stem}", "{path}")
         return fill_template(template, path)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from syncer.convert.mkdocs_config import docs_dir_of, parse_config
-from syncer.convert.site import PARENT_CONFIG
+from syncer.convert.stamp import PARENT_CONFIG
 
 # A mkdocs.yml larger than this is not a config anyone wrote by hand.
 MAX_CONFIG_BYTES = 1_000_000

@@ -414,6 +414,9 @@ class _Reader:
 
     def connector_model(self, item: dict[str, Any], loc: Loc) -> type[SourceSettings] | None:
         kind = item.get("type")
+        if isinstance(kind, str) and kind in registry.BUILTIN:
+            # A built-in type: no package's metadata is read for the plugins' names.
+            return self.connector_settings(kind, loc)
         known = registry.available()
         if kind is None:
             self.problem(loc, f"missing key 'type'; one of: {', '.join(known)}")
@@ -422,6 +425,9 @@ class _Reader:
             hint = _did_you_mean(str(kind), known) or f"; one of: {', '.join(known)}"
             self.problem((*loc, "type"), f"unknown source type {kind!r}{hint}")
             return None
+        return self.connector_settings(kind, loc)
+
+    def connector_settings(self, kind: str, loc: Loc) -> type[SourceSettings] | None:
         try:
             return registry.get(kind).settings
         except Exception as exc:  # a broken third-party plugin must not hide other problems

@@ -19,7 +19,9 @@ from typing import Any
 
 import yaml
 
-CONFIG_NAMES = ("mkdocs.yml", "mkdocs.yaml")
+from syncer.convert.stamp import MKDOCS_CONFIGS
+
+CONFIG_NAMES = MKDOCS_CONFIGS
 # What MkDocs always loads before the configured extensions (its config's ``builtins``).
 BUILTIN_EXTENSIONS = ("toc", "tables", "fenced_code")
 

@@ -25,16 +25,13 @@ flavour checks its own pages').
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 from typing import Any
 
-from syncer.convert import CONVERTER_VERSION
 from syncer.convert.flavour import (
     Flavour,
     MarkdownSetting,
@@ -42,10 +39,13 @@ from syncer.convert.flavour import (
     SiteFiles,
 )
 from syncer.convert.mkdocs_config import CONFIG_NAMES, MkDocsConfig, parse_config
+from syncer.convert.stamp import DOCUSAURUS_CONFIGS, PARENT_CONFIG
+from syncer.convert.stamp import config_candidates as config_candidates
+from syncer.convert.stamp import folders_up as _folders_up
+from syncer.convert.stamp import join as _join
+from syncer.convert.stamp import render_stamp as render_stamp
+from syncer.convert.stamp import versioned as versioned
 
-DOCUSAURUS_CONFIGS = tuple(f"docusaurus.config.{ext}" for ext in ("js", "ts", "mjs"))
-# The config that may sit just above a filesystem source's folder (``outside``).
-PARENT_CONFIG = "../mkdocs.yml"
 _DOCUSAURUS_MODULE = "syncer.convert.docusaurus"
 
 
@@ -55,21 +55,6 @@ def exists(files: SiteFiles, path: str) -> bool:
     if check is not None:
         return check(path)
     return files.read(path) is not None
-
-
-def _folders_up(base: str) -> list[str]:
-    """``base`` and each folder above it, up to the tree's root (``""``)."""
-    folders = []
-    folder = posixpath.normpath(base) if base not in ("", ".") else ""
-    while True:
-        folders.append(folder)
-        if not folder:
-            return folders
-        folder = posixpath.dirname(folder)
-
-
-def _join(folder: str, name: str) -> str:
-    return f"{folder}/{name}" if folder else name
 
 
 def detect(
@@ -277,22 +262,8 @@ class Site:
         return self._paths
 
 
-# ---- when a page must be read again: the render stamp -----------------------------------
-
-
-def config_candidates(base: str) -> list[str]:
-    """The paths of every site config ``detect`` could find for a source at ``base``."""
-    names = (*CONFIG_NAMES, *DOCUSAURUS_CONFIGS)
-    found = []
-    for folder in _folders_up(base):
-        found += [_join(folder, name) for name in names]
-        found += [_join(_join(folder, "website"), name) for name in DOCUSAURUS_CONFIGS]
-        found += [
-            _join(where, f"sidebars.{ext}")
-            for where in (folder, _join(folder, "website"))
-            for ext in ("js", "ts")
-        ]
-    return found
+# ---- a page's ids ----------------------------------------------------------------------
+# (When a page must be read again, its render stamp, is ``syncer.convert.stamp``.)
 
 
 def ids_in(page: str) -> frozenset[str]:
@@ -313,23 +284,3 @@ class _Ids(HTMLParser):
         for name, value in attrs:
             if value and (name == "id" or (name == "name" and tag == "a")):
                 self.found.add(value)
-
-
-def render_stamp(*parts: object) -> str:
-    """The stamp a file connector appends to every version: the converter version and a
-    digest of what else decides a page's output beside its own bytes (``parts``: the
-    source's ``markdown:``, URL template and patterns, and the versions of its site config
-    files, which a listing gets without reading them).
-
-    When it moves, every file is read again once; a page whose output did not change is
-    not re-sent (the content hash decides), so an upgrade costs reads, not writes.
-    """
-    digest = hashlib.sha256(
-        json.dumps([CONVERTER_VERSION, *parts], default=repr, sort_keys=True).encode()
-    ).hexdigest()
-    return f"c{CONVERTER_VERSION}-{digest[:12]}"
-
-
-def versioned(version: str, stamp: str) -> str:
-    """A listing's version of a file with the render stamp after it."""
-    return f"{version}@{stamp}" if stamp else version

@@ -16,6 +16,7 @@ a script that is not plain) is left to Alembic, which says what is wrong.
 from __future__ import annotations
 
 import ast
+import functools
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,8 +64,10 @@ def config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@functools.cache
 def head() -> str:
-    """The newest revision this version of syncer knows."""
+    """The newest revision this version of syncer knows (read once a process: the
+    scripts are this installation's; a sync asks at the upgrade and at the open)."""
     revision = _plain_head()
     if revision is not None:
         return revision

@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import (
     Connection,
@@ -40,9 +41,7 @@ from syncer.model import Excluded, Hashed, Record
 from syncer.store import engine as engines
 from syncer.store import locks as source_locks
 from syncer.store.batches import BatchTable
-from syncer.store.daemon_state import AlertStates, ReloadLog
 from syncer.store.database import Database, aware, source_row_id, unknown_source
-from syncer.store.jobs import JobTable
 from syncer.store.migrate import current_revision, require_head, upgrade, upgrade_connection
 from syncer.store.runs import RunLog
 from syncer.store.schema import (
@@ -52,7 +51,11 @@ from syncer.store.schema import (
     sources_table,
     workspace_table,
 )
-from syncer.store.triggers import TriggerTable
+
+if TYPE_CHECKING:
+    from syncer.store.daemon_state import AlertStates, ReloadLog
+    from syncer.store.jobs import JobTable
+    from syncer.store.triggers import TriggerTable
 
 # Keys per DELETE .. IN (..): well under SQLite's and Postgres' bound-parameter limits.
 _FORGET_CHUNK = 500
@@ -87,12 +90,35 @@ class Store:
         self._redact = redact or (lambda text: text)
         self._locks = source_locks.for_url(engines.parse_url(url), engine)
         self.runs = RunLog(self._db, self._redact)
-        self.alerts = AlertStates(self._db)
-        self.reloads = ReloadLog(self._db, self._redact)
-        self.triggers = TriggerTable(self._db)
-        self.jobs = JobTable(self._db, self._redact)
         self.batches = BatchTable(self._db, self._redact)
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+    # The daemon's and the engine's tables, made (and their modules imported) when first
+    # used: a one-shot sync reads none of them.
+
+    @cached_property
+    def alerts(self) -> AlertStates:
+        from syncer.store.daemon_state import AlertStates
+
+        return AlertStates(self._db)
+
+    @cached_property
+    def reloads(self) -> ReloadLog:
+        from syncer.store.daemon_state import ReloadLog
+
+        return ReloadLog(self._db, self._redact)
+
+    @cached_property
+    def triggers(self) -> TriggerTable:
+        from syncer.store.triggers import TriggerTable
+
+        return TriggerTable(self._db)
+
+    @cached_property
+    def jobs(self) -> JobTable:
+        from syncer.store.jobs import JobTable
+
+        return JobTable(self._db, self._redact)
 
     @classmethod
     def open(

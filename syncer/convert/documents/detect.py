@@ -15,12 +15,14 @@ a promise its bytes do not keep.
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import zipfile
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 Kind = Literal["pdf", "docx", "pptx"]
 KINDS: tuple[Kind, ...] = ("pdf", "docx", "pptx")
@@ -49,9 +51,18 @@ _MAIN_PARTS: dict[str, Kind | str] = {
 # Whatever a zip declares it unpacks to: past these, it is a zip bomb, not a document.
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_RATIO = 200
-_SAFE_XML = etree.XMLParser(
-    resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
-)
+
+
+@functools.cache
+def safe_xml() -> etree.XMLParser:
+    """The one XML parser of an Office package's parts: no entities, network or DTD.
+
+    Made (and lxml imported) when the first zip is looked into, not with this module:
+    a listing asks ``kind_of_name`` and reads no document.
+    """
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 
 class Unusable(Exception):  # noqa: N818 - a reason, not an error of the program
@@ -98,6 +109,8 @@ def _sniff(data: bytes) -> Kind | None:
 
 
 def _ooxml(data: bytes) -> Kind:
+    from lxml import etree
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as error:
@@ -111,7 +124,7 @@ def _ooxml(data: bytes) -> Kind:
                 "exclude it, or unpack it into the source"
             )
         try:
-            types = etree.fromstring(archive.read("[Content_Types].xml"), _SAFE_XML)
+            types = etree.fromstring(archive.read("[Content_Types].xml"), safe_xml())
         except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, ValueError) as error:
             raise Unreadable(f"damaged Office document: [Content_Types].xml ({error})") from None
     found = {str(node.get("ContentType") or "") for node in types.iter("{*}Override", "{*}Default")}

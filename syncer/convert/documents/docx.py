@@ -18,7 +18,7 @@ from typing import Any
 import mammoth
 from lxml import etree
 
-from syncer.convert.documents.detect import _SAFE_XML, Unreadable, check_unpacked
+from syncer.convert.documents.detect import Unreadable, check_unpacked, safe_xml
 from syncer.convert.documents.extracted import Extracted, Limits, heading_ids
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -85,7 +85,7 @@ def _with_used_styles(archive: zipfile.ZipFile, data: bytes) -> bytes:
                 v.decode("utf-8", "replace") for v in _STYLE_REFERENCE.findall(archive.read(part))
             )
     try:
-        styles = etree.fromstring(archive.read("word/styles.xml"), _SAFE_XML)
+        styles = etree.fromstring(archive.read("word/styles.xml"), safe_xml())
     except (etree.XMLSyntaxError, ValueError):
         return data
     by_id = {str(node.get(f"{{{_W}}}styleId")): node for node in styles.iter(f"{{{_W}}}style")}
@@ -141,7 +141,7 @@ def _core_title(archive: zipfile.ZipFile) -> str | None:
 def core_title(archive: zipfile.ZipFile) -> str | None:
     """The title in an OOXML package's core properties, if set."""
     try:
-        core = etree.fromstring(archive.read("docProps/core.xml"), _SAFE_XML)
+        core = etree.fromstring(archive.read("docProps/core.xml"), safe_xml())
     except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, ValueError, OSError):
         return None
     for node in core.iter("{http://purl.org/dc/elements/1.1/}title"):
