@@ -19,6 +19,7 @@ from syncer.connectors.filesystem.listing import Rules, list_folder
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.settings import FilesystemSettings, folder_problem
+from syncer.convert.documents import kind_of_name
 from syncer.convert.stamp import PARENT_CONFIG, config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Fetched, Listing, Stub
@@ -144,8 +145,6 @@ class FilesystemConnector:
             return None
         if not self.rules.include.match_file(path) or self.rules.exclude.match_file(path):
             return None
-        from syncer.convert.documents import kind_of_name
-
         if kind_of_name(path) is not None:
             template = template.replace("{path_stem}", "{path}")
         return fill_template(template, path)
