@@ -7,7 +7,7 @@ record) costs no call when it already holds what would be sent. ``content_hash``
 the digest of that same page under the hash scheme: the converter version is not part
 of it, so a converter change re-sends exactly the pages whose output changed. (Reading
 every file again after an upgrade is the listing's job: file connectors put the
-converter version in each file's version, ``syncer.convert.site.render_stamp``.) A
+converter version in each file's version, ``syncer.convert.stamp.render_stamp``.) A
 ``touch`` (same bytes) sends nothing either way.
 """
 

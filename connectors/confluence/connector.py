@@ -76,7 +76,7 @@ from syncer.connectors.confluence.resolve import FoundPage, SiteResolver, title_
 from syncer.connectors.confluence.settings import ConfluenceSettings
 from syncer.convert import CONVERTER_VERSION as FILES_CONVERTER_VERSION
 from syncer.convert.documents.files import convert_document, each
-from syncer.convert.site import render_stamp
+from syncer.convert.stamp import render_stamp
 from syncer.errors import SourceError
 from syncer.model import Document, Excluded, Failure, Fetched, Listing, Stub
 

@@ -20,8 +20,9 @@ from syncer.connectors.filesystem.listing import LINKED_OUT, outside_reason
 from syncer.convert import CONVERTER_VERSION
 from syncer.convert.documents.files import Converted, convert_document, read_cap
 from syncer.convert.documents.settings import DocumentSettings
-from syncer.convert.site import Site, versioned
+from syncer.convert.site import Site
 from syncer.convert.source_file import Skipped, convert_file
+from syncer.convert.stamp import versioned
 from syncer.model import Document, Excluded, Failure, Stub
 
 

@@ -62,7 +62,8 @@ from syncer.connectors.git.site_files import CommitFiles
 from syncer.convert.documents import kind_of_name
 from syncer.convert.documents.files import Converted, each, read_cap
 from syncer.convert.links import document_links
-from syncer.convert.site import Site, config_candidates, render_stamp, versioned
+from syncer.convert.site import Site
+from syncer.convert.stamp import config_candidates, render_stamp, versioned
 from syncer.errors import SourceError
 from syncer.model import Failure, Fetched, Listing, Stub
 

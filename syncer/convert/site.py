@@ -40,11 +40,8 @@ from syncer.convert.flavour import (
 )
 from syncer.convert.mkdocs_config import CONFIG_NAMES, MkDocsConfig, parse_config
 from syncer.convert.stamp import DOCUSAURUS_CONFIGS, PARENT_CONFIG
-from syncer.convert.stamp import config_candidates as config_candidates
 from syncer.convert.stamp import folders_up as _folders_up
 from syncer.convert.stamp import join as _join
-from syncer.convert.stamp import render_stamp as render_stamp
-from syncer.convert.stamp import versioned as versioned
 
 _DOCUSAURUS_MODULE = "syncer.convert.docusaurus"
 

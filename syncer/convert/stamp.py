@@ -4,7 +4,7 @@ A listing appends ``render_stamp`` to every file's version (``versioned``): the 
 version and a digest of the source's settings and of the site config files its flavour
 would read (``config_candidates``). It lives apart from ``syncer.convert.site`` so that a
 listing, which renders nothing, imports none of the flavours' machinery (the HTML parser,
-the MkDocs config's reader); ``syncer.convert.site`` re-exports all of it.
+the MkDocs config's reader).
 """
 
 from __future__ import annotations
