@@ -21,16 +21,20 @@ import pytest
 
 from syncer.http.wire import Wire, WireError
 
+Request = tuple[str, dict[str, str], bytes]  # its line, lower-cased headers, body
+
 
 class Peer:
-    """One accepted connection: reads requests, writes raw bytes."""
+    """One accepted connection: reads requests (each handed to ``seen``), writes raw
+    bytes."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, seen: Callable[[Request], None]) -> None:
         self.sock = sock
+        self._seen = seen
         self._buffer = b""
 
-    def request(self) -> tuple[str, dict[str, str], bytes] | None:
-        """The next request (its line, lower-cased headers, body); None at a close."""
+    def request(self) -> Request | None:
+        """The next request; None at a close."""
         while b"\r\n\r\n" not in self._buffer:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -43,6 +47,7 @@ class Peer:
         while len(self._buffer) < length:
             self._buffer += self.sock.recv(65536)
         body, self._buffer = self._buffer[:length], self._buffer[length:]
+        self._seen((line, headers, body))
         return line, headers, body
 
     def send(self, data: bytes) -> None:
@@ -58,7 +63,8 @@ def reply(body: bytes = b"{}", *, status: str = "200 OK", extra: str = "") -> by
 
 class Server:
     """Accepts connections on 127.0.0.1 and runs ``script(peer)`` for each in a thread
-    of its own; counts connections, and how many were open at once."""
+    of its own; keeps every request read (``seen``), counts connections, and how many
+    were open at once."""
 
     def __init__(self, script: Callable[[Peer], None], tls: ssl.SSLContext | None = None):
         self._script = script
@@ -68,7 +74,7 @@ class Server:
         self.accepted = 0
         self.open = 0
         self.most_open = 0
-        self.seen: list[tuple[str, dict[str, str], bytes]] = []
+        self.seen: list[Request] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -92,7 +98,7 @@ class Server:
         try:
             if self._tls is not None:
                 sock = self._tls.wrap_socket(sock, server_side=True)
-            self._script(Peer(sock))
+            self._script(Peer(sock, self._record))
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -100,19 +106,19 @@ class Server:
                 self.open -= 1
             sock.close()
 
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.seen.append(request)
+
     def close(self) -> None:
         self._listener.close()
 
 
-def serving(
-    server: Server, answer: Callable[[Peer, str, dict[str, str], bytes], bool]
-) -> Callable[[Peer], None]:
+def serving(answer: Callable[[Peer, str, dict[str, str], bytes], bool]) -> Callable[[Peer], None]:
     """A script answering each request with ``answer`` until it returns False."""
 
     def script(peer: Peer) -> None:
         while (request := peer.request()) is not None:
-            with server._lock:
-                server.seen.append(request)
             if not answer(peer, *request):
                 return
 
@@ -124,9 +130,7 @@ def server_with(
     answer: Callable[[Peer, str, dict[str, str], bytes], bool],
     tls: ssl.SSLContext | None = None,
 ) -> Iterator[Server]:
-    holder: list[Server] = []
-    server = Server(lambda peer: serving(holder[0], answer)(peer), tls)
-    holder.append(server)
+    server = Server(serving(answer), tls)
     try:
         yield server
     finally:
