@@ -145,7 +145,7 @@ def _scan(folder: _Folder, walk: _Walk) -> list[_Folder]:
                 incomplete=True,
             )
             return []
-    wanted = _Wanted.here(folder.rel, ignores, walk.rules)
+    wanted = Wanted.here(folder.rel, ignores, walk.rules)
     # The usual folder, asked inline: the include patterns decide by the name's ending
     # (for a name without a newline: `FolderPatterns.endings`).
     endings = wanted.endings
@@ -182,7 +182,7 @@ def _entry(
     rel: str,
     folder: _Folder,
     ignores: tuple[_Ignore, ...],
-    wanted: _Wanted,
+    wanted: Wanted,
     walk: _Walk,
 ) -> _Folder | None:
     """Record a symlink or a folder; return it as a folder to walk if it is one."""
@@ -235,7 +235,7 @@ def _linked_out(
     target: str,
     info: os.stat_result,
     ignores: tuple[_Ignore, ...],
-    wanted: _Wanted,
+    wanted: Wanted,
     walk: _Walk,
 ) -> None:
     """Record a symlink whose target is outside the source folder, without following it.
@@ -252,7 +252,7 @@ def _linked_out(
 
 
 @dataclass(frozen=True, slots=True)
-class _Wanted:
+class Wanted:
     """Which files directly in one folder are listed, by name: those the settings
     include and neither they nor the nearest ``.syncignore`` with an opinion exclude.
     Each pattern list is asked once for the folder (`Patterns.in_folder`), and one that
@@ -263,7 +263,7 @@ class _Wanted:
     ignores: tuple[FolderPatterns, ...]  # the nearest .syncignore first
 
     @classmethod
-    def here(cls, rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> _Wanted:
+    def here(cls, rel: str, ignores: tuple[_Ignore, ...], rules: Rules) -> Wanted:
         exclude = rules.exclude.in_folder(rel) if len(rules.exclude) else None
         files = (
             ignore.spec.in_folder(rel[len(ignore.folder) + 1 :] if ignore.folder else rel)

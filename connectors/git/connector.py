@@ -34,14 +34,15 @@ import posixpath
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import structlog
 
 from syncer.connector import Connector, Context
+from syncer.connectors.filesystem.listing import Rules, Wanted
 from syncer.connectors.filesystem.page_url import fill_template
 from syncer.connectors.filesystem.patterns import compile_patterns
 from syncer.connectors.filesystem.reading import convert_bytes, too_big
@@ -54,6 +55,7 @@ from syncer.connectors.git.mirror import (
     Changes,
     CorruptMirrorError,
     Mirror,
+    TreeEntry,
     UnknownRefError,
     did_you_mean,
 )
@@ -90,6 +92,10 @@ class Snapshot:
     listing: Listing
     changes: Changes | None
     stamp: str = ""  # the render stamp every version ends with
+    # Every entry under subpath at the commit, listed or not (what links may name).
+    tree: Sequence[TreeEntry] = ()
+    # Each site config the stamp could name, and its entry at the commit (None: absent).
+    configs: Mapping[str, TreeEntry | None] = field(default_factory=dict)
 
 
 class GitConnector:
@@ -103,8 +109,7 @@ class GitConnector:
             credentials = Credentials(settings.username, settings.token.get_secret_value())
         self.git = Git(settings.repo, credentials=credentials, timeout=settings.timeout)
         self.mirror = Mirror(folder, self.git, lock_timeout=settings.timeout)
-        self.include = compile_patterns(settings.include)
-        self.exclude = compile_patterns(settings.exclude)
+        self.rules = Rules(compile_patterns(settings.include), compile_patterns(settings.exclude))
         self.raw_template = settings.raw_template()
         self.log = structlog.get_logger("connectors.git").bind(source=settings.name)
         self.snapshot: Snapshot | None = None
@@ -178,7 +183,16 @@ class GitConnector:
         """The source's Markdown flavour over the tree of ``commit``, made on first use."""
         files = self._site.files if self._site is not None else None
         if not isinstance(files, CommitFiles) or files.commit != commit:
-            files = CommitFiles(self.mirror, commit, max_bytes=self.settings.max_file_bytes)
+            snapshot = self.snapshot
+            listed = snapshot if snapshot is not None and snapshot.commit == commit else None
+            files = CommitFiles(
+                self.mirror,
+                commit,
+                max_bytes=self.settings.max_file_bytes,
+                folder=self.settings.subpath,
+                listed=listed.tree if listed is not None else None,
+                known=listed.configs if listed is not None else None,
+            )
             self._site = Site(files, base=self.settings.subpath, setting=self.settings.markdown)
         assert self._site is not None
         return self._site
@@ -270,14 +284,23 @@ class GitConnector:
         links: list[str] = []
         skipped_submodules = 0
         left_out = 0
+        # The patterns are asked once for each folder, then by file name (`Wanted`).
+        folders: dict[str, Wanted] = {}
         for entry in entries:
             if entry.mode == SUBMODULE_MODE or entry.kind == "commit":
                 skipped_submodules += 1  # another repository's commit: not ours to read
                 continue
             rel = self._relative(entry.path)
-            if rel is None or not self._wanted(rel):
-                if rel is not None and self._excluded(rel):
-                    left_out += 1
+            # Hidden files and folders (.github/, .gitmodules) are never documents, as
+            # in the filesystem connector.
+            if rel is None or _hidden(rel):
+                continue
+            folder, _, name = rel.rpartition("/")
+            wanted = folders.get(folder)
+            if wanted is None:
+                wanted = folders[folder] = Wanted.here(folder, (), self.rules)
+            if not wanted(name):
+                left_out += wanted.dropped(name)
                 continue
             if entry.mode == SYMLINK_MODE:
                 links.append(entry.path)
@@ -289,7 +312,8 @@ class GitConnector:
             else:
                 files[path] = Blob(followed.sha, followed.size)
         changes = self._changes(commit, cursor) if listed is None else None
-        stamp = self._stamp(commit)
+        configs = self._configs(commit)
+        stamp = self._stamp(configs)
         # The mirror is shallow: the head commit is the newest a changed file can be from.
         changed_at = self.mirror.committed_at(commit)
         stubs = tuple(
@@ -311,16 +335,24 @@ class GitConnector:
             ),
             changes=changes,
             stamp=stamp,
+            tree=entries,
+            configs=configs,
         )
 
     def _cap(self, path: str) -> int:
         """The most bytes read of the blob at ``path`` (a document's cap, or the text one)."""
         return read_cap(path, self.settings.max_file_bytes, self.settings.documents)[0]
 
-    def _stamp(self, commit: str) -> str:
-        """The render stamp at ``commit``: site configs by blob SHA, no blob read."""
+    def _configs(self, commit: str) -> dict[str, TreeEntry | None]:
+        """Each path a site config could have at ``commit``, and its entry there."""
+        candidates = config_candidates(self.settings.subpath)
+        found = self.mirror.entries(commit, candidates)
+        return {path: found.get(path) for path in candidates}
+
+    def _stamp(self, configs: Mapping[str, TreeEntry | None]) -> str:
+        """The render stamp: the site configs by blob SHA (no blob read), and the
+        settings that decide what a page becomes."""
         settings = self.settings
-        configs = self.mirror.blob_shas(commit, config_candidates(settings.subpath))
         return render_stamp(
             settings.markdown,
             settings.page_url,
@@ -328,7 +360,11 @@ class GitConnector:
             settings.subpath,
             settings.include,
             settings.exclude,
-            configs,
+            {
+                path: entry.sha
+                for path, entry in configs.items()
+                if entry is not None and entry.kind == "blob"
+            },
             settings.documents.model_dump(),
         )
 
@@ -421,15 +457,11 @@ class GitConnector:
         return path[len(prefix) :] if path.startswith(prefix) else None
 
     def _wanted(self, rel: str) -> bool:
-        # Hidden files and folders (.github/, .gitmodules) are never documents, as in
-        # the filesystem connector.
+        """Whether the file at ``rel`` (relative to ``subpath``) is a document."""
+        rules = self.rules
         if _hidden(rel):
             return False
-        return self.include.match_file(rel) and not self.exclude.match_file(rel)
-
-    def _excluded(self, rel: str) -> bool:
-        """A file ``include`` wants that ``exclude`` drops: counted as left out."""
-        return not _hidden(rel) and self.include.match_file(rel) and self.exclude.match_file(rel)
+        return rules.include.match_file(rel) and not rules.exclude.match_file(rel)
 
     # -- reading -----------------------------------------------------------------------
 

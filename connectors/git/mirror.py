@@ -282,36 +282,15 @@ class Mirror:
     def tree(self, commit: str, subpath: str) -> list[TreeEntry]:
         """Every file under ``subpath`` at ``commit``, with blob SHAs and sizes."""
         args = ["ls-tree", "-r", "-z", "-l", "--full-tree", commit]
-        out = self._local([*args, "--", subpath] if subpath else args)
-        entries = []
-        for record in out.split(b"\0"):
-            if not record:
-                continue
-            meta, _, raw_path = record.partition(b"\t")
-            mode, kind, sha, size = meta.decode("ascii").split()
-            entries.append(
-                TreeEntry(
-                    path=raw_path.decode("utf-8", "replace"),
-                    mode=mode,
-                    kind=kind,
-                    sha=sha,
-                    size=int(size) if size.isdigit() else 0,
-                )
-            )
-        return entries
+        return _tree_entries(self._local([*args, "--", subpath] if subpath else args))
 
-    def blob_shas(self, commit: str, paths: Sequence[str]) -> dict[str, str]:
-        """The blob SHA of each of ``paths`` that is a file at ``commit`` (one ``ls-tree``)."""
+    def entries(self, commit: str, paths: Sequence[str]) -> dict[str, TreeEntry]:
+        """The entry of each of ``paths`` that exists at ``commit`` (one ``ls-tree``; a
+        folder's own entry, not its files)."""
         if not paths:
             return {}
-        out = self._local(["ls-tree", "-z", "--full-tree", commit, "--", *paths])
-        found = {}
-        for record in out.split(b"\0"):
-            meta, _, raw_path = record.partition(b"\t")
-            words = meta.decode("ascii").split()
-            if len(words) == 3 and words[1] == "blob":
-                found[raw_path.decode("utf-8", "replace")] = words[2]
-        return found
+        out = self._local(["ls-tree", "-z", "-l", "--full-tree", commit, "--", *paths])
+        return {entry.path: entry for entry in _tree_entries(out)}
 
     def follow(self, commit: str, paths: Sequence[str]) -> dict[str, Followed]:
         """Where each symlink at ``paths`` leads inside ``commit``'s tree."""
@@ -461,3 +440,23 @@ def did_you_mean(ref: str, known: Sequence[str]) -> str:
         shown = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
         return f"; its branches: {shown}"
     return "; it has no branches (is it empty?)"
+
+
+def _tree_entries(out: bytes) -> list[TreeEntry]:
+    """The entries of ``git ls-tree -z -l`` output."""
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, sha, size = meta.decode("ascii").split()
+        entries.append(
+            TreeEntry(
+                path=raw_path.decode("utf-8", "replace"),
+                mode=mode,
+                kind=kind,
+                sha=sha,
+                size=int(size) if size.isdigit() else 0,
+            )
+        )
+    return entries
