@@ -178,6 +178,71 @@ def httpx_over_urllib3(url: str, source: str, calls: int, in_flight: int) -> Non
         threaded(send, calls, in_flight)
 
 
+def pycurl_threads(url: str, source: str, calls: int, in_flight: int) -> None:
+    """libcurl's easy interface: one handle (and its kept-alive connection) a thread;
+    libcurl writes the request and parses the reply in C, without the GIL."""
+    import io
+
+    import pycurl
+
+    local = threading.local()
+    target = f"{url}/ai/external_pages"
+    headers = [f"{name}: {value}" for name, value in HEADERS.items()]
+
+    def send(n: int) -> None:
+        if not hasattr(local, "curl"):
+            local.curl = pycurl.Curl()
+        curl, reply = local.curl, io.BytesIO()
+        curl.setopt(pycurl.URL, target)
+        curl.setopt(pycurl.POSTFIELDS, body(n, source))
+        curl.setopt(pycurl.HTTPHEADER, headers)
+        curl.setopt(pycurl.WRITEDATA, reply)
+        curl.perform()
+        status = curl.getinfo(pycurl.RESPONSE_CODE)
+        assert status == 200, status
+        json.loads(reply.getvalue())
+
+    threaded(send, calls, in_flight)
+
+
+def pycurl_multi(url: str, source: str, calls: int, in_flight: int) -> None:
+    """libcurl's multi interface: every transfer driven by one thread, no thread a call."""
+    import io
+
+    import pycurl
+
+    target = f"{url}/ai/external_pages"
+    headers = [f"{name}: {value}" for name, value in HEADERS.items()]
+    multi = pycurl.CurlMulti()
+    idle = [pycurl.Curl() for _ in range(in_flight)]
+    replies: dict[Any, io.BytesIO] = {}
+    todo = iter(range(calls))
+    left = calls
+    while left:
+        while idle and len(replies) < left:
+            curl = idle.pop()
+            replies[curl] = io.BytesIO()
+            curl.setopt(pycurl.URL, target)
+            curl.setopt(pycurl.POSTFIELDS, body(next(todo), source))
+            curl.setopt(pycurl.HTTPHEADER, headers)
+            curl.setopt(pycurl.WRITEDATA, replies[curl])
+            multi.add_handle(curl)
+        multi.select(1.0)
+        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            pass
+        queued = 1
+        while queued:
+            queued, done, failed = multi.info_read()
+            assert not failed, failed
+            for curl in done:
+                multi.remove_handle(curl)
+                status = curl.getinfo(pycurl.RESPONSE_CODE)
+                assert status == 200, status
+                json.loads(replies.pop(curl).getvalue())
+                idle.append(curl)
+                left -= 1
+
+
 def syncer_publisher(url: str, source: str, calls: int, in_flight: int) -> None:
     """What a sync does per upload: syncer's publisher, client, pacing and wire."""
     from pydantic import SecretStr
@@ -215,6 +280,8 @@ OPTIONS: dict[str, Callable[[str, str, int, int], None]] = {
     "urllib3 pool, threads": urllib3_threads,
     "httpx.Client over a urllib3 transport, threads": httpx_over_urllib3,
     "httpx.Request to a urllib3 transport, threads": httpx_request_over_urllib3,
+    "pycurl (libcurl easy), a handle a thread": pycurl_threads,
+    "pycurl (libcurl multi), one thread": pycurl_multi,
     "syncer's publisher (client, pacing, wire)": syncer_publisher,
 }
 
