@@ -243,6 +243,27 @@ def pycurl_multi(url: str, source: str, calls: int, in_flight: int) -> None:
                 left -= 1
 
 
+def aiohttp_loop(url: str, source: str, calls: int, in_flight: int) -> None:
+    """aiohttp on one asyncio event loop (its reply parser is C): no thread a call."""
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> None:
+        connector = aiohttp.TCPConnector(limit=in_flight)
+        async with aiohttp.ClientSession(url, headers=HEADERS, connector=connector) as session:
+            gate = asyncio.Semaphore(in_flight)
+
+            async def send(n: int) -> None:
+                async with gate, session.post("/ai/external_pages", data=body(n, source)) as reply:
+                    assert reply.status == 200, reply.status
+                    json.loads(await reply.read())
+
+            await asyncio.gather(*(send(n) for n in range(calls)))
+
+    asyncio.run(run())
+
+
 def syncer_publisher(url: str, source: str, calls: int, in_flight: int) -> None:
     """What a sync does per upload: syncer's publisher, client, pacing and wire."""
     from pydantic import SecretStr
@@ -282,6 +303,7 @@ OPTIONS: dict[str, Callable[[str, str, int, int], None]] = {
     "httpx.Request to a urllib3 transport, threads": httpx_request_over_urllib3,
     "pycurl (libcurl easy), a handle a thread": pycurl_threads,
     "pycurl (libcurl multi), one thread": pycurl_multi,
+    "aiohttp, one event loop": aiohttp_loop,
     "syncer's publisher (client, pacing, wire)": syncer_publisher,
 }
 

@@ -9,18 +9,18 @@ open at once (a caller beyond the limit waits for a slot). An idle connection th
 server has closed meanwhile is dropped before reuse, not sent on.
 
 Chosen by figures (``bench/transport_options.py``: client CPU per 1,000 3 kB upserts,
-64 in flight, replies after 100 ms, one run): bare ``http.client`` threads 0.43 s,
-urllib3's pool 0.67 s, ``httpx.Client`` 3.22 s (its pool scans every connection under
-one lock for each request), ``httpx.AsyncClient`` 13.3 s; syncer's whole publisher
-(client, pacing and this wire) 0.58 s. libcurl (pycurl) costs less, 0.32 s with a handle
-a thread and 0.27 s with its multi interface on one thread, but it resends a request on
-its own when a kept-alive connection turns out dead, even one already written
-(curl/curl#18417 describes it and proposes an option against it, which pycurl 7.49 does
-not have; only ``FORBID_REUSE``, no kept-alive connections at all): a create sent twice,
-which the unsent rule below exists to prevent. syncer's own calls need nothing the
-others add (no cookies, auth flows, proxies or redirects: a link to follow is the
-caller's to check, ``HttpCore.own``). httpx stays the reply's type (it decodes a gzip
-body) and encodes multipart bodies.
+64 in flight, replies after 100 ms, one run): bare ``http.client`` threads 0.37 s,
+urllib3's pool 0.59 s, ``httpx.Client`` 3.14 s (its pool scans every connection under
+one lock for each request); on one event loop, aiohttp 0.53 s and ``httpx.AsyncClient``
+13.2 s; syncer's whole publisher (client, pacing and this wire) 0.57 s. libcurl (pycurl)
+costs less, 0.29 s with a handle a thread and 0.27 s with its multi interface on one
+thread, but it resends a request on its own when a kept-alive connection turns out dead,
+even one already written (curl/curl#18417 describes it and proposes an option against
+it, which pycurl 7.49 does not have; only ``FORBID_REUSE``, no kept-alive connections at
+all): a create sent twice, which the unsent rule below exists to prevent. syncer's own
+calls need nothing the others add (no cookies, auth flows, proxies or redirects: a link
+to follow is the caller's to check, ``HttpCore.own``). httpx stays the reply's type (it
+decodes a gzip body) and encodes multipart bodies.
 
 A failure to talk is a ``WireError`` that says whether the request can have reached the
 server (``unsent``: it never connected), which decides whether any call may be repeated.
