@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from pathspec import GitIgnoreSpec
 
-from syncer.connector import Context
-from syncer.connectors.git import GitConnector, GitSettings, create
+from syncer.connectors.git import GitConnector
 from syncer.connectors.git.site_files import CommitFiles
 from syncer.model import Document
 from tests.docs_trees import MKDOCS, REDUX, copy_tree
 from tests.test_git_child_env import children, recording_git
+from tests.test_git_connector import connector
 from tests.test_git_support import GitRepo
 from tests.test_patterns import CORPUS_RULES
 
@@ -39,15 +39,6 @@ def relative(patterns: list[str]) -> list[str]:
 
 
 GIT_RULES = [(relative(include), relative(exclude)) for include, exclude in CORPUS_RULES]
-
-
-def connector(repo: Path, cache: Path, **values: object) -> GitConnector:
-    settings = GitSettings.model_validate(
-        {"name": "docs", "type": "git", "repo": str(repo), **values}
-    )
-    made = create(settings, Context(cache_dir=cache))
-    assert isinstance(made, GitConnector)
-    return made
 
 
 @pytest.fixture(scope="module", params=[MKDOCS, REDUX], ids=["mkdocs-material", "redux"])
